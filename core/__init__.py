@@ -1,0 +1,7 @@
+"""alertgate: the framework (hook specs, plugin manager, models, engine, storage, server, CLI)."""
+
+__version__ = "0.1.0"
+
+from core.hookspecs import hookimpl
+
+__all__ = ["__version__", "hookimpl"]

@@ -1,0 +1,21 @@
+"""The ``alertgate`` command line.
+
+Each command group lives in its own module and is attached here, so adding a command
+touches one new module and one line below. Exit codes: 0 success, 1 failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import click
+
+from core import __version__
+from core.cli import plugins_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="alertgate")
+def main() -> None:
+    """alertgate: alerts in at per-integration URLs, incidents out."""
+
+
+main.add_command(plugins_cmd.plugins)

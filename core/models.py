@@ -1,0 +1,142 @@
+"""Domain types shared by the framework and its plugins.
+
+These are plain dataclasses: plugins build them, the engine consumes them. Nothing here
+touches the database or the network.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Action(enum.StrEnum):
+    """What an alert does to the incident of its grouping key."""
+
+    TRIGGER = "trigger"
+    """Open an incident, or join the open one."""
+    RESOLVE = "resolve"
+    """Resolve the open incident, if there is one."""
+    INFO = "info"
+    """Recorded on the integration's log; changes no incident."""
+
+
+class Severity(enum.StrEnum):
+    """Incident severity, most severe first (see :data:`SEVERITY_RANK`)."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_RANK: Mapping[Severity, int] = {
+    Severity.CRITICAL: 4,
+    Severity.ERROR: 3,
+    Severity.WARNING: 2,
+    Severity.INFO: 1,
+}
+
+
+@dataclass(slots=True)
+class Alert:
+    """One normalized alert, as produced by an integration's parse hook.
+
+    ``fingerprint`` and ``action`` are left empty by the parser and filled in by the
+    ``alertgate_fingerprint`` and ``alertgate_classify`` hooks, so that another plugin can
+    change either without re-implementing the parser.
+    """
+
+    title: str
+    source_time: datetime
+    """When the source says the event happened (timezone-aware, UTC)."""
+    dedupe_key: str | None = None
+    """Source message id (e.g. SNS ``MessageId``): a redelivery with the same key for the
+    same integration is stored once. ``None`` disables deduplication for this alert."""
+    kind: str = "alert"
+    """Integration-specific kind, e.g. ``cloudwatch_alarm`` or ``cloudtrail_event``."""
+    severity: Severity = Severity.ERROR
+    summary: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """Normalized, integration-specific fields a responder (or a fingerprint hook) uses:
+    account, region, alarm ARN, state, principal, ..."""
+    links: dict[str, str] = field(default_factory=dict)
+    payload: Any = None
+    """The original payload, kept verbatim for the alert timeline."""
+    fingerprint: str = ""
+    action: Action | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """An HTTP delivery to an Integration URL, reduced to what parsers need."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    """Header names are lower-case."""
+    content_type: str = ""
+    remote_addr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """Who is being delivered to: passed to the parse hook next to the request."""
+
+    integration_id: int
+    integration_type: str
+    settings: BaseModel
+    """The integration's validated settings (an instance of its type's settings model)."""
+    state: Mapping[str, Any] = field(default_factory=dict)
+    """Integration state recorded by earlier deliveries (e.g. SNS subscription status)."""
+
+
+@dataclass(slots=True)
+class HandshakeResponse:
+    """A reply the source expects instead of (or besides) storing alerts."""
+
+    status_code: int = 200
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What a parse hook made of one delivery."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    state_updates: dict[str, Any] = field(default_factory=dict)
+    """Keys to merge into the integration's state after commit (e.g. subscription
+    confirmed, pinned topic)."""
+    response: HandshakeResponse | None = None
+    note: str = ""
+    """One line for the delivery log, e.g. "subscription confirmed"."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationType:
+    """Metadata for one integration type, returned by ``alertgate_integration_types``."""
+
+    slug: str
+    title: str
+    description: str
+    docs_url: str
+    settings_model: type[BaseModel]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """Passed to lifecycle hooks after commit."""
+
+    incident_id: int
+    service: str
+    fingerprint: str
+    title: str
+    severity: Severity
+    status: str
+    integration_id: int | None = None
+    alert_id: int | None = None
+    actor: str | None = None

@@ -1,0 +1,176 @@
+"""The database schema, as SQLAlchemy 2 declarative models.
+
+Every table works on SQLite and PostgreSQL. Invariants the engine relies on are enforced
+here, by the database, not only by code:
+
+* one open (triggered or acknowledged) incident per (service, fingerprint): a partial
+  unique index;
+* one stored alert per (integration, dedupe key): a unique constraint (NULL keys are
+  never deduplicated).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+OPEN_STATUSES = ("triggered", "acknowledged")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """An API token. Only a hash of the secret is stored; ``prefix`` identifies it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    prefix: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class Integration(Base):
+    """An Integration URL. ``key_hash`` is a hash of the secret key in the URL."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(32))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Recorded by deliveries, e.g. SNS subscription status and pinned topic."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_alert_at: Mapped[datetime | None]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index(
+            "uq_incidents_open_per_key",
+            "service_id",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("status IN ('triggered', 'acknowledged')"),
+            postgresql_where=text("status IN ('triggered', 'acknowledged')"),
+        ),
+        Index("ix_incidents_service_status", "service_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    integration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="SET NULL")
+    )
+    """The integration whose alert opened the incident."""
+    fingerprint: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(String(1000))
+    severity: Mapped[str] = mapped_column(String(20))
+    """Highest severity seen among the incident's alerts."""
+    status: Mapped[str] = mapped_column(String(20))
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_alert_at: Mapped[datetime]
+    last_alert_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Alert(Base):
+    """Every accepted alert, including info, stale and unmatched resolves."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "dedupe_key", name="uq_alerts_dedupe"),
+        Index("ix_alerts_incident", "incident_id"),
+        Index("ix_alerts_integration_received", "integration_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(300))
+    fingerprint: Mapped[str] = mapped_column(String(512))
+    action: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(30))
+    """What the engine did: opened, attached, resolved, stale, no_open_incident, info."""
+    kind: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(1000))
+    severity: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    source_time: Mapped[datetime]
+    received_at: Mapped[datetime]
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[Any | None] = mapped_column(JSON)
+    """The original payload; pruned by retention, everything else stays."""
+
+
+class FingerprintState(Base):
+    """Source time of the last state change applied per grouping key (ordering guard)."""
+
+    __tablename__ = "fingerprint_states"
+
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(512), primary_key=True)
+    last_source_time: Mapped[datetime]
+    last_action: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,1 @@
+"""Built-in alertgate plugins, registered through the ``alertgate.plugins`` entry-point group."""

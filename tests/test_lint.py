@@ -1,0 +1,28 @@
+"""ruff and mypy (strict on core/) are part of the test suite, so CI keeps them clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        [sys.executable, "-m", "mypy"],
+    ],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_static_checks_clean(command: list[str]) -> None:
+    if command[0] == "ruff" and shutil.which("ruff") is None:
+        command = [sys.executable, "-m", *command]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

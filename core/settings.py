@@ -1,0 +1,32 @@
+"""Process settings from ``ALERTGATE_*`` environment variables (pydantic-settings).
+
+Every field is documented in docs/configuration.md; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALERTGATE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./alertgate.db",
+        description="SQLAlchemy URL of the database. SQLite file by default; "
+        "PostgreSQL as postgresql+psycopg://user@host/db.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Base URL users and AWS reach this server at; Integration URLs are "
+        "printed under it.",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

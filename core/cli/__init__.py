@@ -9,7 +9,14 @@ from __future__ import annotations
 import click
 
 from core import __version__
-from core.cli import plugins_cmd
+from core.cli import (
+    incidents_cmd,
+    integrations_cmd,
+    plugins_cmd,
+    serve_cmd,
+    services_cmd,
+    tokens_cmd,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +26,8 @@ def main() -> None:
 
 
 main.add_command(plugins_cmd.plugins)
+main.add_command(serve_cmd.serve)
+main.add_command(services_cmd.services)
+main.add_command(integrations_cmd.integrations)
+main.add_command(incidents_cmd.incidents)
+main.add_command(tokens_cmd.tokens)

@@ -4,7 +4,7 @@ the OpenAPI document is generated from the same classes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,9 @@ from core.server.admin import as_utc
 from core.storage import schema as db
 
 T = TypeVar("T")
+
+ObjectId = Annotated[int, Field(ge=1, le=2**62)]
+"""Ids are positive and fit a signed 64-bit column."""
 
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
@@ -58,7 +61,7 @@ class ServiceOut(BaseModel):
 class IntegrationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    service_id: int
+    service_id: ObjectId
     type: str = Field(min_length=1, max_length=100, description="Integration type slug.")
     name: str | None = Field(None, min_length=1, max_length=200)
     settings: dict[str, Any] = Field(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,23 @@ class Settings(BaseSettings):
     )
     api_page_size_max: int = Field(
         500, ge=1, description="Largest `limit` the admin API accepts on list endpoints."
+    sns_cert_dir: Path | None = Field(
+        None,
+        description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "
+        "signatures, looked up by the SigningCertURL's file name before any download "
+        "(demo, tests, air-gapped setups).",
+    )
+    sns_http_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Timeout of SNS certificate downloads and subscription confirmations.",
+    )
+    sns_cert_cache_size: int = Field(
+        64, ge=1, le=10_000, description="SNS signing certificates kept in memory."
+    )
+    sns_cert_cache_ttl_seconds: float = Field(
+        3600.0, gt=0, description="How long a downloaded SNS certificate is reused."
     )
 
 

@@ -6,8 +6,8 @@ Every field is documented in docs/configuration.md; a test keeps the two in step
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,8 +54,6 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server (one JSON line per delivery at info)."
     )
-    api_page_size_max: int = Field(
-        500, ge=1, description="Largest `limit` the admin API accepts on list endpoints."
     sns_cert_dir: Path | None = Field(
         None,
         description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "

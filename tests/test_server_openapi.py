@@ -4,7 +4,6 @@ the live app (schemathesis generates requests from it and validates every respon
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest

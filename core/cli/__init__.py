@@ -10,6 +10,7 @@ import click
 
 from core import __version__
 from core.cli import (
+    demo_cmd,
     incidents_cmd,
     integrations_cmd,
     plugins_cmd,
@@ -31,3 +32,4 @@ main.add_command(services_cmd.services)
 main.add_command(integrations_cmd.integrations)
 main.add_command(incidents_cmd.incidents)
 main.add_command(tokens_cmd.tokens)
+main.add_command(demo_cmd.demo)

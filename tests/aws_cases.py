@@ -6,8 +6,9 @@ A :class:`Case` names a payload under ``tests/fixtures/aws`` and how it is deliv
 * ``"lambda"``: the file is a Lambda SNS event; its ``Records[0].Sns`` is the envelope;
 * ``"wrap"``: the file is a bare message (alarm JSON, EventBridge event), wrapped in an
   unsigned SNS envelope, as SNS delivers it;
-* ``"raw"``: the file is posted as is, to an integration with raw message delivery
-  (an EventBridge API destination, or an SNS subscription with raw delivery on).
+* ``"direct"``: the file is posted as is by an EventBridge API destination, to an
+  integration that accepts direct posts (with its shared secret);
+* ``"raw"``: the file is posted as is by SNS with raw message delivery on (headers only).
 
 ``patch`` sets (or, with ``None``, deletes) top-level keys of the alarm message before
 delivery, so one real payload yields the variants AWS produces.
@@ -16,6 +17,7 @@ delivery, so one real payload yields the variants AWS produces.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,10 @@ from core.plugins import Plugins, load_plugins
 AWS_FIXTURES = Path(__file__).parent / "fixtures" / "aws"
 
 DEFAULT_TOPIC = "arn:aws:sns:us-east-1:123456789012:alertgate-alarms"
+SECRET = "s3cret-for-tests"
+SECRET_SHA256 = hashlib.sha256(SECRET.encode()).hexdigest()
+# The fixtures are years old: the replay window (a separate SNS check) is off in tests.
+OFFLINE = {"verify_signatures": False, "max_message_age_seconds": 0}
 
 _plugins: Plugins | None = None
 
@@ -89,22 +95,35 @@ def _patched(message: Any, patch: dict[str, Any]) -> Any:
     return doc
 
 
-def body_of(case: Case) -> tuple[bytes, dict[str, Any]]:
-    """The HTTP body of a case and the settings overrides its delivery needs."""
+def body_of(case: Case) -> tuple[bytes, dict[str, Any], dict[str, str]]:
+    """The HTTP body of a case, the settings overrides and headers its delivery needs."""
     doc = load(case.source)
-    settings: dict[str, Any] = {"verify_signatures": False}
+    settings: dict[str, Any] = dict(OFFLINE)
     if case.delivery == "lambda":
-        doc = doc["Records"][0]["Sns"]
+        doc = dict(doc["Records"][0]["Sns"])
+        if doc.get("TopicArn") == "arn:aws:sns:EXAMPLE":
+            # AWS's template uses a placeholder the SNS layer rightly rejects.
+            doc["TopicArn"] = DEFAULT_TOPIC
     if case.delivery in ("sns", "lambda"):
         if case.patch:
             doc = dict(doc, Message=json.dumps(_patched(json.loads(doc["Message"]), case.patch)))
-        return json.dumps(doc).encode(), settings
+        return json.dumps(doc).encode(), settings, {}
     doc = _patched(doc, case.patch)
     if case.delivery == "wrap":
-        return json.dumps(envelope(doc)).encode(), settings
+        return json.dumps(envelope(doc)).encode(), settings, {}
+    settings["shared_secret_sha256"] = SECRET_SHA256
+    if case.delivery == "direct":
+        settings["accept_direct_posts"] = True
+        return json.dumps(doc).encode(), settings, {"x-alertgate-key": SECRET}
     if case.delivery == "raw":
         settings["raw_message_delivery"] = True
-        return json.dumps(doc).encode(), settings
+        headers = {
+            "x-alertgate-key": SECRET,
+            "x-amz-sns-message-type": "Notification",
+            "x-amz-sns-message-id": "2b5a7c3e-1111-5222-8333-444455556666",
+            "x-amz-sns-topic-arn": DEFAULT_TOPIC,
+        }
+        return json.dumps(doc).encode(), settings, headers
     raise ValueError(f"unknown delivery {case.delivery!r}")
 
 
@@ -117,7 +136,7 @@ def deliver(
 ) -> ParseResult:
     """Run one delivery through ``Plugins.parse`` (parse, fingerprint, classify)."""
     p = plugins()
-    merged = {"verify_signatures": False, **(settings or {})}
+    merged = {**OFFLINE, **(settings or {})}
     context = ParseContext(
         integration_id=1,
         integration_type=slug,
@@ -129,5 +148,5 @@ def deliver(
 
 
 def run_case(case: Case) -> ParseResult:
-    body, settings = body_of(case)
-    return deliver(body, slug=case.slug, settings={**settings, **case.settings})
+    body, settings, headers = body_of(case)
+    return deliver(body, slug=case.slug, settings={**settings, **case.settings}, headers=headers)

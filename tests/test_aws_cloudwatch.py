@@ -14,9 +14,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import ForbiddenDelivery, MalformedDelivery
 from core.models import Action, Severity
 from plugins.aws_cloudwatch import alarms
-from tests.aws_cases import Case, deliver, envelope, load, run_case
+from tests.aws_cases import (
+    AWS_FIXTURES,
+    SECRET,
+    SECRET_SHA256,
+    Case,
+    deliver,
+    envelope,
+    load,
+    run_case,
+)
 
 M = "if-sim-app_427809481713_us-east-1-metric_emitting_node_failure"
 M_ARN = f"arn:aws:cloudwatch:us-east-1:427809481713:alarm:{M}"
@@ -158,8 +168,9 @@ CASES = [
         "lambda-template-metric",
         "cloudwatch/lambda_event_metric_TEMPLATE_aws-lambda-go.json",
         "trigger",
-        "arn:aws:cloudwatch:unknown-region:123456789012:alarm:EXAMPLE",
-        'ALARM: "EXAMPLE" in EXAMPLE',
+        # placeholder ARN and Region: account from AWSAccountId, region from the topic
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:EXAMPLE",
+        'ALARM: "EXAMPLE" in us-east-1',
         delivery="lambda",
         attrs={"alarm_type": "metric", "alarm_arn": None, "unit": "Bytes"},
     ),
@@ -167,8 +178,9 @@ CASES = [
         "lambda-template-metric-math",
         "cloudwatch/lambda_event_metric_math_TEMPLATE_aws-lambda-go.json",
         "trigger",
-        "arn:aws:cloudwatch:unknown-region:unknown-account:alarm:EXAMPLE",
-        'ALARM: "EXAMPLE" in EXAMPLE',
+        # placeholder AWSAccountId too: both from the topic the alarm published to
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:EXAMPLE",
+        'ALARM: "EXAMPLE" in us-east-1',
         delivery="lambda",
         attrs={"alarm_type": "metric_math", "metric_name": "NetworkOut", "threshold": 0.0},
     ),
@@ -308,6 +320,36 @@ CASES = [
         attrs={
             "alarm_type": "composite",
             "alarm_rule": "ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)",
+        },
+    ),
+    # --- posted without an SNS envelope (opt-in, with the shared secret) ----------------
+    Case(
+        "eventbridge-metric-direct-post",
+        EB.format("metric_ALARM"),
+        "trigger",
+        EB_ARN.format("ServerCpuTooHigh"),
+        'ALARM: "ServerCpuTooHigh" in us-east-1',
+        delivery="direct",
+        attrs={"delivery": "direct", "format": "eventbridge"},
+    ),
+    Case(
+        "eventbridge-anomaly-direct-post",
+        EB.format("anomaly_detection_ALARM"),
+        "trigger",
+        EB_ARN.format("EC2 CPU Utilization Anomaly"),
+        'ALARM: "EC2 CPU Utilization Anomaly" in us-east-1',
+        delivery="direct",
+    ),
+    Case(
+        "bare-alarm-sns-raw-message-delivery",
+        ANOMALY_OK,
+        "resolve",
+        ANOMALY_ARN,
+        'OK: "ContainerInsight-pod_cpu_utilization" in ap-northeast-2',
+        delivery="raw",
+        attrs={
+            "delivery": "raw",
+            "topic_arn": "arn:aws:sns:us-east-1:123456789012:alertgate-alarms",
         },
     ),
     # --- SNS messages that are not alarms: one info alert, never an error --------------
@@ -488,8 +530,6 @@ def test_alarm_that_is_not_json_object_is_info() -> None:
 
 
 def load_bytes(source: str) -> bytes:
-    from tests.aws_cases import AWS_FIXTURES
-
     return (AWS_FIXTURES / source).read_bytes()
 
 
@@ -557,3 +597,60 @@ def test_parse_time_formats() -> None:
     assert alarms.parse_time("2024-01-01T01:00:00+0100") == datetime(2024, 1, 1, tzinfo=UTC)
     assert alarms.parse_time("yesterday") is None
     assert alarms.parse_time(12) is None
+
+
+def test_direct_post_dedupes_on_the_event_id() -> None:
+    case = next(c for c in CASES if c.id == "eventbridge-metric-direct-post")
+    alert = run_case(case).alerts[0]
+    assert alert.dedupe_key == "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
+    assert alert.payload == load(case.source)
+
+
+def test_raw_delivery_dedupes_on_the_sns_message_id() -> None:
+    case = next(c for c in CASES if c.id == "bare-alarm-sns-raw-message-delivery")
+    alert = run_case(case).alerts[0]
+    assert alert.dedupe_key == "2b5a7c3e-1111-5222-8333-444455556666"
+    assert alert.payload == load(case.source)
+
+
+def test_direct_post_is_refused_unless_enabled_and_authenticated() -> None:
+    body = load_bytes(EB.format("metric_ALARM"))
+    with pytest.raises(MalformedDelivery):
+        deliver(body)
+    enabled = {"accept_direct_posts": True, "shared_secret_sha256": SECRET_SHA256}
+    with pytest.raises(ForbiddenDelivery):
+        deliver(body, settings=enabled)
+    with pytest.raises(ForbiddenDelivery):
+        deliver(body, settings=enabled, headers={"x-alertgate-key": "wrong"})
+    assert deliver(body, settings=enabled, headers={"x-alertgate-key": SECRET}).alerts
+
+
+@pytest.fixture
+def aws_certs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust the real (expired) AWS certificates of the fixtures, from a local folder."""
+    monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(AWS_FIXTURES / "certs"))
+
+
+@pytest.mark.parametrize(("source", "arn"), [(SNS_METRIC, M_ARN), (SNS_COMPOSITE, C_ARN)])
+def test_real_signed_alarm_verifies_and_triggers(aws_certs: None, source: str, arn: str) -> None:
+    result = deliver(
+        load_bytes(source), settings={"verify_signatures": True, "max_message_age_seconds": 0}
+    )
+    assert [(a.action, a.fingerprint) for a in result.alerts] == [(Action.TRIGGER, arn)]
+    # a verified notification proves the subscription is confirmed
+    assert result.state_updates["sns"]["status"] == "confirmed"
+
+
+def test_tampered_alarm_is_forbidden(aws_certs: None) -> None:
+    doc = load(SNS_METRIC)
+    doc["Message"] = doc["Message"].replace('"NewStateValue":"ALARM"', '"NewStateValue":"OK"')
+    with pytest.raises(ForbiddenDelivery) as exc:
+        deliver(json.dumps(doc), settings={"verify_signatures": True, "max_message_age_seconds": 0})
+    assert exc.value.code == "signature_invalid"
+
+
+def test_subscription_confirmation_yields_no_alert() -> None:
+    result = deliver(load_bytes("sns/exawssns_2016_subscriptionconfirmation_v1.json"))
+    assert result.alerts == []
+    assert result.response is not None
+    assert result.state_updates["sns"]["status"] == "pending"

@@ -60,13 +60,20 @@ def alertgate_parse_request(
     received = receive(request, context, settings)
     if isinstance(received, ParseResult):
         return received
+    state_updates = dict(received.state_updates)
     alerts = alarm_alerts(received, settings)
     if alerts is None:
         return ParseResult(
             alerts=[non_alarm_alert(received)],
+            state_updates=state_updates,
             note="not a CloudWatch alarm: recorded as info",
         )
-    return ParseResult(alerts=alerts, note=f"alarm {alerts[0].attributes['state']}")
+    alarm = alerts[0].attributes
+    return ParseResult(
+        alerts=alerts,
+        state_updates=state_updates,
+        note=f"alarm {alarm['alarm_name']!r} {alarm['state']}",
+    )
 
 
 @hookimpl(trylast=True)

@@ -530,7 +530,12 @@ def build_alarm_alert(
     if url:
         links["console"] = url
     where = region or attrs["region_name"] or "unknown region"
+    if dedupe_key is None and fields["format"] == "eventbridge":
+        # A direct post (EventBridge API destination) has no SNS MessageId; the event id
+        # is EventBridge's own unique id for this delivery.
+        dedupe_key = _text(doc.get("id"), 255)
     if dedupe_key is None:
+        # No message id at all: the state change itself identifies the message.
         dedupe_key = f"{arn or f'{account}:{region}:{name}'}|{state}|{source_time.isoformat()}"
     return Alert(
         title=f'{state}: "{name}" in {where}',
@@ -605,7 +610,10 @@ def alarm_alerts(notification: SnsNotification, settings: Any) -> list[Alert] | 
         topic_arn=notification.topic_arn,
         fallback_time=notification.timestamp,
     )
-    return None if alert is None else [alert]
+    if alert is None:
+        return None
+    alert.attributes["delivery"] = notification.kind
+    return [alert]
 
 
 def non_alarm_alert(notification: SnsNotification, note: str | None = None) -> Alert:

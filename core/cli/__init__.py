@@ -10,6 +10,7 @@ import click
 
 from core import __version__
 from core.cli import (
+    db_cmd,
     demo_cmd,
     incidents_cmd,
     integrations_cmd,
@@ -27,6 +28,7 @@ def main() -> None:
 
 
 main.add_command(plugins_cmd.plugins)
+main.add_command(db_cmd.db)
 main.add_command(serve_cmd.serve)
 main.add_command(services_cmd.services)
 main.add_command(integrations_cmd.integrations)

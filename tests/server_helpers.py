@@ -14,17 +14,15 @@ from sqlalchemy import Engine
 from core.server import admin
 from core.server.app import create_app
 from core.settings import Settings
+from core.storage import migrate
 from core.storage.database import make_engine, make_sessionmaker
 from tests.live import serve_app
 
 
 def migrated_database(path: Path) -> tuple[str, Engine]:
     url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    from core.storage.schema import Base
-
-    Base.metadata.create_all(engine)
-    return url, engine
+    migrate.upgrade(url)
+    return url, make_engine(url)
 
 
 def new_token(engine: Engine, org: str | None = None) -> str:

@@ -93,9 +93,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        close = getattr(ingest_engine, "close", None)
-        if callable(close):
-            close()
+        ingest_engine.close()
         db_engine.dispose()
 
     app = Starlette(

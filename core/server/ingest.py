@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from core.engine import Delivery, IngestEngine
+from core.engine import Delivery, IngestEngine, StorageUnavailable
 from core.errors import DeliveryRejected
 from core.models import InboundRequest, ParseContext, ParseResult
 from core.plugins import Plugins
@@ -254,7 +254,7 @@ class IngestEndpoint:
             )
             try:
                 report = await self.engine.ingest_async(delivery)
-            except SQLAlchemyError as exc:
+            except (StorageUnavailable, SQLAlchemyError) as exc:
                 log.warning("ingest failed for integration %s: %r", record.id, exc)
                 return self._reject(
                     fields, 503, "storage_unavailable", "storage is unavailable; retry later"

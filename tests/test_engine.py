@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,8 @@ from core.engine import (
 )
 from core.engine.writer import _Job
 from core.models import Action, Alert, Severity
-from core.storage.schema import Incident
 from core.storage.schema import Alert as AlertRow
+from core.storage.schema import Incident
 from core.storage.schema import Integration as IntegrationRow
 from tests.db_fixtures import SeedFn
 

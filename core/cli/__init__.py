@@ -14,6 +14,7 @@ from core.cli import (
     demo_cmd,
     incidents_cmd,
     integrations_cmd,
+    parse_cmd,
     plugins_cmd,
     serve_cmd,
     services_cmd,
@@ -28,6 +29,7 @@ def main() -> None:
 
 
 main.add_command(plugins_cmd.plugins)
+main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
 main.add_command(serve_cmd.serve)
 main.add_command(services_cmd.services)

@@ -32,7 +32,7 @@ from core.models import InboundRequest, ParseContext
 from core.plugins import load_plugins
 from plugins.aws_sns import set_runtime
 from plugins.aws_sns.signer import SnsSigner
-from tests.sns_support import FakeSns, fake_sns
+from tests.sns_support import fake_sns
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from core.cli import (
     plugins_cmd,
     serve_cmd,
     services_cmd,
+    sns_cmd,
     tokens_cmd,
 )
 
@@ -31,6 +32,7 @@ def main() -> None:
 main.add_command(plugins_cmd.plugins)
 main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
+main.add_command(sns_cmd.sns)
 main.add_command(serve_cmd.serve)
 main.add_command(services_cmd.services)
 main.add_command(integrations_cmd.integrations)

@@ -6,6 +6,7 @@ Every field is documented in docs/configuration.md; a test keeps the two in step
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,24 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080",
         description="Base URL users and AWS reach this server at; Integration URLs are "
         "printed under it.",
+    )
+    sns_cert_dir: Path | None = Field(
+        None,
+        description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "
+        "signatures, looked up by the SigningCertURL's file name before any download "
+        "(demo, tests, air-gapped setups).",
+    )
+    sns_http_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Timeout of SNS certificate downloads and subscription confirmations.",
+    )
+    sns_cert_cache_size: int = Field(
+        64, ge=1, le=10_000, description="SNS signing certificates kept in memory."
+    )
+    sns_cert_cache_ttl_seconds: float = Field(
+        3600.0, gt=0, description="How long a downloaded SNS certificate is reused."
     )
 
 

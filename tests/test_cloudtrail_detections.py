@@ -47,7 +47,12 @@ EXPECTED: list[tuple[str, int, str, set[str]]] = [
     ("awsdocs_console_signin_example_09.json", 0, "EnableMFADevice", {"root_account_usage"}),
     ("awsdocs_console_signin_example_10.json", 0, "PasswordUpdated", {"root_account_usage"}),
     # Defense evasion.
-    ("stratus_aws.defense-evasion.cloudtrail-delete.json", 0, "DeleteTrail", {"cloudtrail_changes"}),
+    (
+        "stratus_aws.defense-evasion.cloudtrail-delete.json",
+        0,
+        "DeleteTrail",
+        {"cloudtrail_changes"},
+    ),
     (
         "stratus_aws.defense-evasion.cloudtrail-event-selectors.json",
         0,
@@ -237,7 +242,10 @@ def test_fingerprint_is_detection_account_principal() -> None:
     other_session["userIdentity"]["arn"] = other_session["userIdentity"]["arn"].rsplit("/", 1)[0]
     other_session["userIdentity"]["arn"] += "/another-session"
     settings = CloudTrailSettings()
-    first = {a.attributes["detection"]: event_fingerprint(a) for a in document_alerts(record, settings) or []}
+    first = {
+        a.attributes["detection"]: event_fingerprint(a)
+        for a in document_alerts(record, settings) or []
+    }
     second = {
         a.attributes["detection"]: event_fingerprint(a)
         for a in document_alerts(other_session, settings) or []
@@ -309,4 +317,3 @@ def test_catalog_rules_are_plain_json() -> None:
         data.pop("filter_pattern")
         data.pop("filter_pattern_exact")
         assert Detection.model_validate(data) == detection
-

@@ -129,7 +129,9 @@ def alertgate_parse_request(
     received = receive(request, context, settings)
     if isinstance(received, ParseResult):
         return received
-    return alerts_for(received, settings)
+    result = alerts_for(received, settings)
+    result.state_updates.update(received.state_updates)
+    return result
 
 
 def event_fingerprint(alert: Alert) -> str | None:

@@ -94,15 +94,15 @@ def _is(field: str, *values: str | bool, ignore_case: bool = False) -> Condition
 
 
 def _events(source: str, *names: str) -> AllOf:
-    return AllOf(all=[_is("eventSource", source), _is("eventName", *names)])
+    return AllOf(all_=[_is("eventSource", source), _is("eventName", *names)])
 
 
 def _all(*rules: Rule) -> AllOf:
-    return AllOf(all=list(rules))
+    return AllOf(all_=list(rules))
 
 
 def _any(*rules: Rule) -> AnyOf:
-    return AnyOf(any=list(rules))
+    return AnyOf(any_=list(rules))
 
 
 BUILTIN_DETECTIONS: tuple[Detection, ...] = (
@@ -424,8 +424,7 @@ BUILTIN_DETECTIONS: tuple[Detection, ...] = (
     Detection(
         id="route_table_changes",
         title="Route table changed",
-        description="A route or route table was created, replaced, deleted or "
-        "(dis)associated.",
+        description="A route or route table was created, replaced, deleted or (dis)associated.",
         severity=Severity.WARNING,
         category="network",
         cis="4.13",

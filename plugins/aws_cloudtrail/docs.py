@@ -2,12 +2,15 @@
 
 docs/integrations/aws-cloudtrail.md embeds :func:`catalog_markdown` and
 :func:`patterns_markdown` between marker comments; a test keeps them identical, so the
-guide cannot drift from the code.
+guide cannot drift from the code. Regenerate them with
+``python -m plugins.aws_cloudtrail.docs docs/integrations/aws-cloudtrail.md``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from plugins.aws_cloudtrail.settings import CloudTrailSettings
@@ -67,3 +70,31 @@ def patterns_markdown(rows: Sequence[dict[str, Any]] | None = None) -> str:
                 "events than the detection does (see the detection's description).\n"
             )
     return "\n".join(out)
+
+
+_SECTIONS = {
+    "detection catalog": catalog_markdown,
+    "metric filter patterns": patterns_markdown,
+}
+
+
+def fill_guide(text: str) -> str:
+    """The guide with every generated section (between its BEGIN/END markers) rewritten."""
+    for name, render in _SECTIONS.items():
+        begin = text.index(f"<!-- BEGIN {name}")
+        start = text.index("-->", begin) + len("-->")
+        end = text.index(f"<!-- END {name}", start)
+        text = text[:start] + "\n" + render() + text[end:]
+    return text
+
+
+def main(argv: Sequence[str]) -> int:
+    """Rewrite the generated sections of the guide(s) named on the command line."""
+    for name in argv:
+        path = Path(name)
+        path.write_text(fill_guide(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -232,7 +232,9 @@ def _summary(attrs: Mapping[str, Any], detection: Detection | None) -> str:
     if attrs["mfa_used"]:
         who += f", MFA used: {attrs['mfa_used']}"
     lines.append(who)
-    lines.append(f"Source IP: {attrs['source_ip'] or '?'}   User agent: {attrs['user_agent'] or '?'}")
+    lines.append(
+        f"Source IP: {attrs['source_ip'] or '?'}   User agent: {attrs['user_agent'] or '?'}"
+    )
     lines.append(f"Account: {attrs['account'] or '?'}   Region: {attrs['region'] or '?'}")
     return "\n".join(lines)
 
@@ -279,7 +281,7 @@ def record_alerts(
     record: Mapping[str, Any],
     settings: CloudTrailSettings,
     *,
-    envelope: Envelope = Envelope(),  # noqa: B008 - frozen dataclass, immutable default
+    envelope: Envelope = Envelope(),
     dedupe_key: str | None = None,
     payload: Any = None,
     fallback_time: datetime | None = None,
@@ -292,9 +294,7 @@ def record_alerts(
     :param payload: Kept on every alert; defaults to the (redacted) record.
     """
     attrs, principal = _event_attributes(record, envelope)
-    base = (
-        dedupe_key or attrs["event_id"] or envelope.event_bridge_id or _stable_id(record)
-    )
+    base = dedupe_key or attrs["event_id"] or envelope.event_bridge_id or _stable_id(record)
     source_time = (
         _parse_time(record.get("eventTime"))
         or _parse_time(envelope.time)
@@ -381,4 +381,3 @@ def document_alerts(
             )
         )
     return alerts
-

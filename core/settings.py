@@ -20,6 +20,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. SQLite file by default; "
         "PostgreSQL as postgresql+psycopg://user@host/db.",
     )
+    retention_days: int | None = Field(
+        None,
+        ge=0,
+        description="Days to keep alerts' raw payloads; `alertgate db prune` (and the "
+        "server's periodic prune, where enabled) blanks older ones. Unset keeps them forever.",
+    )
     public_url: str = Field(
         "http://127.0.0.1:8080",
         description="Base URL users and AWS reach this server at; Integration URLs are "

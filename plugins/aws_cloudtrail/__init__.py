@@ -27,10 +27,15 @@ from core.models import (
     IntegrationType,
     ParseContext,
     ParseResult,
-    Severity,
 )
-from plugins.aws_cloudtrail import events
+from plugins.aws_cloudtrail import events, metrics
 from plugins.aws_cloudtrail.settings import CloudTrailSettings
+from plugins.aws_cloudwatch.alarms import (
+    alarm_action,
+    alarm_alerts,
+    alarm_fingerprint,
+    non_alarm_alert,
+)
 from plugins.aws_sns import SnsNotification, receive
 
 SLUG = "aws_cloudtrail"
@@ -82,25 +87,17 @@ def _payload(notification: SnsNotification, doc: Any) -> Any:
     }
 
 
-def _unrecognized(notification: SnsNotification) -> Alert:
-    subject = (notification.subject or "").strip()[:200]
-    return Alert(
-        title=f'Not a CloudTrail alarm or event: "{subject}"'
-        if subject
-        else "Not a CloudTrail alarm or event",
-        source_time=notification.timestamp,
-        dedupe_key=notification.message_id,
-        kind="sns_message",
-        severity=Severity.INFO,
-        summary="This message is neither a CloudWatch alarm nor a CloudTrail event; it was "
-        f"recorded and changes no incident.\nMessage: {notification.message[:1000]}",
-        attributes={"topic_arn": notification.topic_arn, "subject": subject or None},
-        payload=notification.envelope or notification.message[:65536],
-    )
-
-
 def alerts_for(notification: SnsNotification, settings: CloudTrailSettings) -> ParseResult:
     """Turn one unwrapped message into alerts (both paths); no network, no database."""
+    alarms = alarm_alerts(notification, settings)
+    if alarms is not None:
+        for alert in alarms:
+            metrics.enrich(alert, settings)
+        attrs = alarms[0].attributes
+        watches = f" ({attrs['watches']})" if attrs.get("watches") else ""
+        return ParseResult(
+            alerts=alarms, note=f"alarm {attrs['alarm_name']!r} {attrs['state']}{watches}"
+        )
     doc = decode(notification.message)
     found = events.document_alerts(
         doc,
@@ -110,13 +107,21 @@ def alerts_for(notification: SnsNotification, settings: CloudTrailSettings) -> P
         fallback_time=notification.timestamp,
     )
     if found is not None:
+        for alert in found:
+            alert.attributes["delivery"] = notification.kind
         matched = sum(1 for alert in found if alert.attributes.get("detection"))
         return ParseResult(
             alerts=found, note=f"CloudTrail: {matched} detection(s) in {len(found)} alert(s)"
         )
     if isinstance(doc, list):
         raise MalformedDelivery("invalid_document", "a JSON array that is not CloudTrail records")
-    return ParseResult(alerts=[_unrecognized(notification)], note="not CloudTrail: info")
+    note = (
+        "This message is neither a CloudWatch alarm nor a CloudTrail event; it was recorded "
+        "for reference and changes no incident."
+    )
+    return ParseResult(
+        alerts=[non_alarm_alert(notification, note)], note="not CloudTrail: recorded as info"
+    )
 
 
 @hookimpl(trylast=True)
@@ -155,9 +160,7 @@ def event_fingerprint(alert: Alert) -> str | None:
 def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
     if integration_type != SLUG:
         return None
-    if alert.kind == "sns_message":
-        return f"sns:{alert.attributes.get('topic_arn') or 'unknown-topic'}"
-    return event_fingerprint(alert)
+    return event_fingerprint(alert) or alarm_fingerprint(alert)
 
 
 @hookimpl(trylast=True)
@@ -167,4 +170,4 @@ def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel)
     if alert.kind == events.KIND:
         # Events are points in time: they never resolve; only a detection triggers.
         return Action.TRIGGER if alert.attributes.get("detection") else Action.INFO
-    return Action.INFO
+    return alarm_action(alert, settings)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from core.models import Severity
 from plugins.aws_cloudtrail.catalog import Detection, builtin_by_id
-from plugins.aws_sns import SnsSettings as AlarmSettings  # TODO: cloudwatch AlarmSettings
+from plugins.aws_cloudwatch.alarms import AlarmSettings
 
 MAX_CUSTOM_DETECTIONS = 50
 MAX_METRIC_MAPPINGS = 200

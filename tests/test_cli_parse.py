@@ -240,3 +240,15 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[1].startswith("trigger")
+
+
+def test_parse_and_the_integration_are_documented() -> None:
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs/integrations/aws-cloudwatch.md").read_text()
+    assert "docs/integrations/aws-cloudwatch.md" in (root / "README.md").read_text()
+    for param in main.commands["parse"].params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                assert opt in doc, f"alertgate parse {opt} is not documented"
+    for field in ("insufficient_data", "alarm_severity"):
+        assert f"`{field}`" in doc

@@ -106,5 +106,8 @@ class Alertmanager:
             self.proc.wait(timeout=20)
 
     def alert_count(self) -> int:
-        with urllib.request.urlopen(f"{self.url}api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true", timeout=30) as r:
+        with urllib.request.urlopen(
+            f"{self.url}api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true",
+            timeout=30,
+        ) as r:
             return len(json.loads(r.read()))

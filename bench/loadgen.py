@@ -85,9 +85,24 @@ def replay(
     threads = max(1, min(threads, total))
     connections = max(connections, threads)
     cmd = [
-        "wrk", "-t", str(threads), "-c", str(connections), "-d", "3600", "--timeout", "30s",
-        "--latency", "-s", str(LUA), base_url, "--",
-        str(requests_file), str(threads), str(outdir), content_type,
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        "3600",
+        "--timeout",
+        "30s",
+        "--latency",
+        "-s",
+        str(LUA),
+        base_url,
+        "--",
+        str(requests_file),
+        str(threads),
+        str(outdir),
+        content_type,
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + timeout_s
@@ -95,7 +110,9 @@ def replay(
     try:
         while len(list(outdir.glob("done*"))) < threads:
             if proc.poll() is not None:
-                raise RuntimeError(f"wrk exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+                raise RuntimeError(
+                    f"wrk exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+                )
             now, cpu = time.monotonic(), cpu_seconds(proc.pid)
             if cpu != last_cpu:
                 idle_since, last_cpu = now, cpu
@@ -167,13 +184,15 @@ class RateResult:
         }
 
 
-def percentiles(values: list[float], points: tuple[float, ...] = (50, 90, 99, 99.9, 100)) -> dict[str, float]:
+def percentiles(
+    values: list[float], points: tuple[float, ...] = (50, 90, 99, 99.9, 100)
+) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
     out = {}
     for p in points:
-        k = min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        k = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
         label = "max" if p == 100 else f"p{p:g}"
         out[label] = round(ordered[k], 2)
     return out
@@ -237,7 +256,11 @@ async def _constant_rate(
 
 
 def constant_rate(
-    base_url: str, requests: list[tuple[str, bytes]], rate: float, *, max_connections: int = 256,
+    base_url: str,
+    requests: list[tuple[str, bytes]],
+    rate: float,
+    *,
+    max_connections: int = 256,
     content_type: str = "text/plain; charset=UTF-8",
 ) -> RateResult:
     """Offer ``requests`` (path, body) at ``rate`` per second; latency from each due time."""

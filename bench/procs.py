@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,12 +111,7 @@ def machine() -> dict[str, str | int]:
                 break
     except OSError:
         pass
-    mem = ""
-    try:
-        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
 
     return {
         "nproc": os.cpu_count() or 0,

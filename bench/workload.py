@@ -127,7 +127,9 @@ def _alarm_identity(index: int) -> dict[str, Any]:
     account = ACCOUNTS[(index // len(REGIONS)) % len(ACCOUNTS)]
     metric, namespace, dim, stat, threshold = METRICS[index % len(METRICS)]
     name = f"bench-{metric.lower()}-{index:06d}"
-    dims = [] if dim is None else [{"value": f"{dim.lower()}-{rnd.randrange(10**6):06d}", "name": dim}]
+    dims = (
+        [] if dim is None else [{"value": f"{dim.lower()}-{rnd.randrange(10**6):06d}", "name": dim}]
+    )
     return {
         "AlarmName": name,
         "AWSAccountId": account,
@@ -153,7 +155,9 @@ def _alarm_identity(index: int) -> dict[str, Any]:
 def alarm_message(alarm: int, state: str, previous: str, when: datetime) -> str:
     """The CloudWatch alarm notification (SNS ``Message``) for one state change."""
     doc = _alarm_identity(alarm)
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    stamp = (
+        when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    )
     reason = {
         "ALARM": "Threshold Crossed: 1 out of the last 1 datapoints was greater than or equal "
         "to the threshold (minimum 1 datapoint for OK -> ALARM transition).",
@@ -224,8 +228,14 @@ def plan(params: Params, start: datetime) -> list[_Plan]:
                 duplicated.add(original)
                 first = out[original]
                 out.append(
-                    _Plan(first.message_id, first.alarm, first.state, first.previous,
-                          first.change_time, duplicate_of=original)
+                    _Plan(
+                        first.message_id,
+                        first.alarm,
+                        first.state,
+                        first.previous,
+                        first.change_time,
+                        duplicate_of=original,
+                    )
                 )
                 continue
         i = rnd.randrange(len(eligible))
@@ -307,6 +317,11 @@ _SIGNER: SnsSigner | None = None
 _TOPIC = ""
 
 
+def _subject(alarm: int, state: str) -> str:
+    ident = _alarm_identity(alarm)
+    return f'{state}: "{ident["AlarmName"]}" in {ident["Region"]}'[:100]
+
+
 def _sign_one(args: tuple[str, int, str, str, str, str]) -> bytes:
     message_id, alarm, state, previous, change_time, version = args
     assert _SIGNER is not None
@@ -314,7 +329,7 @@ def _sign_one(args: tuple[str, int, str, str, str, str]) -> bytes:
     doc = _SIGNER.notification(
         alarm_message(alarm, state, previous, when),
         topic_arn=_TOPIC,
-        subject=f'{state}: "{_alarm_identity(alarm)["AlarmName"]}" in {_alarm_identity(alarm)["Region"]}'[:100],
+        subject=_subject(alarm, state),
         timestamp=sns_timestamp(when + timedelta(milliseconds=40)),
         message_id=message_id,
         signature_version=version,
@@ -334,8 +349,16 @@ def sign_all(
     for i, item in enumerate(plans):
         if item.duplicate_of is None:
             version = "2" if rnd.random() < params.v2_rate else "1"
-            jobs.append((item.message_id, item.alarm, item.state, item.previous,
-                         item.change_time.isoformat(), version))
+            jobs.append(
+                (
+                    item.message_id,
+                    item.alarm,
+                    item.state,
+                    item.previous,
+                    item.change_time.isoformat(),
+                    version,
+                )
+            )
             index.append(i)
     if processes == 1 or len(jobs) < 200:
         signed = [_sign_one(job) for job in jobs]
@@ -364,7 +387,11 @@ class Workload:
 
 
 def generate(
-    params: Params, signer: SnsSigner, *, start: datetime | None = None, processes: int | None = None
+    params: Params,
+    signer: SnsSigner,
+    *,
+    start: datetime | None = None,
+    processes: int | None = None,
 ) -> Workload:
     """Plan, model and sign a workload. ``start`` is the first StateChangeTime (default:
     now minus the span of the workload, so every Timestamp is in the recent past)."""

@@ -56,11 +56,12 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         )
     try:
         wait_ready(base, proc)
-        run = lambda *args: (
-            subprocess.run(  # noqa: E731
+
+        def run(*args: str) -> str:
+            return subprocess.run(
                 [ALERTGATE, *args], env=env, capture_output=True, text=True, timeout=60, check=True
             ).stdout
-        )
+
         run("services", "create", "api")
         created = json.loads(
             run("integrations", "create", "--service", "api", "--type", "aws_cloudwatch", "--json")

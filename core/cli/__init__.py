@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from core import __version__
-from core.cli import db_cmd, parse_cmd, plugins_cmd, sns_cmd
+from core.cli import cloudtrail_cmd, db_cmd, parse_cmd, plugins_cmd, sns_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +22,4 @@ main.add_command(plugins_cmd.plugins)
 main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
 main.add_command(sns_cmd.sns)
+main.add_command(cloudtrail_cmd.cloudtrail)

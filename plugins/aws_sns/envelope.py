@@ -97,7 +97,10 @@ def load_json(body: bytes) -> Any:
 
 def looks_like_envelope(doc: Any) -> bool:
     """Whether a decoded body is meant as an SNS envelope (a known ``Type`` plus a topic)."""
-    return isinstance(doc, dict) and doc.get("Type") in MESSAGE_TYPES and "TopicArn" in doc
+    if not isinstance(doc, dict):
+        return False
+    kind = doc.get("Type")
+    return isinstance(kind, str) and kind in MESSAGE_TYPES and "TopicArn" in doc
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -124,7 +127,7 @@ def parse_envelope(doc: Any) -> Envelope:
     if not isinstance(doc, dict):
         raise MalformedDelivery("not_sns", "body is not an SNS message (expected a JSON object)")
     kind = doc.get("Type")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise MalformedDelivery(
             "not_sns",
             "body is not an SNS message (Type must be Notification, SubscriptionConfirmation "

@@ -115,15 +115,15 @@ def _is(field: str, *values: str | bool, ignore_case: bool = False) -> Condition
 
 
 def _events(source: str, *names: str) -> AllOf:
-    return AllOf(all_=[_is("eventSource", source), _is("eventName", *names)])
+    return AllOf(all=[_is("eventSource", source), _is("eventName", *names)])
 
 
 def _all(*rules: Rule) -> AllOf:
-    return AllOf(all_=list(rules))
+    return AllOf(all=list(rules))
 
 
 def _any(*rules: Rule) -> AnyOf:
-    return AnyOf(any_=list(rules))
+    return AnyOf(any=list(rules))
 
 
 BUILTIN_DETECTIONS: tuple[Detection, ...] = (

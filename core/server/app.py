@@ -126,6 +126,7 @@ def create_app(
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+        ingest.executor.shutdown(wait=False, cancel_futures=True)
         ingest_engine.close()
         db_engine.dispose()
 

@@ -7,11 +7,14 @@ settings, database engine or plugins.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -25,11 +28,13 @@ from core.engine import IngestEngine
 from core.plugins import Plugins, load_plugins
 from core.server import api, health, metrics
 from core.server.errors import http_exception_handler, server_error_handler
-from core.server.ingest import IngestEndpoint, KeyCache
+from core.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
 from core.server.openapi import build_openapi
 from core.server.routing import starlette_routes
 from core.settings import Settings, get_settings
 from core.storage.database import make_engine, make_sessionmaker
+
+log = logging.getLogger("alertgate.server")
 
 
 @dataclass
@@ -43,6 +48,22 @@ class AppState:
     engine: IngestEngine
     cache: KeyCache
     openapi: dict[str, Any]
+
+
+async def sweep_quiet_periods(engine: IngestEngine, interval: float) -> None:
+    """Resolve quiet incidents every ``interval`` seconds (integrations opt in with the
+    ``quiet_period_minutes`` setting). Every worker sweeps; the sweep's UPDATE is
+    conditional, so an incident is resolved once."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            resolved = await anyio.to_thread.run_sync(engine.sweep_quiet)
+        except Exception:
+            log.exception("quiet-period sweep failed; retrying in %s s", interval)
+            continue
+        if resolved:
+            metrics.INCIDENTS_RESOLVED.labels("quiet-period").inc(len(resolved))
+            log.info("quiet period resolved incidents %s", resolved)
 
 
 def create_app(
@@ -81,7 +102,9 @@ def create_app(
         return JSONResponse(state.openapi)
 
     routes: list[BaseRoute] = [
-        Route("/integrations/{key}", ingest.handle, methods=["POST"], name="ingest"),
+        # POSTs are served by IngestFastPath (below) without the router; the route is
+        # declared so the URL is visible here and other methods answer 405.
+        Route(INGEST_ROUTE, ingest.handle, methods=["POST"], name="ingest"),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
@@ -92,13 +115,29 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
+        interval = settings.sweep_interval_seconds
+        sweeper = (
+            asyncio.create_task(sweep_quiet_periods(ingest_engine, interval))
+            if interval > 0
+            else None
+        )
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+        ingest.executor.shutdown(wait=False, cancel_futures=True)
         ingest_engine.close()
         db_engine.dispose()
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(metrics.LatencyMiddleware)],
+        middleware=[
+            Middleware(IngestFastPath, endpoint=ingest),
+            Middleware(metrics.LatencyMiddleware),
+        ],
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: server_error_handler,

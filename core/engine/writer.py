@@ -2,9 +2,10 @@
 
 Callers hand a :class:`~core.engine.types.Delivery` to :meth:`GroupCommitWriter.submit`
 and wait on the returned future. The writer takes everything queued (up to ``max_batch``),
-opens one transaction, applies each delivery inside its own SAVEPOINT (so a delivery that
-fails is rolled back alone and reported to its caller alone), commits once, and only then
-resolves the futures. Every caller is released after a durable commit that contains its
+opens one transaction, applies the deliveries, commits once, and only then resolves the
+futures. A batch is first applied without savepoints; should anything fail, it is rolled
+back and applied again with a SAVEPOINT per delivery, so the delivery that fails is rolled
+back alone and reported to its caller alone. Every caller is released after a durable commit that contains its
 delivery, exactly as with one transaction per delivery, but N deliveries share one commit
 (one fsync on SQLite, one round trip on PostgreSQL).
 

@@ -5,9 +5,11 @@ and wait on the returned future. The writer takes everything queued (up to ``max
 opens one transaction, applies the deliveries, commits once, and only then resolves the
 futures. A batch is first applied without savepoints; should anything fail, it is rolled
 back and applied again with a SAVEPOINT per delivery, so the delivery that fails is rolled
-back alone and reported to its caller alone. Every caller is released after a durable commit that contains its
-delivery, exactly as with one transaction per delivery, but N deliveries share one commit
-(one fsync on SQLite, one round trip on PostgreSQL).
+back alone and reported to its caller alone.
+
+Every caller is released after a durable commit that contains its delivery, exactly as
+with one transaction per delivery, but N deliveries share one commit (one fsync on SQLite,
+one round trip on PostgreSQL).
 
 Batches form by themselves: while a commit is in progress, new deliveries queue up and
 become the next batch. There is no timer and no added latency for a lone delivery.

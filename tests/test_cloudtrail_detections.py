@@ -317,3 +317,21 @@ def test_catalog_rules_are_plain_json() -> None:
         data.pop("filter_pattern")
         data.pop("filter_pattern_exact")
         assert Detection.model_validate(data) == detection
+
+
+def test_access_key_for_a_user_by_a_role_or_for_oneself() -> None:
+    record = _records("stratus_aws.persistence.iam-backdoor-user.json")[0]
+    settings = CloudTrailSettings()
+    by_role = json.loads(json.dumps(record))
+    by_role["userIdentity"] = _records("stratus_aws.defense-evasion.organizations-leave.json")[1][
+        "userIdentity"
+    ]
+    (alert,) = document_alerts(by_role, settings) or []
+    assert alert.attributes["detection"] == "iam_access_key_for_other_user"
+    own = json.loads(json.dumps(record))
+    own["requestParameters"]["userName"] = own["userIdentity"]["userName"]
+    (alert,) = document_alerts(own, settings) or []
+    assert alert.attributes["detection"] is None
+    del own["requestParameters"]["userName"]
+    (alert,) = document_alerts(own, settings) or []
+    assert alert.attributes["detection"] is None

@@ -6,6 +6,7 @@ Every field is documented in docs/configuration.md; a test keeps the two in step
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,12 @@ class Settings(BaseSettings):
         "sqlite:///./alertgate.db",
         description="SQLAlchemy URL of the database. SQLite file by default; "
         "PostgreSQL as postgresql+psycopg://user@host/db.",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=0,
+        description="Days to keep alerts' raw payloads; `alertgate db prune` (and the "
+        "server's periodic prune, where enabled) blanks older ones. Unset keeps them forever.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8080",
@@ -41,6 +48,24 @@ class Settings(BaseSettings):
         ge=60,
         le=30 * 24 * 3600,
         description="How long a web UI sign-in lasts.",
+    )
+    sns_cert_dir: Path | None = Field(
+        None,
+        description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "
+        "signatures, looked up by the SigningCertURL's file name before any download "
+        "(demo, tests, air-gapped setups).",
+    )
+    sns_http_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Timeout of SNS certificate downloads and subscription confirmations.",
+    )
+    sns_cert_cache_size: int = Field(
+        64, ge=1, le=10_000, description="SNS signing certificates kept in memory."
+    )
+    sns_cert_cache_ttl_seconds: float = Field(
+        3600.0, gt=0, description="How long a downloaded SNS certificate is reused."
     )
 
 

@@ -52,3 +52,7 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for module in installed:
         sys.modules.pop(module, None)
     importlib.invalidate_caches()
+
+
+# Database fixtures (db_url over SQLite and PostgreSQL, db_engine, seed): tests/db_fixtures.py
+pytest_plugins = ["tests.db_fixtures"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from core import __version__
-from core.cli import plugins_cmd
+from core.cli import db_cmd, parse_cmd, plugins_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +19,5 @@ def main() -> None:
 
 
 main.add_command(plugins_cmd.plugins)
+main.add_command(parse_cmd.parse)
+main.add_command(db_cmd.db)

@@ -11,7 +11,7 @@ here, by the database, not only by code:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,19 +24,65 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 OPEN_STATUSES = ("triggered", "acknowledged")
+OPEN_STATUS_SQL = "status IN ('triggered', 'acknowledged')"
+"""The partial index predicate. Queries for the open incident repeat it verbatim, so that
+SQLite's planner can prove the partial index applies."""
+
+SQLITE_DATETIME_FORMAT = "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.{:06d}"
+
+
+def to_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """How a datetime is stored in SQLite: fixed-width naive UTC text.
+
+    The same format SQLAlchemy writes, so raw SQL on the hot path and ORM reads agree, and
+    fixed width makes text order equal time order.
+    """
+    v = to_utc(value)
+    return SQLITE_DATETIME_FORMAT.format(
+        v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond
+    )
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back timezone-aware (UTC).
+
+    SQLite has no time zone type; without this, reads there would return naive values
+    while PostgreSQL returns aware ones.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = to_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else to_utc(value)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Organization(Base):
@@ -123,7 +169,10 @@ class Incident(Base):
     severity: Mapped[str] = mapped_column(String(20))
     """Highest severity seen among the incident's alerts."""
     status: Mapped[str] = mapped_column(String(20))
+    """triggered, acknowledged or resolved. A resolved incident never reopens."""
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Triggering alerts attached (the opening one included); stale, info and resolving
+    alerts are not counted."""
     first_alert_at: Mapped[datetime]
     last_alert_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -131,6 +180,7 @@ class Incident(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    """``alert`` (a resolving alert), ``quiet-period`` (the sweep) or the acting user."""
 
 
 class Alert(Base):
@@ -151,7 +201,8 @@ class Alert(Base):
     fingerprint: Mapped[str] = mapped_column(String(512))
     action: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(String(30))
-    """What the engine did: opened, attached, resolved, stale, no_open_incident, info."""
+    """What the engine did: opened, attached, resolved, stale, no_open_incident, info.
+    (``duplicate`` is reported to the caller but never stored: duplicates are dropped.)"""
     kind: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(1000))
     severity: Mapped[str] = mapped_column(String(20))
@@ -159,7 +210,8 @@ class Alert(Base):
     source_time: Mapped[datetime]
     received_at: Mapped[datetime]
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    payload: Mapped[Any | None] = mapped_column(JSON)
+    links: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    payload: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     """The original payload; pruned by retention, everything else stays."""
 
 
@@ -173,4 +225,5 @@ class FingerprintState(Base):
     )
     fingerprint: Mapped[str] = mapped_column(String(512), primary_key=True)
     last_source_time: Mapped[datetime]
+    """Source time of the newest trigger or resolve applied; older ones are stale."""
     last_action: Mapped[str] = mapped_column(String(20))

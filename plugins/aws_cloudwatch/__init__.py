@@ -1,21 +1,37 @@
-"""Built-in integration ``aws_cloudwatch``: CloudWatch alarms delivered by Amazon SNS."""
+"""Built-in integration ``aws_cloudwatch``: CloudWatch alarms delivered by Amazon SNS.
+
+The SNS layer (:func:`plugins.aws_sns.receive`) verifies and unwraps the delivery; the
+alarm itself is parsed by :mod:`plugins.aws_cloudwatch.alarms`, which the
+``aws_cloudtrail`` plugin reuses.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from core import hookimpl
-from core.models import IntegrationType
+from core.models import (
+    Action,
+    Alert,
+    InboundRequest,
+    IntegrationType,
+    ParseContext,
+    ParseResult,
+)
+from plugins.aws_cloudwatch.alarms import (
+    AlarmSettings,
+    alarm_action,
+    alarm_alerts,
+    alarm_fingerprint,
+    non_alarm_alert,
+)
+from plugins.aws_sns import receive
 
 SLUG = "aws_cloudwatch"
 
 
-class CloudWatchSettings(BaseModel):
-    """Per-integration options of an AWS CloudWatch integration."""
-
-    insufficient_data: str = Field(
-        "info", description="What INSUFFICIENT_DATA does: 'info' (default) or 'trigger'."
-    )
+class CloudWatchSettings(AlarmSettings):
+    """Per-integration options of an AWS CloudWatch integration (SNS + alarm options)."""
 
 
 @hookimpl(trylast=True)
@@ -30,3 +46,45 @@ def alertgate_integration_types() -> list[IntegrationType]:
             settings_model=CloudWatchSettings,
         )
     ]
+
+
+@hookimpl(trylast=True)
+def alertgate_parse_request(
+    integration_type: str, request: InboundRequest, context: ParseContext
+) -> ParseResult | None:
+    if integration_type != SLUG:
+        return None
+    settings = context.settings
+    if not isinstance(settings, AlarmSettings):
+        settings = CloudWatchSettings.model_validate(settings.model_dump())
+    received = receive(request, context, settings)
+    if isinstance(received, ParseResult):
+        return received
+    state_updates = dict(received.state_updates)
+    alerts = alarm_alerts(received, settings)
+    if alerts is None:
+        return ParseResult(
+            alerts=[non_alarm_alert(received)],
+            state_updates=state_updates,
+            note="not a CloudWatch alarm: recorded as info",
+        )
+    alarm = alerts[0].attributes
+    return ParseResult(
+        alerts=alerts,
+        state_updates=state_updates,
+        note=f"alarm {alarm['alarm_name']!r} {alarm['state']}",
+    )
+
+
+@hookimpl(trylast=True)
+def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
+    if integration_type != SLUG:
+        return None
+    return alarm_fingerprint(alert)
+
+
+@hookimpl(trylast=True)
+def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
+    if integration_type != SLUG:
+        return None
+    return alarm_action(alert, settings)

@@ -1,0 +1,57 @@
+"""``alertgate db``: schema migrations and retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from core.settings import get_settings
+from core.storage.database import make_engine
+from core.storage.migrate import head_revision, upgrade
+from core.storage.retention import prune_payloads
+
+_URL_HELP = "Database URL (default: ALERTGATE_DATABASE_URL or ./alertgate.db)."
+
+
+@click.group("db")
+def db() -> None:
+    """Database schema and retention."""
+
+
+@db.command("upgrade")
+@click.option("--database-url", default=None, help=_URL_HELP)
+def upgrade_cmd(database_url: str | None) -> None:
+    """Apply pending schema migrations (serve does this at start too)."""
+    url = database_url or get_settings().database_url
+    try:
+        revision = upgrade(url)
+    except Exception as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
+    state = "head" if revision == head_revision() else f"head is {head_revision()}"
+    click.echo(f"database at revision {revision} ({state})")
+
+
+@db.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days to keep payloads (default: ALERTGATE_RETENTION_DAYS).",
+)
+@click.option("--database-url", default=None, help=_URL_HELP)
+def prune_cmd(days: int | None, database_url: str | None) -> None:
+    """Drop raw payloads of alerts older than the retention period; incidents stay."""
+    settings = get_settings()
+    days = settings.retention_days if days is None else days
+    if days is None:
+        raise click.UsageError(
+            "no retention period: pass --older-than DAYS or set ALERTGATE_RETENTION_DAYS"
+        )
+    engine = make_engine(database_url or settings.database_url)
+    try:
+        pruned = prune_payloads(engine, timedelta(days=days))
+    finally:
+        engine.dispose()
+    click.echo(f"pruned payloads of {pruned} alert(s) older than {days} day(s)")

@@ -1,0 +1,177 @@
+"""The incident semantics, applied to one delivery inside an open transaction.
+
+Pure decisions on top of :mod:`core.engine.sql`; the caller (the group-commit writer) owns
+the transaction, the savepoint around each delivery and the retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.engine.sql import RawSql, dump_json
+from core.engine.types import AlertOutcome, Delivery, Outcome
+from core.models import SEVERITY_RANK, Action, Alert, Severity
+from core.storage.schema import to_utc
+
+MAX_FUTURE_SKEW = timedelta(minutes=15)
+"""A source clock may run ahead of ours by this much. Beyond it, ordering uses our receive
+time plus this skew, so one bogus far-future timestamp cannot make every later alert of its
+grouping key stale."""
+
+RESOLVED_BY_ALERT = "alert"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A lifecycle notification to send once the transaction has committed."""
+
+    hook: str
+    """``incident_opened``, ``alert_attached`` or ``incident_resolved``."""
+    incident_id: int
+    service_id: int
+    fingerprint: str
+    title: str
+    severity: str
+    status: str
+    integration_id: int | None
+    alert_id: int | None
+    actor: str | None = None
+
+
+@dataclass(slots=True)
+class Applied:
+    outcomes: list[AlertOutcome] = field(default_factory=list)
+    events: list[PendingEvent] = field(default_factory=list)
+    stored: bool = False
+    """Whether any alert was stored (drives ``integrations.last_alert_at``)."""
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        return Severity.ERROR
+
+
+def _higher(a: str, b: str) -> str:
+    return a if SEVERITY_RANK[_severity(a)] >= SEVERITY_RANK[_severity(b)] else b
+
+
+def order_time(alert: Alert, received_at: datetime) -> datetime:
+    return min(to_utc(alert.source_time), to_utc(received_at) + MAX_FUTURE_SKEW)
+
+
+def apply_delivery(cur: Any, sql: RawSql, delivery: Delivery) -> Applied:
+    """Apply every alert of ``delivery`` and its state updates; commit is the caller's."""
+    result = Applied()
+    received = sql.dt(delivery.received_at)
+    for alert in delivery.alerts:
+        result.outcomes.append(_apply_alert(cur, sql, delivery, alert, received, result))
+    if delivery.state_updates:
+        cur.execute(sql.select_state, (delivery.integration_id,))
+        row = cur.fetchone()
+        if row is not None:
+            state = dict(sql.read_json(row[0]) or {})
+            state.update(delivery.state_updates)
+            cur.execute(sql.update_state, (dump_json(state), delivery.integration_id))
+    return result
+
+
+def _apply_alert(
+    cur: Any, sql: RawSql, delivery: Delivery, alert: Alert, received: Any, result: Applied
+) -> AlertOutcome:
+    integration_id, service_id = delivery.integration_id, delivery.service_id
+    if alert.dedupe_key is not None:
+        cur.execute(sql.select_duplicate, (integration_id, alert.dedupe_key))
+        row = cur.fetchone()
+        if row is not None:
+            return AlertOutcome(Outcome.DUPLICATE, row[0], row[1])
+
+    action = Action(alert.action or Action.TRIGGER)
+    severity = str(_severity(str(alert.severity)))
+    incident_id: int | None = None
+    event: tuple[str, int, str, str, str] | None = None  # hook, incident, title, sev, status
+
+    if action is Action.INFO:
+        outcome = Outcome.INFO
+    else:
+        when = sql.dt(order_time(alert, delivery.received_at))
+        cur.execute(sql.upsert_fingerprint, (service_id, alert.fingerprint, when, action.value))
+        if cur.fetchone() is None:
+            outcome = Outcome.STALE
+        else:
+            cur.execute(sql.select_open_incident, (service_id, alert.fingerprint))
+            open_row = cur.fetchone()
+            if action is Action.TRIGGER and open_row is None:
+                cur.execute(
+                    sql.insert_incident,
+                    (
+                        service_id,
+                        integration_id,
+                        alert.fingerprint,
+                        alert.title[:1000],
+                        severity,
+                        when,
+                        when,
+                        received,
+                    ),
+                )
+                incident_id = int(cur.fetchone()[0])
+                outcome = Outcome.OPENED
+                event = ("incident_opened", incident_id, alert.title[:1000], severity, "triggered")
+            elif action is Action.TRIGGER:
+                incident_id, title, current, status = open_row
+                new_severity = _higher(current, severity)
+                cur.execute(sql.update_attach, (new_severity, when, incident_id))
+                outcome = Outcome.ATTACHED
+                event = ("alert_attached", incident_id, title, new_severity, status)
+            elif open_row is None:
+                outcome = Outcome.NO_OPEN_INCIDENT
+            else:
+                incident_id, title, current, _status = open_row
+                cur.execute(sql.update_resolve, (when, RESOLVED_BY_ALERT, incident_id))
+                outcome = Outcome.RESOLVED
+                event = ("incident_resolved", incident_id, title, current, "resolved")
+
+    cur.execute(
+        sql.insert_alert,
+        (
+            integration_id,
+            service_id,
+            incident_id,
+            alert.dedupe_key,
+            alert.fingerprint,
+            action.value,
+            outcome.value,
+            alert.kind[:100],
+            alert.title[:1000],
+            severity,
+            alert.summary,
+            sql.dt(alert.source_time),
+            received,
+            dump_json(alert.attributes),
+            dump_json(alert.links),
+            None if alert.payload is None else dump_json(alert.payload),
+        ),
+    )
+    alert_id = int(cur.fetchone()[0])
+    result.stored = True
+    if event is not None:
+        hook, inc_id, title, sev, status = event
+        result.events.append(
+            PendingEvent(
+                hook,
+                inc_id,
+                service_id,
+                alert.fingerprint,
+                title,
+                sev,
+                status,
+                integration_id,
+                alert_id,
+                RESOLVED_BY_ALERT if hook == "incident_resolved" else None,
+            )
+        )
+    return AlertOutcome(outcome, alert_id, incident_id)

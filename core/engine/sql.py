@@ -1,0 +1,107 @@
+"""The hot path's SQL, written once and adapted to the DBAPI driver in use.
+
+The ingest path talks to the DBAPI cursor directly (sqlite3 or psycopg): SQLAlchemy's
+per-statement overhead would cost more than the statements themselves. Everything else
+(reads, manual actions, retention) uses SQLAlchemy Core. Statements are written with ``?``
+placeholders and ``{json}`` for JSON parameters; :class:`RawSql` turns them into the
+driver's dialect. Every lookup here is served by an index (see core/storage/schema.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from core.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
+
+SELECT_DUPLICATE = "SELECT id, incident_id FROM alerts WHERE integration_id = ? AND dedupe_key = ?"
+
+# The ordering guard and the per-key lock in one statement: the row comes back only when
+# this alert is not older than the last applied state change. On PostgreSQL the conflicting
+# row stays locked until commit, which serializes concurrent processes per grouping key.
+UPSERT_FINGERPRINT = (
+    "INSERT INTO fingerprint_states (service_id, fingerprint, last_source_time, last_action) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (service_id, fingerprint) DO UPDATE SET "
+    "last_source_time = excluded.last_source_time, last_action = excluded.last_action "
+    "WHERE fingerprint_states.last_source_time <= excluded.last_source_time "
+    "RETURNING service_id"
+)
+
+SELECT_OPEN_INCIDENT = (
+    "SELECT id, title, severity, status FROM incidents "  # noqa: S608 - constants only
+    f"WHERE service_id = ? AND fingerprint = ? AND {OPEN_STATUS_SQL}"
+)
+
+INSERT_INCIDENT = (
+    "INSERT INTO incidents (service_id, integration_id, fingerprint, title, severity, status, "
+    "alert_count, first_alert_at, last_alert_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, 'triggered', 1, ?, ?, ?) RETURNING id"
+)
+
+UPDATE_ATTACH = (
+    "UPDATE incidents SET alert_count = alert_count + 1, severity = ?, last_alert_at = ? "
+    "WHERE id = ?"
+)
+
+UPDATE_RESOLVE_BY_ALERT = (
+    "UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = ? WHERE id = ?"
+)
+
+INSERT_ALERT = (
+    "INSERT INTO alerts (integration_id, service_id, incident_id, dedupe_key, fingerprint, "
+    "action, outcome, kind, title, severity, summary, source_time, received_at, attributes, "
+    "links, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {json}, {json}, {json}) "
+    "RETURNING id"
+)
+
+SELECT_STATE = "SELECT state FROM integrations WHERE id = ?"
+SELECT_STATE_FOR_UPDATE = SELECT_STATE + " FOR UPDATE"
+UPDATE_STATE = "UPDATE integrations SET state = {json} WHERE id = ?"
+
+UPDATE_LAST_ALERT = (
+    "UPDATE integrations SET last_alert_at = ? "
+    "WHERE id = ? AND (last_alert_at IS NULL OR last_alert_at < ?)"
+)
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class RawSql:
+    """Statements and value conversions for one DBAPI driver (sqlite3 or psycopg)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self.dialect_name = dialect_name
+        self.postgresql = dialect_name == "postgresql"
+        self.select_duplicate = self._q(SELECT_DUPLICATE)
+        self.upsert_fingerprint = self._q(UPSERT_FINGERPRINT)
+        self.select_open_incident = self._q(SELECT_OPEN_INCIDENT)
+        self.insert_incident = self._q(INSERT_INCIDENT)
+        self.update_attach = self._q(UPDATE_ATTACH)
+        self.update_resolve = self._q(UPDATE_RESOLVE_BY_ALERT)
+        self.insert_alert = self._q(INSERT_ALERT)
+        self.select_state = self._q(SELECT_STATE_FOR_UPDATE if self.postgresql else SELECT_STATE)
+        self.update_state = self._q(UPDATE_STATE)
+        self.update_last_alert = self._q(UPDATE_LAST_ALERT)
+        self.begin = "BEGIN" if self.postgresql else "BEGIN IMMEDIATE"
+
+    def _q(self, sql: str) -> str:
+        if self.postgresql:
+            return sql.replace("?", "%s").replace("{json}", "%s::json")
+        return sql.replace("{json}", "?")
+
+    def dt(self, value: datetime) -> Any:
+        """A datetime as the driver should bind it (see schema.UTCDateTime)."""
+        return to_utc(value) if self.postgresql else sqlite_datetime(value)
+
+    @staticmethod
+    def read_dt(value: Any) -> datetime:
+        if isinstance(value, datetime):
+            return to_utc(value)
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+    @staticmethod
+    def read_json(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str | bytes) else value

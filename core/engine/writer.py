@@ -1,0 +1,291 @@
+"""Group commit: one writer thread applies concurrent deliveries in shared transactions.
+
+Callers hand a :class:`~core.engine.types.Delivery` to :meth:`GroupCommitWriter.submit`
+and wait on the returned future. The writer takes everything queued (up to ``max_batch``),
+opens one transaction, applies each delivery inside its own SAVEPOINT (so a delivery that
+fails is rolled back alone and reported to its caller alone), commits once, and only then
+resolves the futures. Every caller is released after a durable commit that contains its
+delivery, exactly as with one transaction per delivery, but N deliveries share one commit
+(one fsync on SQLite, one round trip on PostgreSQL).
+
+Batches form by themselves: while a commit is in progress, new deliveries queue up and
+become the next batch. There is no timer and no added latency for a lone delivery.
+
+Across processes (several server workers on one SQLite file or one PostgreSQL), the
+database arbitrates: SQLite's write lock (``BEGIN IMMEDIATE``), PostgreSQL row locks taken
+by the fingerprint upsert, and unique indexes. A unique violation (a race on the
+open-incident index or on dedupe) rolls the delivery back to its savepoint and applies it
+again, now seeing the other process's row; a deadlock, lock timeout or lost connection
+rolls back and retries the whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from core.engine.apply import Applied, PendingEvent, apply_delivery
+from core.engine.sql import RawSql
+from core.engine.types import Delivery, IngestReport, StorageUnavailable
+from core.storage.schema import to_utc
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 4
+"""Unique-violation retries of one delivery inside a batch (races with other processes)."""
+MAX_BATCH_ATTEMPTS = 6
+"""Whole-batch retries after a deadlock, lock timeout or lost connection."""
+LAST_ALERT_RESOLUTION = timedelta(seconds=1)
+"""``integrations.last_alert_at`` is written at most once a second per integration and
+process: under load it would otherwise make every batch contend for the same row."""
+
+
+@dataclass(slots=True)
+class _Job:
+    delivery: Delivery
+    future: Future[IngestReport]
+
+
+def _lock_order(job: _Job) -> tuple[int, str]:
+    """Sort key for a batch: taking row locks in one global order avoids most deadlocks
+    between processes on PostgreSQL. Deliveries of the same key keep their order."""
+    alerts = job.delivery.alerts
+    return (job.delivery.service_id, alerts[0].fingerprint if alerts else "")
+
+
+class GroupCommitWriter:
+    """The single writer of one process. Thread-safe; start is lazy."""
+
+    def __init__(
+        self,
+        db_engine: Engine,
+        *,
+        max_batch: int = 256,
+        on_committed: Callable[[list[PendingEvent]], None] | None = None,
+    ) -> None:
+        self._engine = db_engine
+        self._sql = RawSql(db_engine.dialect.name)
+        self._dbapi: Any = db_engine.dialect.loaded_dbapi
+        self._transient: tuple[type[BaseException], ...] = (
+            self._dbapi.OperationalError,
+            self._dbapi.InterfaceError,
+        )
+        self._max_batch = max_batch
+        self._on_committed = on_committed
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+        self._conn: Any = None
+        self._last_alert_written: dict[int, datetime] = {}
+        self.batches = 0
+        self.deliveries = 0
+
+    # -- public ------------------------------------------------------------------------------
+
+    def submit(self, delivery: Delivery) -> Future[IngestReport]:
+        """Queue a delivery; the future resolves after the commit that contains it."""
+        future: Future[IngestReport] = Future()
+        if self._closed:
+            future.set_exception(StorageUnavailable("the ingest engine is closed"))
+            return future
+        self._ensure_started()
+        self._queue.put(_Job(delivery, future))
+        return future
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Apply what is queued, then stop the thread and return the connection."""
+        with self._start_lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    # -- the thread --------------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="alertgate-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        stopping = False
+        try:
+            while not stopping:
+                job = self._queue.get()
+                if job is None:
+                    break
+                batch = [job]
+                while len(batch) < self._max_batch:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stopping = True
+                        break
+                    batch.append(nxt)
+                self._process(batch)
+        finally:
+            self._release_connection()
+
+    def _process(self, batch: list[_Job]) -> None:
+        jobs = sorted(
+            (job for job in batch if job.future.set_running_or_notify_cancel()), key=_lock_order
+        )
+        if not jobs:
+            return
+        error: BaseException | None = None
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            try:
+                results = self._transaction(jobs)
+                break
+            except self._transient as exc:
+                error = exc
+                log.warning("batch of %d deliveries failed (%r); retrying", len(jobs), exc)
+                self._discard_connection()
+                time.sleep(min(0.01 * 2**attempt, 0.5))
+            except BaseException as exc:  # a bug: fail the batch, keep the writer alive
+                log.exception("batch of %d deliveries failed", len(jobs))
+                self._discard_connection()
+                for job in jobs:
+                    job.future.set_exception(exc)
+                return
+        else:
+            for job in jobs:
+                job.future.set_exception(StorageUnavailable(f"database unavailable: {error!r}"))
+            return
+        self.batches += 1
+        self.deliveries += len(jobs)
+        events = [
+            event for outcome in results if isinstance(outcome, Applied) for event in outcome.events
+        ]
+        if events and self._on_committed is not None:
+            try:
+                self._on_committed(events)
+            except Exception:  # notifications must never fail a committed delivery
+                log.exception("could not queue lifecycle notifications")
+        for job, outcome in zip(jobs, results, strict=True):
+            if isinstance(outcome, Applied):
+                job.future.set_result(IngestReport(outcome.outcomes))
+            else:
+                job.future.set_exception(outcome)
+
+    # -- one transaction ---------------------------------------------------------------------
+
+    def _transaction(self, jobs: Sequence[_Job]) -> list[Applied | BaseException]:
+        conn = self._connection()
+        cur = conn.cursor()
+        sql = self._sql
+        try:
+            if not sql.postgresql:
+                cur.execute(sql.begin)
+            results = [self._apply_one(cur, job.delivery) for job in jobs]
+            self._touch_integrations(cur, jobs, results)
+            conn.commit()
+            return results
+        except BaseException:
+            try:
+                conn.rollback()
+            except Exception:  # the connection is gone; it gets discarded by the caller
+                log.debug("rollback failed", exc_info=True)
+            raise
+        finally:
+            try:
+                cur.close()
+            except Exception:
+                log.debug("cursor close failed", exc_info=True)
+
+    def _apply_one(self, cur: Any, delivery: Delivery) -> Applied | BaseException:
+        last: BaseException | None = None
+        for _ in range(MAX_DELIVERY_ATTEMPTS):
+            cur.execute("SAVEPOINT delivery")
+            try:
+                applied = apply_delivery(cur, self._sql, delivery)
+            except self._transient:
+                raise
+            except self._dbapi.IntegrityError as exc:
+                # Another process committed the same dedupe key or opened the incident
+                # first; applying again sees its row.
+                last = exc
+                self._rollback_savepoint(cur)
+                continue
+            except Exception as exc:
+                self._rollback_savepoint(cur)
+                log.exception("delivery to integration %s failed", delivery.integration_id)
+                return exc
+            cur.execute("RELEASE SAVEPOINT delivery")
+            return applied
+        log.error("delivery to integration %s kept conflicting: %r", delivery.integration_id, last)
+        return StorageUnavailable(f"delivery kept conflicting with concurrent writers: {last!r}")
+
+    @staticmethod
+    def _rollback_savepoint(cur: Any) -> None:
+        cur.execute("ROLLBACK TO SAVEPOINT delivery")
+        cur.execute("RELEASE SAVEPOINT delivery")
+
+    def _touch_integrations(
+        self, cur: Any, jobs: Sequence[_Job], results: Sequence[Applied | BaseException]
+    ) -> None:
+        newest: dict[int, datetime] = {}
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, Applied) and result.stored:
+                iid = job.delivery.integration_id
+                at = to_utc(job.delivery.received_at)
+                if iid not in newest or newest[iid] < at:
+                    newest[iid] = at
+        for iid in sorted(newest):
+            at = newest[iid]
+            written = self._last_alert_written.get(iid)
+            if written is not None and at - written < LAST_ALERT_RESOLUTION:
+                continue
+            value = self._sql.dt(at)
+            cur.execute(self._sql.update_last_alert, (value, iid, value))
+            self._last_alert_written[iid] = at
+
+    # -- the connection ----------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            conn: Any = self._engine.raw_connection()
+            if not self._sql.postgresql:
+                # Autocommit mode: the writer issues BEGIN IMMEDIATE itself, so it takes the
+                # write lock up front instead of failing to upgrade a read lock later.
+                conn.driver_connection.isolation_level = None
+            self._conn = conn
+        return self._conn
+
+    def _discard_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        self._last_alert_written.clear()
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:
+                log.debug("invalidate failed", exc_info=True)
+
+    def _release_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self._sql.postgresql:
+                conn.driver_connection.isolation_level = ""
+            conn.close()
+        except Exception:
+            log.debug("closing the writer connection failed", exc_info=True)

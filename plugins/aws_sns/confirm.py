@@ -1,0 +1,51 @@
+"""Automatic subscription confirmation: one GET of the allow-listed ``SubscribeURL``.
+
+Called only after the SubscriptionConfirmation's signature verified. The GET follows no
+redirects, has a timeout, reads at most a few KiB of the answer and never raises: the
+outcome (subscription ARN or error text) is recorded on the integration.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import httpx
+
+from plugins.aws_sns.urls import SnsUrl
+
+MAX_RESPONSE_BYTES = 64 * 1024
+# A regex instead of an XML parser: the answer is untrusted and only one element is needed.
+_SUBSCRIPTION_ARN = re.compile(rb"<SubscriptionArn>\s*([^<\s]{1,2048})\s*</SubscriptionArn>")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOutcome:
+    """Result of a confirmation call: ``ok`` with the ARN SNS returned, or an error."""
+
+    ok: bool
+    subscription_arn: str | None = None
+    error: str | None = None
+
+
+def confirm_subscription(
+    url: SnsUrl, client: httpx.Client, endpoint_url: str | None = None
+) -> ConfirmOutcome:
+    """GET the SubscribeURL (or its path on ``endpoint_url``) and read the SubscriptionArn."""
+    target = url.target(endpoint_url)
+    try:
+        with client.stream("GET", target) as response:
+            data = bytearray()
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > MAX_RESPONSE_BYTES:
+                    break
+            status = response.status_code
+    except httpx.HTTPError as exc:
+        return ConfirmOutcome(False, error=f"confirmation request failed: {type(exc).__name__}")
+    if status != 200:
+        return ConfirmOutcome(False, error=f"confirmation request answered HTTP {status}")
+    match = _SUBSCRIPTION_ARN.search(bytes(data))
+    arn = html.unescape(match.group(1).decode("utf-8", "replace")) if match else None
+    return ConfirmOutcome(True, subscription_arn=arn)

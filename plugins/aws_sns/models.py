@@ -1,0 +1,105 @@
+"""Per-integration SNS settings and the unwrapped notification handed to AWS plugins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from plugins.aws_sns.verify import DEFAULT_MAX_AGE_SECONDS
+
+
+class SnsSettings(BaseModel):
+    """Per-integration SNS options, inherited by the settings model of every AWS type."""
+
+    verify_signatures: bool = Field(
+        True,
+        description="Verify every SNS signature. Turning this off also stops automatic "
+        "subscription confirmation; only for debugging.",
+    )
+    allowed_topic_arns: list[str] = Field(
+        default_factory=list, description="Accept only these TopicArns (empty: any)."
+    )
+    pin_first_topic: bool = Field(
+        False,
+        description="Accept only the first topic whose subscription confirms (or, if it was "
+        "confirmed by hand, whose first verified notification arrives).",
+    )
+    auto_confirm: bool = Field(
+        True, description="Confirm SNS subscriptions automatically once their signature verified."
+    )
+    max_message_age_seconds: int = Field(
+        DEFAULT_MAX_AGE_SECONDS,
+        ge=0,
+        description="Reject signed messages whose Timestamp is older than this (replay "
+        "window). Default: SNS's longest retry span (1 h) plus 1 h. 0 disables the check.",
+    )
+    raw_message_delivery: bool = Field(
+        False,
+        description="Also accept SNS raw message delivery (unsigned bare messages; needs "
+        "shared_secret_sha256).",
+    )
+    accept_direct_posts: bool = Field(
+        False,
+        description="Also accept unsigned direct posts, e.g. from an EventBridge API "
+        "destination (needs shared_secret_sha256).",
+    )
+    shared_secret_sha256: str | None = Field(
+        None,
+        description="Hex SHA-256 of the secret unsigned deliveries must carry (in "
+        "shared_secret_header, or as the HTTP Basic password).",
+    )
+    shared_secret_header: str = Field(
+        "x-alertgate-key",
+        description="Header carrying the shared secret of unsigned deliveries (the API key "
+        "name of an EventBridge connection).",
+    )
+
+    @field_validator("shared_secret_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ValueError("must be a hex SHA-256 digest (64 hex digits), not the secret")
+        return value.lower() if value else value
+
+    @field_validator("shared_secret_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", value):
+            raise ValueError("must be an HTTP header name")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _unsigned_needs_secret(self) -> SnsSettings:
+        if (self.raw_message_delivery or self.accept_direct_posts) and not (
+            self.shared_secret_sha256
+        ):
+            raise ValueError(
+                "raw_message_delivery and accept_direct_posts need shared_secret_sha256"
+            )
+        return self
+
+
+DeliveryKind = Literal["sns", "raw", "direct"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnsNotification:
+    """A verified SNS Notification, unwrapped."""
+
+    message: str
+    message_id: str | None
+    topic_arn: str | None
+    subject: str | None
+    timestamp: datetime
+    envelope: dict[str, Any] | None
+    """The envelope as received; ``None`` for raw message delivery and direct posts."""
+    kind: DeliveryKind = "sns"
+    """``sns`` (signed envelope), ``raw`` (SNS raw message delivery) or ``direct`` (an
+    unsigned direct post such as an EventBridge API destination)."""
+    state_updates: dict[str, Any] = field(default_factory=dict)
+    """Copy into ``ParseResult.state_updates``: set when this delivery changes the
+    integration's SNS state (first verified notification: confirmed / pinned topic)."""

@@ -1,0 +1,258 @@
+"""One SNS delivery from request to verified notification or handled handshake."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from core.errors import ForbiddenDelivery, MalformedDelivery
+from core.models import HandshakeResponse, InboundRequest, ParseContext, ParseResult
+from plugins.aws_sns.confirm import confirm_subscription
+from plugins.aws_sns.envelope import (
+    MAX_BODY_BYTES,
+    NOTIFICATION,
+    SUBSCRIPTION_CONFIRMATION,
+    Envelope,
+    looks_like_envelope,
+    parse_envelope,
+)
+from plugins.aws_sns.errors import DeliveryTooLarge
+from plugins.aws_sns.models import SnsNotification, SnsSettings
+from plugins.aws_sns.runtime import SnsRuntime, get_runtime
+from plugins.aws_sns.topics import check_topic, check_topic_arn_syntax
+from plugins.aws_sns.unsigned import check_shared_secret
+from plugins.aws_sns.urls import SnsUrl
+from plugins.aws_sns.verify import check_fresh, verify_envelope
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "sns"
+RAW_TYPE_HEADER = "x-amz-sns-message-type"
+
+
+def receive(
+    request: InboundRequest,
+    context: ParseContext,
+    settings: SnsSettings,
+    *,
+    runtime: SnsRuntime | None = None,
+    now: datetime | None = None,
+) -> SnsNotification | ParseResult:
+    """Verify and unwrap one SNS delivery.
+
+    :param runtime: Certificate store and HTTP client; default: the process runtime built
+        from ``ALERTGATE_SNS_*`` and ``AWS_ENDPOINT_URL_SNS``.
+    :param now: The current time (for the freshness check; injectable for tests).
+    :return: An :class:`SnsNotification` for a Notification (or an opted-in raw delivery
+        or direct post), or a :class:`ParseResult` with no alerts for
+        SubscriptionConfirmation and UnsubscribeConfirmation (already handled: confirmed,
+        recorded in ``state_updates["sns"]``).
+    :raises core.errors.MalformedDelivery: Not an SNS message (HTTP 400).
+    :raises core.errors.ForbiddenDelivery: Bad signature, disallowed topic... (HTTP 403).
+    :raises plugins.aws_sns.errors.DeliveryTooLarge: Body over 1 MiB (HTTP 413).
+    :raises plugins.aws_sns.errors.UpstreamUnavailable: Certificate fetch failed for a
+        transient reason (HTTP 503, so SNS retries).
+    """
+    now = now or datetime.now(UTC)
+    if len(request.body) > MAX_BODY_BYTES:
+        raise DeliveryTooLarge("too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+    unsigned_allowed = settings.raw_message_delivery or settings.accept_direct_posts
+    try:
+        doc: Any = json.loads(request.body)
+    except (ValueError, RecursionError):
+        if not unsigned_allowed:
+            raise MalformedDelivery("invalid_json", "body is not a JSON SNS message") from None
+        doc = None
+    if looks_like_envelope(doc):
+        return _receive_envelope(parse_envelope(doc), context, settings, runtime, now)
+    if unsigned_allowed:
+        return _receive_unsigned(request, context, settings, now)
+    raise MalformedDelivery(
+        "not_sns",
+        "body is not an SNS message (no Type/TopicArn); raw message delivery and direct "
+        "posts are off for this integration",
+    )
+
+
+# -- signed envelopes ---------------------------------------------------------------------
+
+
+def _receive_envelope(
+    envelope: Envelope,
+    context: ParseContext,
+    settings: SnsSettings,
+    runtime: SnsRuntime | None,
+    now: datetime,
+) -> SnsNotification | ParseResult:
+    check_topic_arn_syntax(envelope.topic_arn)
+    check_topic(
+        envelope.topic_arn, settings.allowed_topic_arns, settings.pin_first_topic, context.state
+    )
+    rt = runtime or get_runtime()
+    subscribe_url: SnsUrl | None = None
+    if settings.verify_signatures:
+        subscribe_url = verify_envelope(
+            envelope, rt.certs, max_age_seconds=settings.max_message_age_seconds, now=now
+        )
+    else:
+        check_fresh(envelope, now, settings.max_message_age_seconds)
+    previous = _sns_state(context.state)
+    if envelope.type == NOTIFICATION:
+        return SnsNotification(
+            message=envelope.message,
+            message_id=envelope.message_id,
+            topic_arn=envelope.topic_arn,
+            subject=envelope.subject,
+            timestamp=envelope.timestamp,
+            envelope=envelope.raw,
+            state_updates=_notification_state(envelope, settings, previous, now),
+        )
+    if envelope.type == SUBSCRIPTION_CONFIRMATION:
+        return _confirm(envelope, subscribe_url, settings, previous, rt, now)
+    return _unsubscribed(envelope, previous, now)
+
+
+def _sns_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    current = state.get(STATE_KEY)
+    return dict(current) if isinstance(current, Mapping) else {}
+
+
+def _record(
+    previous: dict[str, Any],
+    now: datetime,
+    *,
+    status: str,
+    topic_arn: str,
+    error: str | None,
+    subscription_arn: str | None = None,
+    pin: bool = False,
+) -> dict[str, Any]:
+    """The full new ``sns`` state (top-level keys are replaced, so carry the rest over)."""
+    pinned = previous.get("pinned_topic_arn") or (topic_arn if pin else None)
+    return {
+        STATE_KEY: {
+            "status": status,
+            "topic_arn": topic_arn,
+            "subscription_arn": subscription_arn or previous.get("subscription_arn"),
+            "updated_at": now.isoformat(),
+            "error": error,
+            "pinned_topic_arn": pinned,
+        }
+    }
+
+
+def _notification_state(
+    envelope: Envelope, settings: SnsSettings, previous: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A verified notification proves a confirmed subscription (e.g. confirmed by hand)."""
+    if not settings.verify_signatures:
+        return {}
+    needs_pin = settings.pin_first_topic and not previous.get("pinned_topic_arn")
+    if previous.get("status") in (None, "pending") or needs_pin:
+        return _record(
+            previous,
+            now,
+            status="confirmed",
+            topic_arn=envelope.topic_arn,
+            error=None,
+            pin=settings.pin_first_topic,
+        )
+    return {}
+
+
+def _confirm(
+    envelope: Envelope,
+    subscribe_url: SnsUrl | None,
+    settings: SnsSettings,
+    previous: dict[str, Any],
+    runtime: SnsRuntime,
+    now: datetime,
+) -> ParseResult:
+    topic = envelope.topic_arn
+    if subscribe_url is None or not settings.auto_confirm:
+        reason = (
+            "signature verification is off, so the subscription is not confirmed automatically"
+            if subscribe_url is None
+            else "automatic confirmation is off for this integration"
+        )
+        state = _record(previous, now, status="pending", topic_arn=topic, error=reason)
+        return ParseResult(
+            state_updates=state,
+            response=HandshakeResponse(200, {"status": "pending", "message": reason}),
+            note=f"SNS subscription to {topic} pending: {reason}",
+        )
+    outcome = confirm_subscription(subscribe_url, runtime.client, runtime.endpoint_url)
+    if not outcome.ok:
+        log.warning("SNS subscription to %s not confirmed: %s", topic, outcome.error)
+        state = _record(previous, now, status="pending", topic_arn=topic, error=outcome.error)
+        return ParseResult(
+            state_updates=state,
+            response=HandshakeResponse(200, {"status": "pending", "message": outcome.error}),
+            note=f"SNS subscription to {topic} could not be confirmed: {outcome.error}",
+        )
+    state = _record(
+        previous,
+        now,
+        status="confirmed",
+        topic_arn=topic,
+        error=None,
+        subscription_arn=outcome.subscription_arn,
+        pin=settings.pin_first_topic,
+    )
+    return ParseResult(
+        state_updates=state,
+        response=HandshakeResponse(
+            200, {"status": "confirmed", "subscription_arn": outcome.subscription_arn}
+        ),
+        note=f"SNS subscription to {topic} confirmed",
+    )
+
+
+def _unsubscribed(envelope: Envelope, previous: dict[str, Any], now: datetime) -> ParseResult:
+    """Record an UnsubscribeConfirmation; its SubscribeURL (re-subscribe) is never called."""
+    topic = envelope.topic_arn
+    state = _record(previous, now, status="unsubscribed", topic_arn=topic, error=None)
+    return ParseResult(
+        state_updates=state,
+        response=HandshakeResponse(200, {"status": "unsubscribed"}),
+        note=f"SNS subscription to {topic} was deleted (not re-subscribed)",
+    )
+
+
+# -- unsigned deliveries ------------------------------------------------------------------
+
+
+def _receive_unsigned(
+    request: InboundRequest, context: ParseContext, settings: SnsSettings, now: datetime
+) -> SnsNotification:
+    check_shared_secret(request, settings.shared_secret_sha256, settings.shared_secret_header)
+    try:
+        message = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedDelivery("invalid_encoding", "body is not UTF-8") from None
+    raw_type = request.headers.get(RAW_TYPE_HEADER)
+    if raw_type is None:
+        if not settings.accept_direct_posts:
+            raise MalformedDelivery("not_sns", f"not an SNS delivery (no {RAW_TYPE_HEADER} header)")
+        return SnsNotification(message, None, None, None, now, None, kind="direct")
+    if not settings.raw_message_delivery:
+        raise ForbiddenDelivery(
+            "raw_delivery_not_enabled", "raw message delivery is off for this integration"
+        )
+    if raw_type != NOTIFICATION:
+        raise MalformedDelivery("not_sns", f"raw delivery of a {raw_type!r} message")
+    topic = request.headers.get("x-amz-sns-topic-arn", "")
+    check_topic_arn_syntax(topic)
+    check_topic(topic, settings.allowed_topic_arns, settings.pin_first_topic, context.state)
+    return SnsNotification(
+        message=message,
+        message_id=request.headers.get("x-amz-sns-message-id") or None,
+        topic_arn=topic,
+        subject=None,
+        timestamp=now,
+        envelope=None,
+        kind="raw",
+    )

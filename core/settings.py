@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# SNS caps a message at 256 KiB; its JSON envelope (escaping, signature, URLs) adds to that.
+SNS_MAX_MESSAGE_BYTES = 256 * 1024
 
 
 class Settings(BaseSettings):
@@ -48,6 +52,31 @@ class Settings(BaseSettings):
         ge=60,
         le=30 * 24 * 3600,
         description="How long a web UI sign-in lasts.",
+    )
+    host: str = Field("127.0.0.1", description="Interface `alertgate serve` binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port `alertgate serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes `alertgate serve` starts (uvicorn)."
+    )
+    max_body_bytes: int = Field(
+        SNS_MAX_MESSAGE_BYTES * 2,
+        ge=1024,
+        description="Largest request body accepted at an Integration URL, in bytes; larger "
+        "deliveries get 413. Counted while reading, whatever Content-Length says.",
+    )
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a worker caches an Integration URL lookup. Rotating or "
+        "disabling a key clears the cache of the worker that did it at once; other worker "
+        "processes (and the CLI) may accept the old key for at most this long.",
+    )
+    auto_migrate: bool = Field(
+        True,
+        description="Apply database migrations when `alertgate serve` starts.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the server (one JSON line per delivery at info)."
     )
     sns_cert_dir: Path | None = Field(
         None,

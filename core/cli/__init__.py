@@ -9,7 +9,17 @@ from __future__ import annotations
 import click
 
 from core import __version__
-from core.cli import db_cmd, parse_cmd, plugins_cmd
+from core.cli import (
+    db_cmd,
+    demo_cmd,
+    incidents_cmd,
+    integrations_cmd,
+    parse_cmd,
+    plugins_cmd,
+    serve_cmd,
+    services_cmd,
+    tokens_cmd,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +31,9 @@ def main() -> None:
 main.add_command(plugins_cmd.plugins)
 main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
+main.add_command(serve_cmd.serve)
+main.add_command(services_cmd.services)
+main.add_command(integrations_cmd.integrations)
+main.add_command(incidents_cmd.incidents)
+main.add_command(tokens_cmd.tokens)
+main.add_command(demo_cmd.demo)

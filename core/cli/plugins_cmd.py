@@ -8,15 +8,16 @@ import click
 
 from core.cli.output import echo_json, echo_table
 from core.errors import PluginError
-from core.plugins import load_plugins
+from core.plugins import Plugins, load_plugins
 
 
-def plugin_rows() -> list[dict[str, Any]]:
+def plugin_rows(plugins: Plugins | None = None) -> list[dict[str, Any]]:
     """One row per integration type, plus one per plugin that declares no type."""
-    try:
-        plugins = load_plugins()
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from exc
+    if plugins is None:
+        try:
+            plugins = load_plugins()
+        except PluginError as exc:
+            raise click.ClickException(str(exc)) from exc
     rows: list[dict[str, Any]] = []
     claimed = set()
     for slug, reg in plugins.types.items():

@@ -97,7 +97,8 @@ def load_json(body: bytes) -> Any:
 
 def looks_like_envelope(doc: Any) -> bool:
     """Whether a decoded body is meant as an SNS envelope (a known ``Type`` plus a topic)."""
-    return isinstance(doc, dict) and doc.get("Type") in MESSAGE_TYPES and "TopicArn" in doc
+    kind = doc.get("Type") if isinstance(doc, dict) else None
+    return isinstance(kind, str) and kind in MESSAGE_TYPES and "TopicArn" in doc
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -1,0 +1,161 @@
+"""``alertgate integrations``: create, list, show, enable/disable, rotate keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from core.cli.context import admin_errors, open_db
+from core.cli.output import echo_json, echo_table
+from core.server import admin
+from core.server.keys import integration_url
+from core.server.schemas import IntegrationOut
+
+
+def _print_url(data: dict[str, Any], as_json: bool, verb: str) -> None:
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(
+        f"Integration {data['id']} {data['name']!r} ({data['type']}) {verb} on service "
+        f"{data['service']!r}."
+    )
+    click.echo("Integration URL (shown once; `integrations rotate-key` makes a new one):")
+    click.echo(data["integration_url"])
+
+
+@click.group()
+def integrations() -> None:
+    """Integrations: one URL each, of one type (see `alertgate plugins`)."""
+
+
+@integrations.command("create")
+@click.option("--service", "service_ref", required=True, help="Service name (or id).")
+@click.option("--type", "type_slug", required=True, help="Integration type slug.")
+@click.option("--name", help="Display name (default: the type's title).")
+@click.option("--org", help="Organization of the service, if the name is ambiguous.")
+@click.option(
+    "--settings",
+    "settings_json",
+    help="Per-integration settings as a JSON object (validated by the type).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def create(
+    service_ref: str,
+    type_slug: str,
+    name: str | None,
+    org: str | None,
+    settings_json: str | None,
+    as_json: bool,
+) -> None:
+    """Create an integration and print its Integration URL."""
+    settings: dict[str, Any] = {}
+    if settings_json:
+        try:
+            settings = json.loads(settings_json)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--settings") from exc
+        if not isinstance(settings, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        service = admin.find_service(session, service_ref, org_id)
+        keyed = admin.create_integration(session, db.plugins, service, type_slug, name, settings)
+        data = {
+            **IntegrationOut.of(keyed.integration).model_dump(mode="json"),
+            "service": service.name,
+            "key": keyed.key,
+            "integration_url": integration_url(db.settings.public_url, keyed.key),
+        }
+    _print_url(data, as_json, "created")
+
+
+@integrations.command("list")
+@click.option("--service", "service_ref", help="Only this service (name or id).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(service_ref: str | None, as_json: bool) -> None:
+    """List integrations (key prefixes only: keys are stored hashed)."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        service_id = admin.find_service(session, service_ref).id if service_ref else None
+        rows = admin.list_integrations(session, service_id=service_id)
+        names = admin.service_names(session, {r.service_id for r in rows})
+        data = [
+            {**IntegrationOut.of(r).model_dump(mode="json"), "service": names[r.service_id]}
+            for r in rows
+        ]
+    if as_json:
+        echo_json(data)
+        return
+    for row in data:
+        row["sns"] = (row["state"].get("sns") or {}).get("status")
+    echo_table(
+        data, ["id", "service", "type", "name", "key_prefix", "enabled", "sns", "last_alert_at"]
+    )
+
+
+@integrations.command("show")
+@click.argument("integration_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def show(integration_id: int, as_json: bool) -> None:
+    """Show one integration, its settings and recorded state."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        row = admin.get_integration(session, integration_id)
+        data = {
+            **IntegrationOut.of(row).model_dump(mode="json"),
+            "service": admin.get_service(session, row.service_id).name,
+        }
+    if as_json:
+        echo_json(data)
+        return
+    for key in ("id", "name", "type", "service", "key_prefix", "enabled", "created_at"):
+        click.echo(f"{key + ':':<12} {data[key]}")
+    click.echo(f"{'settings:':<12} {json.dumps(data['settings'], sort_keys=True)}")
+    click.echo(f"{'state:':<12} {json.dumps(data['state'], sort_keys=True)}")
+
+
+@integrations.command("rotate-key")
+@click.argument("integration_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def rotate_key(integration_id: int, as_json: bool) -> None:
+    """Give an integration a new key; the old Integration URL stops working.
+
+    Running servers may accept the old URL for up to ALERTGATE_KEY_CACHE_SECONDS.
+    """
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        integration = admin.get_integration(session, integration_id)
+        keyed = admin.rotate_key(session, integration)
+        data = {
+            **IntegrationOut.of(integration).model_dump(mode="json"),
+            "service": admin.get_service(session, integration.service_id).name,
+            "key": keyed.key,
+            "integration_url": integration_url(db.settings.public_url, keyed.key),
+        }
+    _print_url(data, as_json, "re-keyed")
+
+
+def _set_enabled(integration_id: int, enabled: bool) -> None:
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        integration = admin.get_integration(session, integration_id)
+        admin.update_integration(session, db.plugins, integration, enabled=enabled)
+    click.echo(f"Integration {integration_id} {'enabled' if enabled else 'disabled'}.")
+
+
+@integrations.command("disable")
+@click.argument("integration_id", type=int)
+def disable(integration_id: int) -> None:
+    """Disable an integration: its URL answers 410 and stores nothing."""
+    _set_enabled(integration_id, False)
+
+
+@integrations.command("enable")
+@click.argument("integration_id", type=int)
+def enable(integration_id: int) -> None:
+    """Enable a disabled integration."""
+    _set_enabled(integration_id, True)

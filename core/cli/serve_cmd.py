@@ -1,0 +1,87 @@
+"""``alertgate serve``: run the server under uvicorn."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import click
+
+from core.settings import Settings, get_settings
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus alertgate's loggers; delivery lines are already JSON."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(message)s"},
+            "default": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        },
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "plain"},
+            "default": {"class": "logging.StreamHandler", "formatter": "default"},
+        },
+        "loggers": {
+            "alertgate.delivery": {
+                "handlers": ["json"],
+                "level": level.upper(),
+                "propagate": False,
+            },
+            "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+        },
+        "root": {"handlers": ["default"], "level": level.upper()},
+    }
+
+
+def prepare(settings: Settings, workers: int) -> None:
+    """Migrate once, before any worker starts; set up multi-process metrics."""
+    if settings.auto_migrate:
+        from core.storage import migrate
+
+        migrate.upgrade(settings.database_url)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers are separate processes: prometheus_client aggregates their values
+        # through files in this folder (set before the workers import it).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alertgate-metrics-")
+
+
+@click.command()
+@click.option("--host", help="Interface to bind (default: ALERTGATE_HOST or 127.0.0.1).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (default: ALERTGATE_PORT or 8080)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes (default: ALERTGATE_WORKERS or 1).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the server: Integration URLs, admin API, health and metrics."""
+    import uvicorn
+
+    settings = get_settings()
+    workers = workers or settings.workers
+    try:
+        prepare(settings, workers)
+    except Exception as exc:
+        raise click.ClickException(f"cannot prepare the database: {exc}") from exc
+    click.echo(
+        f"alertgate serving on http://{host or settings.host}:{port or settings.port} "
+        f"(public URL {settings.public_url}, {workers} worker(s))",
+        err=True,
+    )
+    uvicorn.run(
+        "core.server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        workers=workers,
+        log_config=log_config(settings.log_level),
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )

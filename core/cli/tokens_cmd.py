@@ -1,0 +1,82 @@
+"""``alertgate tokens``: API tokens for the admin API."""
+
+from __future__ import annotations
+
+import click
+
+from core.cli.context import admin_errors, open_db
+from core.cli.output import echo_json, echo_table
+from core.server import admin
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens: each belongs to one organization and sees only its data."""
+
+
+@tokens.command("create")
+@click.option("--org", help="Organization (default: the 'default' organization).")
+@click.option("--name", default="", help="A label for the token.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def create(org: str | None, name: str, as_json: bool) -> None:
+    """Create an API token. It is printed once: only its hash is stored."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        organization = admin.ensure_organization(session, org)
+        new = admin.create_token(session, organization, name)
+        data = {
+            "id": new.token.id,
+            "name": new.token.name,
+            "organization": organization.name,
+            "prefix": new.token.prefix,
+            "token": new.secret,
+        }
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(
+            f"API token {data['id']} {data['name']!r} for organization {data['organization']!r}"
+            " (shown once, store it now):"
+        )
+        click.echo(new.secret)
+
+
+@tokens.command("list")
+@click.option("--org", help="Only this organization.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(org: str | None, as_json: bool) -> None:
+    """List API tokens (prefixes only; secrets are never stored)."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        rows = admin.list_tokens(session, org_id)
+        orgs = admin.organization_names(session, {r.organization_id for r in rows})
+        data = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "organization": orgs[t.organization_id],
+                "prefix": t.prefix,
+                "created_at": admin.as_utc(t.created_at),
+                "last_used_at": admin.as_utc(t.last_used_at),
+                "revoked_at": admin.as_utc(t.revoked_at),
+            }
+            for t in rows
+        ]
+    if as_json:
+        echo_json(data)
+    else:
+        echo_table(
+            data,
+            ["id", "name", "organization", "prefix", "created_at", "last_used_at", "revoked_at"],
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def revoke(token_id: int) -> None:
+    """Revoke an API token: it stops working at once."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        admin.revoke_token(session, token_id)
+    click.echo(f"API token {token_id} revoked.")

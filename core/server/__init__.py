@@ -1,0 +1,1 @@
+"""The HTTP server: Integration URLs, the admin API, health and metrics (Starlette)."""

@@ -1,0 +1,109 @@
+"""The Starlette application factory: explicit routes, no magic.
+
+``create_app()`` reads :class:`~core.settings.Settings` from the environment, which is what
+``uvicorn --factory`` (and ``alertgate serve``, once per worker) calls. Tests pass their own
+settings, database engine or plugins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.engine import IngestEngine
+from core.plugins import Plugins, load_plugins
+from core.server import api, health, metrics
+from core.server.errors import http_exception_handler, server_error_handler
+from core.server.ingest import IngestEndpoint, KeyCache
+from core.server.openapi import build_openapi
+from core.server.routing import starlette_routes
+from core.settings import Settings, get_settings
+from core.storage.database import make_engine, make_sessionmaker
+
+
+@dataclass
+class AppState:
+    """Everything request handlers share, at ``app.state.alertgate``."""
+
+    settings: Settings
+    db_engine: Engine
+    sessions: sessionmaker[Session]
+    plugins: Plugins
+    engine: IngestEngine
+    cache: KeyCache
+    openapi: dict[str, Any]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db_engine: Engine | None = None,
+    plugins: Plugins | None = None,
+    extra_routes: list[BaseRoute] | None = None,
+) -> Starlette:
+    """Build the application. Nothing is migrated here: ``alertgate serve`` does that once
+    before starting workers, and ``/readyz`` reports a schema that is behind."""
+    settings = settings or get_settings()
+    db_engine = db_engine or make_engine(settings.database_url)
+    plugins = plugins or load_plugins()
+    sessions = make_sessionmaker(db_engine)
+    cache = KeyCache(settings.key_cache_seconds)
+    ingest_engine = IngestEngine(db_engine, plugins)
+    state = AppState(
+        settings=settings,
+        db_engine=db_engine,
+        sessions=sessions,
+        plugins=plugins,
+        engine=ingest_engine,
+        cache=cache,
+        openapi=build_openapi(api.ROUTES),
+    )
+    ingest = IngestEndpoint(
+        sessions=sessions,
+        plugins=plugins,
+        engine=ingest_engine,
+        cache=cache,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+    async def openapi_json(_request: Request) -> Response:
+        return JSONResponse(state.openapi)
+
+    routes: list[BaseRoute] = [
+        Route("/integrations/{key}", ingest.handle, methods=["POST"], name="ingest"),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
+        Route(f"{api.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
+        *starlette_routes(api.ROUTES),
+        *(extra_routes or []),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        ingest_engine.close()
+        db_engine.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(metrics.LatencyMiddleware)],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.alertgate = state
+    return app

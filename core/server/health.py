@@ -1,0 +1,54 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (database reachable, schema current)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from core.server.errors import error_response
+
+if TYPE_CHECKING:
+    from core.server.app import AppState
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def migrations_pending(engine: Engine) -> str | None:
+    """``None`` when the database schema is at the latest migration, else why not."""
+    from core.storage import migrate
+
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if current == head:
+        return None
+    return (
+        f"database schema is at {current or 'nothing'}, expected {head}: run `alertgate db upgrade`"
+    )
+
+
+def _check(engine: Engine) -> tuple[int, str, str]:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return 503, "database_unreachable", f"database unreachable: {type(exc).__name__}"
+    try:
+        problem = migrations_pending(engine)
+    except Exception as exc:
+        return 503, "migrations_unknown", f"cannot read the schema version: {type(exc).__name__}"
+    if problem is not None:
+        return 503, "migrations_pending", problem
+    return 200, "ready", "database reachable, migrations current"
+
+
+async def readyz(request: Request) -> Response:
+    state: AppState = request.app.state.alertgate
+    status, code, message = await run_in_threadpool(_check, state.db_engine)
+    if status != 200:
+        return error_response(status, code, message)
+    return JSONResponse({"status": code, "message": message})

@@ -1,0 +1,290 @@
+"""``POST /integrations/{key}``: the Integration URL, alertgate's hot path.
+
+Order of work, cheapest refusal first: key lookup (cached), body read under a hard size
+limit, plugin parse in a worker thread (SNS plugins may fetch certificates or confirm
+subscriptions over the network), then the engine's durable commit. A 2xx is sent only
+after the commit; any failure before it is a 5xx so the sender (SNS) retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from core.engine import Delivery, IngestEngine, StorageUnavailable
+from core.errors import DeliveryRejected
+from core.models import InboundRequest, ParseContext, ParseResult
+from core.plugins import Plugins
+from core.server import keys, metrics
+from core.server.errors import error_response
+from core.storage.schema import Integration
+
+log = logging.getLogger("alertgate.delivery")
+
+MAX_CACHE_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationRecord:
+    """What a delivery needs to know about its integration, cached per key hash."""
+
+    id: int
+    service_id: int
+    type: str
+    enabled: bool
+    settings: BaseModel | None
+    """Validated settings; ``None`` when the stored settings no longer validate."""
+    settings_error: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class KeyCache:
+    """Short-lived cache of key-hash lookups, unknown keys included (bounded)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, IntegrationRecord | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> tuple[bool, IntegrationRecord | None]:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key_hash: str, record: IntegrationRecord | None) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= MAX_CACHE_ENTRIES:
+                self._entries.clear()
+            self._entries[key_hash] = (time.monotonic() + self.ttl, record)
+
+    def clear(self) -> None:
+        """Forget everything: called after a key rotation, disable or settings change."""
+        with self._lock:
+            self._entries.clear()
+
+    def forget_integration(self, integration_id: int) -> None:
+        with self._lock:
+            for key_hash, (_, record) in list(self._entries.items()):
+                if record is not None and record.id == integration_id:
+                    del self._entries[key_hash]
+
+
+def load_record(
+    sessions: sessionmaker[Session], plugins: Plugins, key_hash: str
+) -> IntegrationRecord | None:
+    with sessions() as session:
+        row = session.execute(
+            select(
+                Integration.id,
+                Integration.service_id,
+                Integration.type,
+                Integration.enabled,
+                Integration.settings,
+                Integration.state,
+            ).where(Integration.key_hash == key_hash)
+        ).first()
+    if row is None:
+        return None
+    settings: BaseModel | None = None
+    error = ""
+    try:
+        settings = plugins.validate_settings(row.type, row.settings)
+    except Exception as exc:  # unknown type (plugin uninstalled) or settings drifted
+        error = str(exc).splitlines()[0]
+    return IntegrationRecord(
+        id=row.id,
+        service_id=row.service_id,
+        type=row.type,
+        enabled=row.enabled,
+        settings=settings,
+        settings_error=error,
+        state=dict(row.state or {}),
+    )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing past ``limit`` bytes while reading."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class IngestEndpoint:
+    """The ASGI-level handler behind the Integration URL route."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        plugins: Plugins,
+        engine: IngestEngine,
+        cache: KeyCache,
+        max_body_bytes: int,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.plugins = plugins
+        self.engine = engine
+        self.cache = cache
+        self.max_body_bytes = max_body_bytes
+        self.now = now
+
+    async def handle(self, request: Request) -> Response:
+        start = time.perf_counter()
+        fields: dict[str, Any] = {}
+        response = await self._handle(request, fields)
+        fields["status"] = response.status_code
+        fields["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps({"event": "delivery", **fields}, default=str))
+        return response
+
+    def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Response:
+        metrics.DELIVERIES_REJECTED.labels(code).inc()
+        fields["outcome"] = "rejected"
+        fields["reason"] = code
+        return error_response(status, code, message)
+
+    async def _lookup(self, key: str) -> IntegrationRecord | None:
+        if not key or len(key) > keys.MAX_SECRET_LENGTH:
+            return None
+        key_hash = keys.hash_secret(key)
+        hit, record = self.cache.get(key_hash)
+        if hit:
+            return record
+        record = await anyio.to_thread.run_sync(load_record, self.sessions, self.plugins, key_hash)
+        self.cache.put(key_hash, record)
+        return record
+
+    async def _handle(self, request: Request, fields: dict[str, Any]) -> Response:
+        try:
+            record = await self._lookup(request.path_params["key"])
+        except SQLAlchemyError as exc:
+            log.warning("integration lookup failed: %r", exc)
+            return self._reject(
+                fields, 503, "storage_unavailable", "storage is unavailable; retry later"
+            )
+        if record is None:
+            return self._reject(fields, 404, "integration_not_found", "unknown Integration URL")
+        fields["integration_id"] = record.id
+        fields["type"] = record.type
+        if not record.enabled:
+            return self._reject(fields, 410, "integration_disabled", "this integration is disabled")
+        if record.settings is None:
+            log.error("integration %s is misconfigured: %s", record.id, record.settings_error)
+            return self._reject(
+                fields,
+                500,
+                "integration_misconfigured",
+                f"integration settings are invalid: {record.settings_error}",
+            )
+        try:
+            body = await read_body(request, self.max_body_bytes)
+        except BodyTooLarge:
+            return self._reject(
+                fields,
+                413,
+                "payload_too_large",
+                f"request body exceeds {self.max_body_bytes} bytes",
+            )
+        except ClientDisconnect:
+            return self._reject(fields, 400, "client_disconnected", "client went away")
+        inbound = InboundRequest(
+            body=body,
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]},
+            content_type=request.headers.get("content-type", ""),
+            remote_addr=request.client.host if request.client else None,
+        )
+        context = ParseContext(
+            integration_id=record.id,
+            integration_type=record.type,
+            settings=record.settings,
+            state=record.state,
+        )
+        try:
+            result: ParseResult = await anyio.to_thread.run_sync(
+                self.plugins.parse, context, inbound
+            )
+        except DeliveryRejected as exc:
+            return self._reject(fields, exc.status_code, exc.code, exc.message)
+        except Exception:
+            log.exception("plugin failed to parse a delivery to integration %s", record.id)
+            return self._reject(
+                fields, 500, "plugin_error", "the integration's plugin failed; retry later"
+            )
+        if result.note:
+            fields["note"] = result.note
+        outcomes: list[dict[str, Any]] = []
+        if result.alerts or result.state_updates:
+            delivery = Delivery(
+                integration_id=record.id,
+                service_id=record.service_id,
+                alerts=result.alerts,
+                received_at=self.now(),
+                state_updates=result.state_updates,
+            )
+            try:
+                report = await self.engine.ingest_async(delivery)
+            except (StorageUnavailable, SQLAlchemyError) as exc:
+                log.warning("ingest failed for integration %s: %r", record.id, exc)
+                return self._reject(
+                    fields, 503, "storage_unavailable", "storage is unavailable; retry later"
+                )
+            except Exception:
+                log.exception("ingest failed for integration %s", record.id)
+                return self._reject(fields, 500, "internal_error", "ingest failed; retry later")
+            if result.state_updates:
+                # The state this worker cached is now out of date (e.g. a pinned topic).
+                self.cache.forget_integration(record.id)
+            outcomes = [
+                {
+                    "outcome": str(o.outcome),
+                    "alert_id": o.alert_id,
+                    "incident_id": o.incident_id,
+                }
+                for o in report.outcomes
+            ]
+            metrics.record_outcomes(record.type, [o["outcome"] for o in outcomes])
+        fields["outcome"] = ",".join(o["outcome"] for o in outcomes) or "accepted"
+        fields["alerts"] = len(result.alerts)
+        fields["incident_ids"] = sorted(
+            {o["incident_id"] for o in outcomes if o["incident_id"] is not None}
+        )
+        if result.response is not None:
+            fields["outcome"] = "handshake" if not outcomes else fields["outcome"]
+            return Response(
+                json.dumps(dict(result.response.body)).encode(),
+                status_code=result.response.status_code,
+                media_type="application/json",
+            )
+        body_out = {"status": "accepted", "alerts": len(result.alerts), "outcomes": outcomes}
+        return Response(json.dumps(body_out).encode(), media_type="application/json")

@@ -1,0 +1,223 @@
+"""Pydantic models of the admin API: the handlers validate and serialize with these, and
+the OpenAPI document is generated from the same classes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.server.admin import as_utc
+from core.storage import schema as db
+
+T = TypeVar("T")
+
+ObjectId = Annotated[int, Field(ge=1, le=2**62)]
+"""Ids are positive and fit a signed 64-bit column."""
+
+IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a stable machine-readable code and a human message."""
+
+    code: str = Field(description="Stable identifier, e.g. `integration_not_found`.")
+    message: str
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``items``, the ``total`` matching the filters, and the window."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ServiceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+
+
+class ServiceOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: db.Service) -> ServiceOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description or "",
+            created_at=as_utc(row.created_at) or row.created_at,
+        )
+
+
+class IntegrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: ObjectId
+    type: str = Field(min_length=1, max_length=100, description="Integration type slug.")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Validated by the type's settings model."
+    )
+
+
+class IntegrationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    settings: dict[str, Any] | None = Field(
+        None, description="Replaces the settings; validated by the type's settings model."
+    )
+    enabled: bool | None = None
+
+
+class IntegrationOut(BaseModel):
+    id: int
+    service_id: int
+    type: str
+    name: str
+    key_prefix: str = Field(description="The first characters of the key, to recognise it.")
+    enabled: bool
+    settings: dict[str, Any]
+    state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
+    created_at: datetime
+    last_alert_at: datetime | None
+
+    @classmethod
+    def of(cls, row: db.Integration) -> IntegrationOut:
+        return cls(
+            id=row.id,
+            service_id=row.service_id,
+            type=row.type,
+            name=row.name,
+            key_prefix=row.key_prefix,
+            enabled=row.enabled,
+            settings=dict(row.settings or {}),
+            state=dict(row.state or {}),
+            created_at=as_utc(row.created_at) or row.created_at,
+            last_alert_at=as_utc(row.last_alert_at),
+        )
+
+
+class IntegrationWithUrl(IntegrationOut):
+    """Returned at creation and key rotation only: the one time the URL is shown."""
+
+    integration_url: str
+    key: str
+
+
+class AlertOut(BaseModel):
+    id: int
+    integration_id: int
+    incident_id: int | None
+    dedupe_key: str | None
+    fingerprint: str
+    action: str
+    outcome: str
+    kind: str
+    title: str
+    severity: str
+    summary: str
+    source_time: datetime
+    received_at: datetime
+    attributes: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: db.Alert) -> AlertOut:
+        return cls(
+            id=row.id,
+            integration_id=row.integration_id,
+            incident_id=row.incident_id,
+            dedupe_key=row.dedupe_key,
+            fingerprint=row.fingerprint,
+            action=row.action,
+            outcome=row.outcome,
+            kind=row.kind,
+            title=row.title,
+            severity=row.severity,
+            summary=row.summary or "",
+            source_time=as_utc(row.source_time) or row.source_time,
+            received_at=as_utc(row.received_at) or row.received_at,
+            attributes=dict(row.attributes or {}),
+        )
+
+
+class IncidentOut(BaseModel):
+    id: int
+    service_id: int
+    service: str
+    integration_id: int | None
+    fingerprint: str
+    title: str
+    severity: str
+    status: IncidentStatus
+    alert_count: int
+    first_alert_at: datetime
+    last_alert_at: datetime
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+    @classmethod
+    def of(cls, row: db.Incident, service: str) -> IncidentOut:
+        return cls(
+            id=row.id,
+            service_id=row.service_id,
+            service=service,
+            integration_id=row.integration_id,
+            fingerprint=row.fingerprint,
+            title=row.title,
+            severity=row.severity,
+            status=row.status,
+            alert_count=row.alert_count,
+            first_alert_at=as_utc(row.first_alert_at) or row.first_alert_at,
+            last_alert_at=as_utc(row.last_alert_at) or row.last_alert_at,
+            created_at=as_utc(row.created_at) or row.created_at,
+            acknowledged_at=as_utc(row.acknowledged_at),
+            acknowledged_by=row.acknowledged_by,
+            resolved_at=as_utc(row.resolved_at),
+            resolved_by=row.resolved_by,
+        )
+
+
+class IncidentDetail(IncidentOut):
+    alerts: list[AlertOut]
+
+
+class PluginOut(BaseModel):
+    slug: str | None
+    title: str | None
+    description: str | None
+    docs_url: str | None
+    plugin: str
+    distribution: str
+    version: str
+    builtin: bool
+    hooks: list[str]
+    settings_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema of the type's per-integration settings."
+    )
+
+
+class DeliveryOutcome(BaseModel):
+    outcome: str
+    alert_id: int | None = None
+    incident_id: int | None = None
+
+
+class DeliveryAccepted(BaseModel):
+    """Body of a 2xx answer at an Integration URL (unless the plugin answers a handshake)."""
+
+    status: Literal["accepted"] = "accepted"
+    alerts: int
+    outcomes: list[DeliveryOutcome]

@@ -50,9 +50,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/incidents", page(views.incidents), methods=get),
         Route("/incidents/rows", page(views.incident_rows, fragment=True), methods=get),
         Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
-        Route(
-            "/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post
-        ),
+        Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
         Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),
     ]
 

@@ -130,6 +130,16 @@ def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
+def _sns_message(payload: Any) -> str | None:
+    """The JSON inside an SNS envelope's ``Message``, pretty-printed, if there is one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("Message"), str):
+        return None
+    try:
+        return _pretty_json(json.loads(payload["Message"]))
+    except ValueError:
+        return None
+
+
 def make_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -140,6 +150,7 @@ def make_environment() -> jinja2.Environment:
     )
     env.filters["time"] = _format_time
     env.filters["pretty_json"] = _pretty_json
+    env.filters["sns_message"] = _sns_message
     return env
 
 

@@ -59,7 +59,10 @@ def _unwrap_optional(
     if isinstance(options, list):
         rest = [o for o in options if o.get("type") != "null"]
         if len(rest) == 1 and len(rest) < len(options):
-            merged = {**_resolve(rest[0], defs), **{k: v for k, v in schema.items() if k != "anyOf"}}
+            merged = {
+                **_resolve(rest[0], defs),
+                **{k: v for k, v in schema.items() if k != "anyOf"},
+            }
             return merged, True
     return _resolve(schema, defs), False
 
@@ -108,7 +111,9 @@ def setting_fields(slug: str, model: type[BaseModel]) -> list[SettingField]:
             )
         elif kind == "string":
             fields.append(
-                SettingField(widget="text", default="" if default is None else str(default), **common)
+                SettingField(
+                    widget="text", default="" if default is None else str(default), **common
+                )
             )
         elif kind == "array" and _resolve(prop.get("items", {}), defs).get("type") == "string":
             lines = "\n".join(str(v) for v in default or [])
@@ -119,9 +124,7 @@ def setting_fields(slug: str, model: type[BaseModel]) -> list[SettingField]:
     return fields
 
 
-def settings_from_form(
-    fields: list[SettingField], form: Mapping[str, str]
-) -> dict[str, Any]:
+def settings_from_form(fields: list[SettingField], form: Mapping[str, str]) -> dict[str, Any]:
     """The settings dict a posted form describes. Empty inputs keep the model's default."""
     out: dict[str, Any] = {}
     for f in fields:

@@ -27,6 +27,8 @@ from core.web.app import Page, PageError, safe_next
 from core.web.forms import FormError, setting_fields, settings_from_form
 from core.web.session import new_csrf_token
 
+FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
+"""What the set-up page suggests calling the first API token (a label, not a secret)."""
 INCIDENT_PAGE_SIZE = 100
 TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
@@ -70,7 +72,9 @@ def login(page: Page) -> Response:
         if token is not None:
             token.last_used_at = admin.utcnow()
     if token is None:
-        return page.render("login.html", http_status=401, next=nxt, error="That token is not valid.")
+        return page.render(
+            "login.html", http_status=401, next=nxt, error="That token is not valid."
+        )
     _sign_in(page, token)
     return page.redirect(nxt)
 
@@ -82,9 +86,14 @@ def setup(page: Page) -> Response:
             raise PageError(409, "alertgate is already set up. Sign in with an API token.")
         return page.redirect("/login")
     if page.request.method == "GET":
-        return page.render("setup.html", org_name="default", token_name="admin", error=None)
+        return page.render(
+            "setup.html",
+            org_name="default",
+            token_name=FIRST_TOKEN_NAME,
+            error=None,
+        )
     org_name = page.form.get("organization", "").strip()
-    token_name = page.form.get("token_name", "").strip() or "admin"
+    token_name = page.form.get("token_name", "").strip() or FIRST_TOKEN_NAME
     try:
         with page.state.sessions.begin() as s:
             # Checked again inside the transaction that creates the first token.
@@ -95,7 +104,11 @@ def setup(page: Page) -> Response:
             token = new.token
     except admin.AdminError as exc:
         return page.render(
-            "setup.html", http_status=422, org_name=org_name, token_name=token_name, error=exc.message
+            "setup.html",
+            http_status=422,
+            org_name=org_name,
+            token_name=token_name,
+            error=exc.message,
         )
     _sign_in(page, token)
     page.user = None
@@ -152,7 +165,11 @@ def new_service(page: Page) -> Response:
             service_id = service.id
     except admin.AdminError as exc:
         return page.render(
-            "service_new.html", http_status=422, name=name, description=description, error=exc.message
+            "service_new.html",
+            http_status=422,
+            name=name,
+            description=description,
+            error=exc.message,
         )
     page.flash(f"Service {name.strip()} created.")
     return page.redirect(f"/services/{service_id}")
@@ -194,7 +211,9 @@ def service_integrations(page: Page) -> Response:
         rows = []
         for integration in admin.list_integrations(s, page.org_id, service.id):
             text, kind = integration_status(integration)
-            rows.append(IntegrationRow(integration, _type_title(page, integration.type), text, kind))
+            rows.append(
+                IntegrationRow(integration, _type_title(page, integration.type), text, kind)
+            )
     return page.render("service.html", service=service, tab="integrations", integrations=rows)
 
 
@@ -204,9 +223,7 @@ def service_incidents(page: Page) -> Response:
     with page.state.sessions() as s:
         service = admin.get_service(s, service_id, page.org_id)
         listing = _incident_listing(page, s, service.id, status)
-    return page.render(
-        "service.html", service=service, tab="incidents", status=status, **listing
-    )
+    return page.render("service.html", service=service, tab="incidents", status=status, **listing)
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -262,9 +279,11 @@ def new_integration(page: Page) -> Response:
             raise FormError("Choose an integration type.")
         settings = settings_from_form(chosen.fields, page.form)
         with page.state.sessions.begin() as s:
-            service = admin.get_service(s, service_id, page.org_id)
+            # Loaded again in this transaction; a failure rolls it back and expires it, so
+            # the error page below uses the copy read above.
+            target = admin.get_service(s, service_id, page.org_id)
             keyed = admin.create_integration(
-                s, page.state.plugins, service, slug, name or None, settings
+                s, page.state.plugins, target, slug, name or None, settings
             )
             integration = keyed.integration
     except (FormError, admin.InvalidInput) as exc:
@@ -346,9 +365,7 @@ def _service_filter(page: Page) -> int | None:
     return None
 
 
-def _incident_listing(
-    page: Page, s: Any, service_id: int | None, status: str
-) -> dict[str, Any]:
+def _incident_listing(page: Page, s: Any, service_id: int | None, status: str) -> dict[str, Any]:
     incidents, total = admin.list_incidents(
         s, page.org_id, service_id=service_id, status=status or None, limit=INCIDENT_PAGE_SIZE
     )

@@ -8,17 +8,21 @@ Each row states the action, fingerprint and title a responder should get.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ForbiddenDelivery, MalformedDelivery
-from core.models import Action, Severity
+from core.models import Action, Alert, InboundRequest, ParseContext, Severity
+from core.plugins import load_plugins
 from plugins.aws_cloudwatch import alarms
 from tests.aws_cases import (
     AWS_FIXTURES,
+    OFFLINE,
     SECRET,
     SECRET_SHA256,
     Case,
@@ -654,3 +658,51 @@ def test_subscription_confirmation_yields_no_alert() -> None:
     assert result.alerts == []
     assert result.response is not None
     assert result.state_updates["sns"]["status"] == "pending"
+
+
+ACCOUNT_GROUPING = """
+from core import hookimpl
+
+
+@hookimpl
+def alertgate_fingerprint(integration_type, alert):
+    if integration_type == "aws_cloudwatch" and alert.kind == "cloudwatch_alarm":
+        return "account:" + alert.attributes["account"]
+
+
+@hookimpl
+def alertgate_classify(integration_type, alert):
+    if alert.attributes.get("state") == "INSUFFICIENT_DATA":
+        return "resolve"
+"""
+
+
+def test_third_party_plugin_regroups_and_reclassifies_cloudwatch(install_plugin: Any) -> None:
+    """Grouping and resolve detection of the built-in type change without forking it."""
+    install_plugin("cw_account_grouping", ACCOUNT_GROUPING)
+    p = load_plugins(disabled=())
+    settings = p.validate_settings("aws_cloudwatch", OFFLINE)
+    context = ParseContext(integration_id=1, integration_type="aws_cloudwatch", settings=settings)
+
+    def parse(doc: dict[str, Any]) -> Alert:
+        body = json.dumps(envelope(doc)).encode()
+        return p.parse(context, InboundRequest(body=body, headers={})).alerts[0]
+
+    base = load("cloudwatch/message_metric_ALARM_cloudwatch_2021_metric_alarm_v1_lambda.json")
+    other = load(P99)
+    assert parse(base).fingerprint == "account:427809481713"
+    assert parse(dict(other, NewStateValue="ALARM")).fingerprint == "account:444455556666"
+    assert parse(dict(base, NewStateValue="INSUFFICIENT_DATA")).action == Action.RESOLVE
+    # what the override leaves alone still comes from the built-in
+    assert parse(base).action == Action.TRIGGER
+    assert parse(dict(base, NewStateValue="OK")).action == Action.RESOLVE
+
+
+def test_guide_links_resolve() -> None:
+    doc_path = AWS_FIXTURES.parents[2] / "docs" / "integrations" / "aws-cloudwatch.md"
+    text = doc_path.read_text()
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert targets
+    for target in targets:
+        if not target.startswith("http"):
+            assert (doc_path.parent / target).resolve().is_file(), target

@@ -10,6 +10,7 @@ import click
 
 from core import __version__
 from core.cli import (
+    cloudtrail_cmd,
     db_cmd,
     demo_cmd,
     incidents_cmd,
@@ -18,6 +19,7 @@ from core.cli import (
     plugins_cmd,
     serve_cmd,
     services_cmd,
+    sns_cmd,
     tokens_cmd,
 )
 
@@ -31,6 +33,8 @@ def main() -> None:
 main.add_command(plugins_cmd.plugins)
 main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
+main.add_command(sns_cmd.sns)
+main.add_command(cloudtrail_cmd.cloudtrail)
 main.add_command(serve_cmd.serve)
 main.add_command(services_cmd.services)
 main.add_command(integrations_cmd.integrations)

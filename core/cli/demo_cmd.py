@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -182,7 +183,8 @@ def setup(settings: Settings) -> tuple[str, str, int]:
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: free).")
 @click.option("--no-serve", is_flag=True, help="Exit after the story instead of serving on.")
-def demo(port: int, no_serve: bool) -> None:
+@click.option("--keep", is_flag=True, help="Keep the temporary database and certificate.")
+def demo(port: int, no_serve: bool, keep: bool) -> None:
     """Run the CloudTrail story end to end on a temporary database, no AWS needed."""
     from core.server.app import create_app
     from core.server.runner import ThreadedServer, free_port
@@ -252,3 +254,7 @@ def demo(port: int, no_serve: bool) -> None:
             click.echo("\nstopping")
     finally:
         server.stop()
+        if keep:
+            click.echo(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -1,17 +1,46 @@
-"""Built-in integration ``aws_cloudtrail``: CloudTrail alarms and security events."""
+"""Built-in integration ``aws_cloudtrail``: CloudTrail alarms and CloudTrail security events.
+
+Two paths reach the same Integration URL, both through :func:`plugins.aws_sns.receive`
+(signed SNS deliveries, or opted-in unsigned direct posts):
+
+1. CloudWatch alarms on metrics that CloudWatch Logs metric filters count over CloudTrail
+   logs (the setup guide's path). Parsed by :mod:`plugins.aws_cloudwatch.alarms`, then
+   enriched by :mod:`plugins.aws_cloudtrail.metrics`: ALARM opens, OK resolves.
+2. CloudTrail events (EventBridge events "... via CloudTrail", or raw CloudTrail records),
+   judged by the detection catalog in :mod:`plugins.aws_cloudtrail.catalog`: a match opens
+   or joins the incident of (detection, account, principal); anything else is ``info``.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from pydantic import BaseModel
 
 from core import hookimpl
-from core.models import IntegrationType
+from core.errors import MalformedDelivery
+from core.models import (
+    Action,
+    Alert,
+    InboundRequest,
+    IntegrationType,
+    ParseContext,
+    ParseResult,
+)
+from plugins.aws_cloudtrail import events, metrics
+from plugins.aws_cloudtrail.settings import CloudTrailSettings
+from plugins.aws_cloudwatch.alarms import (
+    alarm_action,
+    alarm_alerts,
+    alarm_fingerprint,
+    non_alarm_alert,
+)
+from plugins.aws_sns import SnsNotification, receive
 
 SLUG = "aws_cloudtrail"
 
-
-class CloudTrailSettings(BaseModel):
-    """Per-integration options of an AWS CloudTrail integration."""
+__all__ = ["SLUG", "CloudTrailSettings"]
 
 
 @hookimpl(trylast=True)
@@ -26,3 +55,119 @@ def alertgate_integration_types() -> list[IntegrationType]:
             settings_model=CloudTrailSettings,
         )
     ]
+
+
+def _settings(settings: BaseModel) -> CloudTrailSettings:
+    if isinstance(settings, CloudTrailSettings):
+        return settings
+    return CloudTrailSettings.model_validate(settings.model_dump())
+
+
+def decode(message: str) -> Any:
+    """The message as JSON (object or array), or ``None`` when it is not JSON."""
+    text = message.strip()
+    if not text or text[0] not in "{[":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _payload(notification: SnsNotification, doc: Any) -> Any:
+    """What alerts keep: the SNS envelope, or the posted document; credentials redacted."""
+    if notification.envelope is None:
+        return events.redact(doc)
+    if not events.has_secrets(notification.message):
+        return notification.envelope
+    return {
+        **notification.envelope,
+        "Message": json.dumps(events.redact(doc), separators=(",", ":")),
+        "alertgate_redacted": True,
+    }
+
+
+def alerts_for(notification: SnsNotification, settings: CloudTrailSettings) -> ParseResult:
+    """Turn one unwrapped message into alerts (both paths); no network, no database."""
+    alarms = alarm_alerts(notification, settings)
+    if alarms is not None:
+        for alert in alarms:
+            metrics.enrich(alert, settings)
+        attrs = alarms[0].attributes
+        watches = f" ({attrs['watches']})" if attrs.get("watches") else ""
+        return ParseResult(
+            alerts=alarms, note=f"alarm {attrs['alarm_name']!r} {attrs['state']}{watches}"
+        )
+    doc = decode(notification.message)
+    found = events.document_alerts(
+        doc,
+        settings,
+        message_id=notification.message_id,
+        payload=_payload(notification, doc),
+        fallback_time=notification.timestamp,
+    )
+    if found is not None:
+        for alert in found:
+            alert.attributes["delivery"] = notification.kind
+        matched = sum(1 for alert in found if alert.attributes.get("detection"))
+        return ParseResult(
+            alerts=found, note=f"CloudTrail: {matched} detection(s) in {len(found)} alert(s)"
+        )
+    if isinstance(doc, list):
+        raise MalformedDelivery("invalid_document", "a JSON array that is not CloudTrail records")
+    note = (
+        "This message is neither a CloudWatch alarm nor a CloudTrail event; it was recorded "
+        "for reference and changes no incident."
+    )
+    return ParseResult(
+        alerts=[non_alarm_alert(notification, note)], note="not CloudTrail: recorded as info"
+    )
+
+
+@hookimpl(trylast=True)
+def alertgate_parse_request(
+    integration_type: str, request: InboundRequest, context: ParseContext
+) -> ParseResult | None:
+    if integration_type != SLUG:
+        return None
+    settings = _settings(context.settings)
+    received = receive(request, context, settings)
+    if isinstance(received, ParseResult):
+        return received
+    result = alerts_for(received, settings)
+    result.state_updates.update(received.state_updates)
+    return result
+
+
+def event_fingerprint(alert: Alert) -> str | None:
+    """Grouping key of a CloudTrail event alert: detection + account + principal.
+
+    Assumed-role sessions group by their role (``principal_key``), so a new session of the
+    same role joins the open incident. Unmatched (info) events key on account + event.
+    """
+    if alert.kind != events.KIND:
+        return None
+    attrs = alert.attributes
+    account = attrs.get("account") or "unknown-account"
+    detection = attrs.get("detection")
+    if detection:
+        principal = attrs.get("principal_key") or attrs.get("principal") or "unknown"
+        return f"{SLUG}:{detection}:{account}:{principal}"
+    return f"{SLUG}:event:{account}:{attrs.get('event_source')}:{attrs.get('event_name')}"
+
+
+@hookimpl(trylast=True)
+def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
+    if integration_type != SLUG:
+        return None
+    return event_fingerprint(alert) or alarm_fingerprint(alert)
+
+
+@hookimpl(trylast=True)
+def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
+    if integration_type != SLUG:
+        return None
+    if alert.kind == events.KIND:
+        # Events are points in time: they never resolve; only a detection triggers.
+        return Action.TRIGGER if alert.attributes.get("detection") else Action.INFO
+    return alarm_action(alert, settings)

@@ -77,9 +77,12 @@ class AlarmSettings(SnsSettings):
 
 def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:
     """A bounded string, or ``None`` for missing/empty/structured values."""
-    if value is None or isinstance(value, dict | list | bool):
+    if type(value) is str:  # the common case first: this runs ~25 times per alarm
+        text = value.strip()
+    elif value is None or isinstance(value, (dict, list, bool)):
         return None
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     return text[:limit] if text else None
 
 

@@ -97,7 +97,9 @@ def load_json(body: bytes) -> Any:
 
 def looks_like_envelope(doc: Any) -> bool:
     """Whether a decoded body is meant as an SNS envelope (a known ``Type`` plus a topic)."""
-    kind = doc.get("Type") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        return False
+    kind = doc.get("Type")
     return isinstance(kind, str) and kind in MESSAGE_TYPES and "TopicArn" in doc
 
 
@@ -125,7 +127,7 @@ def parse_envelope(doc: Any) -> Envelope:
     if not isinstance(doc, dict):
         raise MalformedDelivery("not_sns", "body is not an SNS message (expected a JSON object)")
     kind = doc.get("Type")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise MalformedDelivery(
             "not_sns",
             "body is not an SNS message (Type must be Notification, SubscriptionConfirmation "

@@ -1,0 +1,134 @@
+"""Per-integration settings of an AWS CloudTrail integration.
+
+They extend the CloudWatch alarm settings (which extend the SNS ones), because the guide's
+path delivers CloudWatch alarms: the same INSUFFICIENT_DATA policy and SNS options apply.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from core.models import Severity
+from plugins.aws_cloudtrail.catalog import Detection, builtin_by_id
+from plugins.aws_cloudwatch.alarms import AlarmSettings
+
+MAX_CUSTOM_DETECTIONS = 50
+MAX_METRIC_MAPPINGS = 200
+
+
+class MetricMapping(BaseModel):
+    """What an alarm on one (non-standard) metric name means.
+
+    Name a detection to borrow its title, description, category and severity, and/or set
+    any of those directly (they win over the detection's).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detection: str | None = Field(None, max_length=64, description="A detection id.")
+    title: str | None = Field(None, max_length=120, description="What the metric watches.")
+    description: str | None = Field(None, max_length=2000)
+    category: str | None = Field(None, pattern=r"^[a-z][a-z0-9_\-]{0,39}$")
+    severity: Severity | None = None
+
+
+class CloudTrailSettings(AlarmSettings):
+    """Per-integration options of an AWS CloudTrail integration."""
+
+    disabled_detections: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Detection ids (built-in or custom) that never alert on this integration.",
+    )
+    custom_detections: list[Detection] = Field(
+        default_factory=list,
+        max_length=MAX_CUSTOM_DETECTIONS,
+        description="Extra detections, same shape as the built-in ones.",
+    )
+    severity_overrides: dict[str, Severity] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Detection id -> severity, replacing the catalog's rating.",
+    )
+    record_unmatched_events: bool = Field(
+        True,
+        description="Keep CloudTrail events no detection matches as 'info' alerts on the "
+        "integration's log (false: acknowledge and drop them).",
+    )
+    metric_map: dict[str, MetricMapping] = Field(
+        default_factory=dict,
+        max_length=MAX_METRIC_MAPPINGS,
+        description="Alarm path: metric name -> what it watches, for metrics whose names "
+        "the built-in catalog does not know.",
+    )
+    quiet_period_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=43_200,
+        description="Resolve an open incident of this integration after this many minutes "
+        "without a new alert (CloudTrail events never resolve by themselves). Unset: "
+        "resolve by hand.",
+    )
+
+    _detections: tuple[Detection, ...] = PrivateAttr(default=())
+    _by_id: dict[str, Detection] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CloudTrailSettings:
+        builtin = builtin_by_id()
+        seen: set[str] = set()
+        for custom in self.custom_detections:
+            if custom.id in builtin:
+                raise ValueError(
+                    f"custom detection id {custom.id!r} is a built-in detection; pick another"
+                )
+            if custom.id in seen:
+                raise ValueError(f"custom detection id {custom.id!r} appears twice")
+            seen.add(custom.id)
+        known = builtin.keys() | seen
+        for field, ids in (
+            ("disabled_detections", self.disabled_detections),
+            ("severity_overrides", list(self.severity_overrides)),
+            *(
+                (f"custom detection {c.id!r} supersedes", c.supersedes)
+                for c in self.custom_detections
+            ),
+            *(
+                (f"metric_map[{name!r}].detection", [m.detection])
+                for name, m in self.metric_map.items()
+                if m.detection is not None
+            ),
+        ):
+            unknown = sorted(set(ids) - known)
+            if unknown:
+                raise ValueError(f"{field}: unknown detection id(s) {', '.join(unknown)}")
+        for name in self.metric_map:
+            if not name or len(name) > 255:
+                raise ValueError("metric_map keys must be metric names of 1-255 characters")
+        self._build()
+        return self
+
+    def _build(self) -> None:
+        disabled = set(self.disabled_detections)
+        active: list[Detection] = []
+        for detection in (*builtin_by_id().values(), *self.custom_detections):
+            override = self.severity_overrides.get(detection.id)
+            if override is not None and override != detection.severity:
+                detection = detection.model_copy(update={"severity": override})
+            self._by_id[detection.id] = detection
+            if detection.id not in disabled:
+                active.append(detection)
+        self._detections = tuple(active)
+
+    def detections(self) -> tuple[Detection, ...]:
+        """The detections in force here: built-ins then custom ones, minus disabled ones,
+        with severity overrides applied."""
+        return self._detections
+
+    def known_ids(self) -> list[str]:
+        """Every detection id, enabled or not: built-ins in catalog order, then custom."""
+        return list(self._by_id)
+
+    def detection(self, detection_id: str) -> Detection | None:
+        """Any known detection (even a disabled one) by id, overrides applied."""
+        return self._by_id.get(detection_id)

@@ -91,3 +91,40 @@ def test_guide_generated_sections_are_current() -> None:
     )
     for detection in BUILTIN_DETECTIONS:
         assert detection.pattern()[0] in text
+
+
+def test_parse_accepts_raw_cloudtrail_shapes(tmp_path: Path) -> None:
+    """``alertgate parse --type aws_cloudtrail``: one record, a Records file, a bare list."""
+    fixtures = ROOT / "tests" / "fixtures" / "aws" / "cloudtrail"
+    single = fixtures / "stratus_aws.defense-evasion.cloudtrail-stop.json"
+    records = json.loads(single.read_text())
+    cases = {
+        "record.json": records[0],
+        "records.json": {
+            "Records": json.loads(
+                (fixtures / "awsdocs_console_signin_example_01.json").read_text()
+            )["Records"]
+            + records
+        },
+        "list.json": records,
+    }
+    expected = {
+        "record.json": [("trigger", "cloudtrail_changes")],
+        "records.json": [
+            ("trigger", "console_signin_without_mfa"),
+            ("trigger", "cloudtrail_changes"),
+        ],
+        "list.json": [("trigger", "cloudtrail_changes")],
+    }
+    for name, doc in cases.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(doc))
+        result = CliRunner().invoke(
+            main, ["parse", "--type", "aws_cloudtrail", str(path), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        (delivery,) = json.loads(result.output)["deliveries"]
+        got = [(a["action"], a["attributes"]["detection"]) for a in delivery["alerts"]]
+        assert got == expected[name], name
+    table = CliRunner().invoke(main, ["parse", "--type", "aws_cloudtrail", str(single)])
+    assert "CloudTrail configuration changed: StopLogging by christophe" in table.output

@@ -37,20 +37,10 @@ def check_page(page: Any) -> None:
     assert unlabelled_controls(page) == [], page.url
 
 
-def guide_type(server: UiServer) -> tuple[str, str]:
-    """The guide picks AWS CloudTrail; fall back to AWS CloudWatch (same alarm path) only
-    while the CloudTrail plugin in this checkout does not parse deliveries yet."""
-    from core.plugins import load_plugins
-
-    plugins = load_plugins()
-    if "alertgate_parse_request" in plugins.hooks_of("aws_cloudtrail"):
-        return "aws_cloudtrail", "AWS CloudTrail"
-    return "aws_cloudwatch", "AWS CloudWatch"
-
-
 def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     base = ui_server.base_url
-    slug, title = guide_type(ui_server)
+    # The guide's built-in.
+    slug, title = "aws_cloudtrail", "AWS CloudTrail"
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
     page = context.new_page()

@@ -187,6 +187,13 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     expect(decoded).to_contain_text('"AlarmName": "UnauthorizedAPICalls"')
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
     shot(page, "incident")
+
+    # The Integrations tab now shows when the last alert arrived.
+    page.get_by_role("link", name="payments").click()
+    last = page.locator("tr", has_text="CloudTrail alarms").locator(
+        'td[data-label="Last alert received"]'
+    )
+    expect(last).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
     context.close()
 
     # Another organization's user sees none of it, by list or by id.

@@ -251,7 +251,9 @@ def test_acknowledge_and_resolve_buttons(browser: Any, ui_server: UiServer) -> N
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/incidents", "/services", "/services/1"])
+@pytest.mark.parametrize(
+    "path", ["/incidents", "/services", "/services/1", "/services/1/integrations/new"]
+)
 def test_phone_width_has_no_horizontal_scrolling(
     browser: Any, ui_server: UiServer, path: str
 ) -> None:

@@ -44,6 +44,10 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
     page = context.new_page()
+    # CSP violations, failed asset loads and script errors all surface as console errors.
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console_errors.append(str(e)))
 
     # First run: an empty database sends the first visitor to the set-up page.
     page.goto(base + "/")
@@ -194,6 +198,7 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
         'td[data-label="Last alert received"]'
     )
     expect(last).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
+    assert console_errors == []
     context.close()
 
     # Another organization's user sees none of it, by list or by id.

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         True,
         description="Apply database migrations when `alertgate serve` starts.",
     )
+    sweep_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often each server worker resolves incidents whose integration's "
+        "quiet period has passed (0: never).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server (one JSON line per delivery at info)."
     )

@@ -177,3 +177,27 @@ def test_third_party_plugin_groups_a_whole_account(
     assert story.publish(json.dumps(doc))[1] == [Outcome.ATTACHED]
     ((fingerprint, status, _, _),) = incidents(db_engine)
     assert (fingerprint, status) == (f"account:{STOP['recipientAccountId']}", "triggered")
+
+
+def test_quiet_period_resolves_event_incidents(
+    db_engine: Engine, seed: SeedFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events never resolve by themselves; with quiet_period_minutes the engine's sweep does."""
+    from datetime import UTC, datetime
+
+    signer = SnsSigner(tmp_path / "certs", name="cloudtrail-quiet")
+    monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(signer.directory))
+    engine = IngestEngine(db_engine)
+    try:
+        seeded = seed("security", type_="aws_cloudtrail", settings={"quiet_period_minutes": 30})
+        story = Story(engine, seeded, signer)
+        assert story.publish(event(STOP, 0))[1] == [Outcome.OPENED]
+        assert story.publish(event(STOP, 10))[1] == [Outcome.ATTACHED]
+        assert engine.sweep_quiet(datetime(2026, 3, 1, 12, 35, tzinfo=UTC)) == []
+        (resolved,) = engine.sweep_quiet(datetime(2026, 3, 1, 12, 41, tzinfo=UTC))
+        assert [status for _, status, _, _ in incidents(db_engine)] == ["resolved"]
+        # The next event opens a new incident; the resolved one stays resolved.
+        assert story.publish(event(STOP, 45))[1] == [Outcome.OPENED]
+        assert resolved
+    finally:
+        engine.close()

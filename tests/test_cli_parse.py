@@ -252,3 +252,12 @@ def test_parse_and_the_integration_are_documented() -> None:
                 assert opt in doc, f"alertgate parse {opt} is not documented"
     for field in ("insufficient_data", "alarm_severity"):
         assert f"`{field}`" in doc
+
+
+def test_reads_standard_input() -> None:
+    body = (AWS_FIXTURES / SNS_METRIC).read_bytes()
+    result = CliRunner().invoke(
+        main, ["parse", "--type", "aws_cloudwatch", "--json", "-"], input=body
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["deliveries"][0]["alerts"][0]["action"] == "trigger"

@@ -314,3 +314,35 @@ def test_invalid_settings_are_refused(settings: dict[str, Any], message: str) ->
 def test_quiet_period_is_optional() -> None:
     assert CloudTrailSettings().quiet_period_minutes is None
     assert CloudTrailSettings(quiet_period_minutes=90).quiet_period_minutes == 90
+
+
+def test_settings_round_trip_as_stored() -> None:
+    """The admin API stores ``model_dump(mode="json")`` and validates it again per load."""
+    raw = {
+        "custom_detections": [
+            {
+                "id": "admin_policy_attached",
+                "title": "AdministratorAccess attached",
+                "supersedes": ["iam_policy_changes"],
+                "rule": {
+                    "all": [
+                        {"field": "eventName", "equals": ["AttachUserPolicy"]},
+                        {"any": [{"field": "requestParameters.policyArn", "like": ["*/Admin*"]}]},
+                    ]
+                },
+            }
+        ],
+        "metric_map": {"Mine": {"detection": "admin_policy_attached"}},
+        "quiet_period_minutes": 60,
+    }
+    settings = CloudTrailSettings.model_validate(raw)
+    stored = json.loads(json.dumps(settings.model_dump(mode="json")))
+    assert stored["custom_detections"][0]["rule"] == raw["custom_detections"][0]["rule"]
+    again = CloudTrailSettings.model_validate(stored)
+    assert again == settings
+    record = records("stratus_aws.persistence.iam-create-admin-user.json")[0]
+    from plugins.aws_cloudtrail.events import document_alerts
+
+    (alert,) = document_alerts(record, again) or []
+    # The custom detection supersedes the built-in generic one.
+    assert alert.attributes["detection"] == "admin_policy_attached"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,34 @@ def test_storage_failure_before_commit_is_5xx(tmp_path: Path, cert_dir: Path) ->
             assert r.status_code == 200, r.text
             assert r.json()["outcomes"][0]["outcome"] == "opened"
             assert stored_alerts(live, iid) == 1
+
+
+def test_server_sweeps_quiet_incidents(tmp_path: Path, cert_dir: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
+        with live_server(tmp_path, sweep_interval_seconds=0.2) as live:
+            with make_sessionmaker(live.engine).begin() as session:
+                service = admin.create_service(session, admin.ensure_organization(session), "q")
+                keyed = admin.create_integration(
+                    session,
+                    live.app.state.alertgate.plugins,
+                    service,
+                    "aws_cloudtrail",
+                    settings={"quiet_period_minutes": 1},
+                )
+            url = f"{live.base_url}/integrations/{keyed.key}"
+            signer = SnsSigner(cert_dir, name=f"quiet-{uuid.uuid4().hex}")
+            message = alarm_message("ALARM", "OK", datetime.now(UTC) - timedelta(minutes=5))
+            doc = signer.notification(message, topic_arn=TOPIC_ARN)
+            r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+            assert r.status_code == 200, r.text
+            incident_id = r.json()["outcomes"][0]["incident_id"]
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with make_sessionmaker(live.engine)() as session:
+                    incident = admin.get_incident(session, incident_id)
+                    if incident.status == "resolved":
+                        assert incident.resolved_by == "quiet-period"
+                        return
+                time.sleep(0.1)
+            raise AssertionError("the quiet incident was not resolved by the server's sweep")

@@ -7,11 +7,14 @@ settings, database engine or plugins.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -32,6 +35,8 @@ from core.server.routing import starlette_routes
 from core.settings import Settings, get_settings
 from core.storage.database import make_engine, make_sessionmaker
 
+log = logging.getLogger("alertgate.server")
+
 
 @dataclass
 class AppState:
@@ -44,6 +49,22 @@ class AppState:
     engine: IngestEngine
     cache: KeyCache
     openapi: dict[str, Any]
+
+
+async def sweep_quiet_periods(engine: IngestEngine, interval: float) -> None:
+    """Resolve quiet incidents every ``interval`` seconds (integrations opt in with the
+    ``quiet_period_minutes`` setting). Every worker sweeps; the sweep's UPDATE is
+    conditional, so an incident is resolved once."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            resolved = await anyio.to_thread.run_sync(engine.sweep_quiet)
+        except Exception:
+            log.exception("quiet-period sweep failed; retrying in %s s", interval)
+            continue
+        if resolved:
+            metrics.INCIDENTS_RESOLVED.labels("quiet-period").inc(len(resolved))
+            log.info("quiet period resolved incidents %s", resolved)
 
 
 def create_app(
@@ -95,7 +116,20 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
+        interval = settings.sweep_interval_seconds
+        sweeper = (
+            asyncio.create_task(sweep_quiet_periods(ingest_engine, interval))
+            if interval > 0
+            else None
+        )
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+        ingest.executor.shutdown(wait=False, cancel_futures=True)
         ingest_engine.close()
         db_engine.dispose()
 

@@ -23,6 +23,7 @@ Rules follow the CIS patterns, with these deliberate differences:
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -89,20 +90,40 @@ class Detection(BaseModel):
         return data
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_CIS_PREFIX = re.compile(r"^cis(v?\d+)*")
+_SUFFIXES = ("metrics", "metric", "count", "alarms", "alarm", "filter")
+
+
+def normalize_metric_name(name: str) -> str:
+    """Compare metric names ignoring case, punctuation, a ``CIS…`` prefix and
+    Metric/Count/Alarm/Filter suffixes: ``CIS-3.3-RootUsageMetric`` -> ``rootusage``."""
+    text = _NOT_ALNUM.sub("", name.lower())
+    text = _CIS_PREFIX.sub("", text)
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                text = text[: -len(suffix)]
+                stripped = True
+    return text
+
+
 def _is(field: str, *values: str | bool, ignore_case: bool = False) -> Condition:
     return Condition(field=field, equals=list(values), ignore_case=ignore_case)
 
 
 def _events(source: str, *names: str) -> AllOf:
-    return AllOf(all_=[_is("eventSource", source), _is("eventName", *names)])
+    return AllOf(all=[_is("eventSource", source), _is("eventName", *names)])
 
 
 def _all(*rules: Rule) -> AllOf:
-    return AllOf(all_=list(rules))
+    return AllOf(all=list(rules))
 
 
 def _any(*rules: Rule) -> AnyOf:
-    return AnyOf(any_=list(rules))
+    return AnyOf(any=list(rules))
 
 
 BUILTIN_DETECTIONS: tuple[Detection, ...] = (
@@ -570,3 +591,13 @@ BUILTIN_DETECTIONS: tuple[Detection, ...] = (
 def builtin_by_id() -> dict[str, Detection]:
     """The built-in detections by id."""
     return {detection.id: detection for detection in BUILTIN_DETECTIONS}
+
+
+@functools.cache
+def builtin_metric_index() -> dict[str, Detection]:
+    """Normalized metric name -> built-in detection (first one wins). Do not mutate."""
+    index: dict[str, Detection] = {}
+    for detection in BUILTIN_DETECTIONS:
+        for metric in (*detection.metric_names, detection.id):
+            index.setdefault(normalize_metric_name(metric), detection)
+    return index

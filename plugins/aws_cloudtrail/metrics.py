@@ -10,34 +10,17 @@ CIS control, and sets the severity of ALARM.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from core.models import Alert, Severity
-from plugins.aws_cloudtrail.catalog import Detection
+from plugins.aws_cloudtrail.catalog import Detection, normalize_metric_name
 from plugins.aws_cloudtrail.settings import CloudTrailSettings, MetricMapping
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-_CIS_PREFIX = re.compile(r"^cis(v?\d+)*")
-_SUFFIXES = ("metrics", "metric", "count", "alarms", "alarm", "filter")
+normalize = normalize_metric_name
+
 _MIN_CONTAINED = 8
 """Alarm-name matching looks for a known name inside the alarm name; shorter names than
 this are too generic to trust that way."""
-
-
-def normalize(name: str) -> str:
-    """Compare metric names ignoring case, punctuation, a ``CIS…`` prefix and
-    Metric/Count/Alarm/Filter suffixes: ``CIS-3.3-RootUsageMetric`` -> ``rootusage``."""
-    text = _NOT_ALNUM.sub("", name.lower())
-    text = _CIS_PREFIX.sub("", text)
-    stripped = True
-    while stripped:
-        stripped = False
-        for suffix in _SUFFIXES:
-            if text.endswith(suffix) and len(text) > len(suffix):
-                text = text[: -len(suffix)]
-                stripped = True
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +62,6 @@ def _from_mapping(mapping: MetricMapping, settings: CloudTrailSettings, name: st
     )
 
 
-def _index(settings: CloudTrailSettings) -> dict[str, Detection]:
-    index: dict[str, Detection] = {}
-    for detection_id in settings.known_ids():
-        detection = settings.detection(detection_id)
-        assert detection is not None
-        for metric in (*detection.metric_names, detection.id):
-            index.setdefault(normalize(metric), detection)
-    return index
-
-
 def identify(
     metric_name: str | None, alarm_name: str | None, settings: CloudTrailSettings
 ) -> Watch | None:
@@ -99,17 +72,13 @@ def identify(
     Disabled detections still describe alarms: the alarm, not the catalog, decides to page.
     """
     if metric_name:
-        mapping = settings.metric_map.get(metric_name)
-        if mapping is None:
-            wanted = normalize(metric_name)
-            mapping = next(
-                (m for n, m in settings.metric_map.items() if normalize(n) == wanted), None
-            )
+        wanted = normalize(metric_name)
+        mapping = settings.metric_map.get(metric_name) or settings.metric_map_index().get(wanted)
         if mapping is not None:
             return _from_mapping(mapping, settings, metric_name)
-    index = _index(settings)
+    index = settings.metric_index()
     if metric_name:
-        found = index.get(normalize(metric_name))
+        found = index.get(wanted)
         if found is not None:
             return _from_detection(found, "metric_name")
     if alarm_name:

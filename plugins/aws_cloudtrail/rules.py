@@ -25,7 +25,14 @@ import re
 from collections.abc import Mapping
 from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 Scalar = str | int | float | bool | None
 
@@ -68,21 +75,31 @@ class Condition(BaseModel):
                 raise ValueError(f"value longer than {MAX_TEXT} characters")
         return self
 
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Stored settings and --json output show only the operator in use.
+        data: dict[str, Any] = handler(self)
+        return {
+            key: value
+            for key, value in data.items()
+            if value is not None and not (key == "ignore_case" and value is False)
+        }
+
 
 class AllOf(BaseModel):
     """Every child rule matches."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    all_: list[Rule] = Field(alias="all", min_length=1, max_length=MAX_CHILDREN)
+    all: list[Rule] = Field(min_length=1, max_length=MAX_CHILDREN)
 
 
 class AnyOf(BaseModel):
     """At least one child rule matches."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    any_: list[Rule] = Field(alias="any", min_length=1, max_length=MAX_CHILDREN)
+    any: list[Rule] = Field(min_length=1, max_length=MAX_CHILDREN)
 
 
 Rule = Union[Condition, AllOf, AnyOf]  # noqa: UP007 - a forward-referenced recursive alias
@@ -95,7 +112,7 @@ def depth(rule: Rule) -> int:
     """Nesting depth of a rule (a lone condition is 1)."""
     if isinstance(rule, Condition):
         return 1
-    children = rule.all_ if isinstance(rule, AllOf) else rule.any_
+    children = rule.all if isinstance(rule, AllOf) else rule.any
     return 1 + max(depth(child) for child in children)
 
 
@@ -170,8 +187,8 @@ def matches(rule: Rule, record: Mapping[str, Any]) -> bool:
     if isinstance(rule, Condition):
         return _condition_matches(rule, record)
     if isinstance(rule, AllOf):
-        return all(matches(child, record) for child in rule.all_)
-    return any(matches(child, record) for child in rule.any_)
+        return all(matches(child, record) for child in rule.all)
+    return any(matches(child, record) for child in rule.any)
 
 
 # -------------------------------------------------------------------------------------------
@@ -208,7 +225,7 @@ def _join(parts: list[str], op: str) -> str:
 
 def _render(rule: Rule) -> tuple[str, bool]:
     if isinstance(rule, AllOf | AnyOf):
-        children = rule.all_ if isinstance(rule, AllOf) else rule.any_
+        children = rule.all if isinstance(rule, AllOf) else rule.any
         rendered = [_render(child) for child in children]
         joined = _join([text for text, _ in rendered], "&&" if isinstance(rule, AllOf) else "||")
         return joined, all(exact for _, exact in rendered)

@@ -9,7 +9,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from core.models import Severity
-from plugins.aws_cloudtrail.catalog import Detection, builtin_by_id
+from plugins.aws_cloudtrail.catalog import (
+    Detection,
+    builtin_by_id,
+    builtin_metric_index,
+    normalize_metric_name,
+)
 from plugins.aws_cloudwatch.alarms import AlarmSettings
 
 MAX_CUSTOM_DETECTIONS = 50
@@ -72,6 +77,8 @@ class CloudTrailSettings(AlarmSettings):
 
     _detections: tuple[Detection, ...] = PrivateAttr(default=())
     _by_id: dict[str, Detection] = PrivateAttr(default_factory=dict)
+    _metric_index: dict[str, Detection] = PrivateAttr(default_factory=dict)
+    _metric_map_index: dict[str, MetricMapping] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> CloudTrailSettings:
@@ -109,21 +116,46 @@ class CloudTrailSettings(AlarmSettings):
         return self
 
     def _build(self) -> None:
+        # Built once per settings object, from module-level caches when nothing is
+        # customised: settings are validated per delivery and this is the hot path.
         disabled = set(self.disabled_detections)
-        active: list[Detection] = []
-        for detection in (*builtin_by_id().values(), *self.custom_detections):
-            override = self.severity_overrides.get(detection.id)
-            if override is not None and override != detection.severity:
-                detection = detection.model_copy(update={"severity": override})
-            self._by_id[detection.id] = detection
-            if detection.id not in disabled:
-                active.append(detection)
-        self._detections = tuple(active)
+        by_id = dict(builtin_by_id())
+        metric_index = builtin_metric_index()
+        if self.custom_detections or self.severity_overrides:
+            metric_index = dict(metric_index)
+            for detection in self.custom_detections:
+                by_id[detection.id] = detection
+            for detection_id, severity in self.severity_overrides.items():
+                if by_id[detection_id].severity != severity:
+                    by_id[detection_id] = by_id[detection_id].model_copy(
+                        update={"severity": severity}
+                    )
+            for detection in by_id.values():
+                for metric in (*detection.metric_names, detection.id):
+                    key = normalize_metric_name(metric)
+                    current = metric_index.get(key)
+                    # First claim wins; a severity-overridden copy replaces its original.
+                    if current is None or current.id == detection.id:
+                        metric_index[key] = detection
+        self._by_id = by_id
+        self._detections = tuple(d for d in by_id.values() if d.id not in disabled)
+        self._metric_index = metric_index
+        self._metric_map_index = {
+            normalize_metric_name(name): mapping for name, mapping in self.metric_map.items()
+        }
 
     def detections(self) -> tuple[Detection, ...]:
         """The detections in force here: built-ins then custom ones, minus disabled ones,
         with severity overrides applied."""
         return self._detections
+
+    def metric_index(self) -> dict[str, Detection]:
+        """Normalized metric name -> detection, over every known detection (disabled too)."""
+        return self._metric_index
+
+    def metric_map_index(self) -> dict[str, MetricMapping]:
+        """``metric_map`` keyed by normalized metric name."""
+        return self._metric_map_index
 
     def known_ids(self) -> list[str]:
         """Every detection id, enabled or not: built-ins in catalog order, then custom."""

@@ -12,12 +12,20 @@ settings models inherit it) and :class:`SnsNotification`. The pieces live in sma
 - :mod:`.topics` — topic allow-list and pinning
 - :mod:`.unsigned` — shared-secret auth for raw message delivery and direct posts
 - :mod:`.signer` — a signer for tests, the demo and the benchmark
+- :mod:`.integration` — the generic ``aws_sns`` integration type (hook implementations
+  re-exported here, since this package is the ``aws_sns`` entry point)
 
 See docs/sns.md.
 """
 
 from __future__ import annotations
 
+from plugins.aws_sns.integration import (
+    alertgate_classify,
+    alertgate_fingerprint,
+    alertgate_integration_types,
+    alertgate_parse_request,
+)
 from plugins.aws_sns.models import SnsNotification, SnsSettings
 from plugins.aws_sns.receive import STATE_KEY, receive
 from plugins.aws_sns.runtime import SnsRuntime, get_runtime, set_runtime
@@ -27,6 +35,10 @@ __all__ = [
     "SnsNotification",
     "SnsRuntime",
     "SnsSettings",
+    "alertgate_classify",
+    "alertgate_fingerprint",
+    "alertgate_integration_types",
+    "alertgate_parse_request",
     "get_runtime",
     "receive",
     "set_runtime",

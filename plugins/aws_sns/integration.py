@@ -1,0 +1,118 @@
+"""Built-in integration ``aws_sns``: any Amazon SNS topic, one alert per message.
+
+For topics whose messages are not CloudWatch alarms or CloudTrail events (SES bounces,
+AWS Health, application topics...). Each verified Notification becomes one alert titled by
+its Subject (or the first line of its Message); alerts group by topic and subject. There
+is no resolve signal in a generic message, so the per-integration ``action`` decides what
+every message does: ``trigger`` (default) or ``info``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core import hookimpl
+from core.models import (
+    Action,
+    Alert,
+    InboundRequest,
+    IntegrationType,
+    ParseContext,
+    ParseResult,
+    Severity,
+)
+from plugins.aws_sns.models import SnsNotification, SnsSettings
+from plugins.aws_sns.receive import receive
+
+SLUG = "aws_sns"
+KIND = "sns_message"
+MAX_TITLE_CHARS = 200
+
+
+class SnsMessageSettings(SnsSettings):
+    """Per-integration options of a generic Amazon SNS integration."""
+
+    action: Literal["trigger", "info"] = Field(
+        "trigger", description="What every message does: 'trigger' (default) or 'info'."
+    )
+    severity: Severity = Field(Severity.WARNING, description="Severity of the alerts.")
+
+
+def message_title(notification: SnsNotification) -> str:
+    """Subject, else the first non-empty line of the message, bounded."""
+    title = notification.subject or next(
+        (line.strip() for line in notification.message.splitlines() if line.strip()), ""
+    )
+    title = title or "SNS message"
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1] + "…"
+
+
+def message_alert(notification: SnsNotification, settings: SnsMessageSettings) -> Alert:
+    return Alert(
+        title=message_title(notification),
+        source_time=notification.timestamp,
+        dedupe_key=notification.message_id,
+        kind=KIND,
+        severity=settings.severity,
+        summary=notification.message[:1000],
+        attributes={
+            "topic_arn": notification.topic_arn,
+            "subject": notification.subject,
+            "message_id": notification.message_id,
+            "delivery": notification.kind,
+        },
+        payload=notification.envelope
+        if notification.envelope is not None
+        else notification.message,
+    )
+
+
+@hookimpl(trylast=True)
+def alertgate_integration_types() -> list[IntegrationType]:
+    return [
+        IntegrationType(
+            slug=SLUG,
+            title="Amazon SNS",
+            description="Any Amazon SNS topic via an HTTPS subscription: every verified message "
+            "becomes an alert, grouped by topic and subject.",
+            docs_url="docs/sns.md",
+            settings_model=SnsMessageSettings,
+        )
+    ]
+
+
+@hookimpl(trylast=True)
+def alertgate_parse_request(
+    integration_type: str, request: InboundRequest, context: ParseContext
+) -> ParseResult | None:
+    if integration_type != SLUG:
+        return None
+    settings = context.settings
+    if not isinstance(settings, SnsMessageSettings):
+        settings = SnsMessageSettings.model_validate(settings.model_dump())
+    received = receive(request, context, settings)
+    if isinstance(received, ParseResult):
+        return received
+    alert = message_alert(received, settings)
+    return ParseResult(
+        alerts=[alert],
+        state_updates=dict(received.state_updates),
+        note=f"SNS message {alert.title!r}",
+    )
+
+
+@hookimpl(trylast=True)
+def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
+    if integration_type != SLUG or alert.kind != KIND:
+        return None
+    return f"{alert.attributes.get('topic_arn') or '-'}|{alert.title}"
+
+
+@hookimpl(trylast=True)
+def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
+    if integration_type != SLUG or alert.kind != KIND:
+        return None
+    action = getattr(settings, "action", "trigger")
+    return Action.INFO if action == "info" else Action.TRIGGER

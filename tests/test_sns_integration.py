@@ -1,0 +1,79 @@
+"""The generic ``aws_sns`` integration type: one alert per verified SNS message."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import ForbiddenDelivery
+from core.models import Action, ParseContext, Severity
+from core.plugins import Plugins, load_plugins
+from plugins.aws_sns import SnsRuntime, set_runtime
+from plugins.aws_sns.signer import SnsSigner
+from tests.sns_support import TOPIC, request
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_entry_point_is_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["alertgate.plugins"]["aws_sns"] == "plugins.aws_sns"
+
+
+@pytest.fixture(scope="module")
+def plugins() -> Plugins:
+    loaded = load_plugins()
+    if "aws_sns" not in loaded.types:
+        pytest.skip(
+            "aws_sns entry point not installed here: re-run /work/bin/mkwt (pip install -e .)"
+        )
+    return loaded
+
+
+@pytest.fixture
+def signer(tmp_path: Path) -> Iterator[SnsSigner]:
+    signer = SnsSigner(tmp_path, "generic")
+    set_runtime(SnsRuntime.create(cert_dir=tmp_path))
+    yield signer
+    set_runtime(None)
+
+
+def _context(plugins: Plugins, settings: dict[str, object]) -> ParseContext:
+    return ParseContext(7, "aws_sns", plugins.validate_settings("aws_sns", settings))
+
+
+def test_listed_as_builtin(plugins: Plugins) -> None:
+    registered = plugins.types["aws_sns"]
+    assert registered.type.title == "Amazon SNS"
+    assert registered.plugin.builtin is True
+
+
+def test_message_becomes_alert_grouped_by_topic_and_subject(
+    plugins: Plugins, signer: SnsSigner
+) -> None:
+    context = _context(plugins, {})
+    first = signer.notification("Bounce for a@example.com", topic_arn=TOPIC, subject="SES bounce")
+    second = signer.notification("Bounce for b@example.com", topic_arn=TOPIC, subject="SES bounce")
+    [a] = plugins.parse(context, request(signer.body(first))).alerts
+    [b] = plugins.parse(context, request(signer.body(second))).alerts
+    assert a.title == "SES bounce" and a.action is Action.TRIGGER
+    assert a.severity is Severity.WARNING
+    assert a.dedupe_key == first["MessageId"]
+    assert a.fingerprint == b.fingerprint == f"{TOPIC}|SES bounce"
+    assert a.attributes["topic_arn"] == TOPIC
+    no_subject = signer.notification("\n  first line\nsecond", topic_arn=TOPIC)
+    [c] = plugins.parse(context, request(signer.body(no_subject))).alerts
+    assert c.title == "first line" and c.fingerprint != a.fingerprint
+
+
+def test_info_action_and_verification(plugins: Plugins, signer: SnsSigner) -> None:
+    context = _context(plugins, {"action": "info", "severity": "critical"})
+    doc = signer.notification("x", topic_arn=TOPIC)
+    [alert] = plugins.parse(context, request(signer.body(doc))).alerts
+    assert alert.action is Action.INFO and alert.severity is Severity.CRITICAL
+    doc["Message"] = "y"
+    with pytest.raises(ForbiddenDelivery):
+        plugins.parse(context, request(signer.body(doc)))

@@ -1,37 +1,31 @@
 """End to end over real HTTP: moto's SNS server as an independent signing peer, and a local
 fake SNS that sends a signed SubscriptionConfirmation and records the confirmation GET.
 
-alertgate runs as a Starlette app under uvicorn on a free port, parsing through the real
-plugin manager (``load_plugins().parse``) and keeping integration state the way the server
-does (``ParseResult.state_updates`` merged into the integration's state).
+alertgate is the real application (``core.server.app.create_app``) under uvicorn on a free
+port with a migrated SQLite database; the service and integration are created through the
+admin API, and results are read back through it.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from core.errors import DeliveryRejected
-from core.models import InboundRequest, ParseContext
-from core.plugins import load_plugins
 from plugins.aws_sns import set_runtime
 from plugins.aws_sns.signer import SnsSigner
+from tests.live import free_port
+from tests.server_helpers import Live, live_server, new_token
 from tests.sns_support import fake_sns
 
 pytestmark = pytest.mark.slow
@@ -60,78 +54,43 @@ ALARM = {
         "TreatMissingData": "notBreaching",
     },
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+OK = {
+    **ALARM,
+    "NewStateValue": "OK",
+    "OldStateValue": "ALARM",
+    "StateChangeTime": "2024-05-01T10:05:00.000+0000",
+}
 
 
 @dataclass
 class Alertgate:
-    """A running alertgate ingest endpoint and what it accepted."""
+    """A running alertgate with one AWS CloudWatch integration, and an API client."""
 
-    url: str
-    state: dict[str, Any] = field(default_factory=dict)
-    accepted: list[dict[str, Any]] = field(default_factory=list)
-    responses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    live: Live
+    api: httpx.Client
+    integration_id: int
+    integration_url: str
 
-    def integration_url(self, key: str = "k1") -> str:
-        return f"{self.url}/integrations/{key}"
+    def state(self) -> dict[str, Any]:
+        return dict(self.api.get(f"/api/v1/integrations/{self.integration_id}").json()["state"])
+
+    def incidents(self) -> list[dict[str, Any]]:
+        return list(self.api.get("/api/v1/incidents").json()["items"])
 
 
 @pytest.fixture
-def alertgate() -> Iterator[Alertgate]:
-    plugins = load_plugins()
-    settings = plugins.validate_settings("aws_cloudwatch", {})
-    port = _free_port()
-    app_state = Alertgate(url=f"http://127.0.0.1:{port}")
-
-    async def ingest(request: Request) -> JSONResponse:
-        inbound = InboundRequest(
-            body=await request.body(),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            content_type=request.headers.get("content-type", ""),
-        )
-        context = ParseContext(1, "aws_cloudwatch", settings, dict(app_state.state))
-        try:
-            result = plugins.parse(context, inbound)
-        except DeliveryRejected as exc:
-            body = {"code": exc.code, "message": exc.message}
-            app_state.responses.append((exc.status_code, body))
-            return JSONResponse(body, status_code=exc.status_code)
-        app_state.state.update(result.state_updates)
-        for alert in result.alerts:
-            app_state.accepted.append(
-                {
-                    "title": alert.title,
-                    "action": str(alert.action),
-                    "fingerprint": alert.fingerprint,
-                    "dedupe_key": alert.dedupe_key,
-                    "attributes": alert.attributes,
-                }
-            )
-        status = result.response.status_code if result.response else 202
-        body = dict(result.response.body) if result.response else {"alerts": len(result.alerts)}
-        app_state.responses.append((status, body))
-        return JSONResponse(body, status_code=status)
-
-    app = Starlette(routes=[Route("/integrations/{key}", ingest, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield app_state
-    finally:
-        server.should_exit = True
-        thread.join(10)
+def alertgate(tmp_path: Path) -> Iterator[Alertgate]:
+    with live_server(tmp_path) as live:
+        api = live.client(new_token(live.engine))
+        service = api.post("/api/v1/services", json={"name": "payments"}).json()
+        created = api.post(
+            "/api/v1/integrations",
+            json={"service_id": service["id"], "type": "aws_cloudwatch"},
+        ).json()
+        # The printed URL is under ALERTGATE_PUBLIC_URL; deliver to the live port instead.
+        path = urlsplit(created["integration_url"]).path
+        yield Alertgate(live, api, created["id"], live.base_url + path)
+        api.close()
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +120,7 @@ class SigV4Proxy:
 @pytest.fixture
 def moto_sns() -> Iterator[tuple[str, SigV4Proxy]]:
     moto_server = pytest.importorskip("moto.server")
-    port = _free_port()
+    port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     moto_url = f"http://127.0.0.1:{port}"
@@ -201,66 +160,70 @@ def moto_sns() -> Iterator[tuple[str, SigV4Proxy]]:
         server.stop()
 
 
-def test_moto_signed_delivery_is_verified_and_accepted(
-    moto_sns: tuple[str, SigV4Proxy], alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _moto_client(moto_url: str) -> Any:
     boto3 = pytest.importorskip("boto3")
-    moto_url, proxy = moto_sns
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
-    client = boto3.client(
+    return boto3.client(
         "sns",
         region_name="us-east-1",
         endpoint_url=moto_url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def test_moto_signed_delivery_is_verified_and_accepted(
+    moto_sns: tuple[str, SigV4Proxy], alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_url, proxy = moto_sns
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
+    client = _moto_client(moto_url)
     topic = client.create_topic(Name="alertgate-cloudtrail")["TopicArn"]
-    client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url())
+    client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url)
 
     # moto signs Type/MessageId/Message/Timestamp/TopicArn but not Subject, so a Subject'd
     # Publish carries a wrong signature by the AWS rules: publish without one.
     message_id = client.publish(TopicArn=topic, Message=json.dumps(ALARM))["MessageId"]
 
-    assert alertgate.responses == [(202, {"alerts": 1})]
-    [alert] = alertgate.accepted
+    # moto ignores the HTTP answer; what alertgate stored is read back through its API.
+    [incident] = alertgate.incidents()
+    assert incident["status"] == "triggered"
+    detail = alertgate.api.get(f"/api/v1/incidents/{incident['id']}").json()
+    [alert] = detail["alerts"]
     assert alert["dedupe_key"] == message_id
-    assert alert["action"] == "trigger"
+    assert alert["action"] == "trigger" and alert["outcome"] == "opened"
     assert alert["attributes"]["alarm_name"] == "root-account-usage"
     assert alert["attributes"]["delivery"] == "sns"
+    # moto confirms http subscriptions itself; the first verified notification records it.
+    assert alertgate.state()["sns"]["status"] == "confirmed"
     # The certificate moto named for this delivery was fetched through AWS_ENDPOINT_URL_SNS,
     # by alertgate, without any credentials of its own.
     [(path, headers)] = proxy.seen
     assert path.startswith("/SimpleNotificationService-") and path.endswith(".pem")
     assert "Authorization" not in headers
 
-    # A second delivery names a new certificate: fetched again, verified again.
-    client.publish(TopicArn=topic, Message=json.dumps({**ALARM, "NewStateValue": "OK"}))
-    assert alertgate.responses[-1] == (202, {"alerts": 1})
-    assert alertgate.accepted[-1]["action"] == "resolve"
+    # The OK notification names a new certificate: fetched again, verified, resolves.
+    client.publish(TopicArn=topic, Message=json.dumps(OK))
+    [incident] = alertgate.incidents()
+    assert incident["status"] == "resolved" and incident["resolved_by"] == "alert"
     assert len(proxy.seen) == 2 and proxy.seen[0][0] != proxy.seen[1][0]
 
 
 def test_moto_subject_is_not_signed_so_alertgate_rejects_it(
     moto_sns: tuple[str, SigV4Proxy], alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """moto leaves Subject out of the string to sign; AWS signs it. alertgate follows AWS."""
-    boto3 = pytest.importorskip("boto3")
+    """moto leaves Subject out of the string to sign; AWS signs it. alertgate follows AWS,
+    refuses the delivery (403 signature_invalid) and stores nothing."""
     moto_url, proxy = moto_sns
     monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
-    client = boto3.client(
-        "sns",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = _moto_client(moto_url)
     topic = client.create_topic(Name="subject")["TopicArn"]
-    client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url())
+    client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url)
     client.publish(TopicArn=topic, Message=json.dumps(ALARM), Subject="ALARM: root")
-    assert alertgate.responses == [
-        (403, {"code": "signature_invalid", "message": alertgate.responses[0][1]["message"]})
-    ]
-    assert alertgate.accepted == []
+    assert len(proxy.seen) == 1, "the certificate was fetched: verification ran and failed"
+    assert alertgate.incidents() == []
+    assert alertgate.state() == {}
+    metrics = httpx.get(f"{alertgate.live.base_url}/metrics").text
+    assert "signature_invalid" in metrics
 
 
 # -- local fake SNS: signed SubscriptionConfirmation, confirmation GET ------------------------
@@ -276,13 +239,14 @@ def test_fake_sns_confirmation_notification_and_unsubscribe(
 
         def post(doc: dict[str, Any]) -> httpx.Response:
             return httpx.post(
-                alertgate.integration_url(),
+                alertgate.integration_url,
                 content=signer.body(doc),
                 headers={
                     "content-type": "text/plain; charset=UTF-8",
                     "x-amz-sns-message-type": doc["Type"],
                     "x-amz-sns-topic-arn": topic,
                 },
+                timeout=30,
             )
 
         # A forged confirmation (token changed after signing) is refused and never called.
@@ -290,25 +254,26 @@ def test_fake_sns_confirmation_notification_and_unsubscribe(
         forged["SubscribeURL"] = forged["SubscribeURL"].replace("a" * 64, "b" * 64)
         forged["Token"] = "b" * 64
         response = post(forged)
-        assert response.status_code == 403 and response.json()["code"] == "signature_invalid"
+        assert response.status_code == 403
+        assert response.json()["code"] == "signature_invalid"
         assert sns.confirm_calls() == []
+        assert alertgate.state() == {}
 
-        confirmation = signer.subscription_confirmation(topic_arn=topic, token="c" * 64)
-        response = post(confirmation)
-        assert response.status_code == 200
-        assert response.json()["status"] == "confirmed"
+        response = post(signer.subscription_confirmation(topic_arn=topic, token="c" * 64))
+        assert response.status_code == 200, response.text
         [call] = sns.confirm_calls()
         assert call.path == f"/?Action=ConfirmSubscription&TopicArn={topic}&Token={'c' * 64}"
-        assert alertgate.state["sns"]["status"] == "confirmed"
-        assert alertgate.state["sns"]["subscription_arn"].startswith(topic + ":")
+        state = alertgate.state()["sns"]
+        assert state["status"] == "confirmed" and state["error"] is None
+        assert state["subscription_arn"].startswith(topic + ":")
 
         response = post(signer.notification(json.dumps(ALARM), topic_arn=topic, subject="ALARM"))
-        assert response.status_code == 202
-        assert alertgate.accepted[-1]["attributes"]["alarm_name"] == "root-account-usage"
+        assert response.status_code == 200, response.text
+        assert response.json()["outcomes"][0]["outcome"] == "opened"
 
         response = post(signer.unsubscribe_confirmation(topic_arn=topic))
-        assert response.status_code == 200
-        assert alertgate.state["sns"]["status"] == "unsubscribed"
+        assert response.status_code == 200, response.text
+        assert alertgate.state()["sns"]["status"] == "unsubscribed"
         assert len(sns.confirm_calls()) == 1, "an UnsubscribeConfirmation never re-subscribes"
         # Only the certificate (once, then cached) and the one confirmation were requested.
         assert sns.paths().count(f"/{signer.cert_file_name}") == 1

@@ -1,0 +1,54 @@
+"""A real OS process that replays delivery streams through its own IngestEngine.
+
+Started with the ``spawn`` method by tests/test_concurrency.py. Each command names a
+database and one stream per replayer thread; every replayer sends its stream in order,
+waiting for each delivery's commit, like a retrying SNS sender would.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from multiprocessing.queues import Queue
+from typing import Any
+
+from core.engine import Delivery, IngestEngine
+from core.storage.database import make_engine
+
+
+def replay(url: str, streams: list[list[Delivery]]) -> None:
+    db = make_engine(url)
+    engine = IngestEngine(db)
+    errors: list[str] = []
+
+    def run(stream: list[Delivery]) -> None:
+        try:
+            for delivery in stream:
+                engine.ingest(delivery)
+        except BaseException:
+            errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in streams]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        engine.close()
+        db.dispose()
+    if errors:
+        raise RuntimeError("\n".join(errors))
+
+
+def serve(commands: Queue[Any], results: Queue[Any]) -> None:
+    while True:
+        command = commands.get()
+        if command is None:
+            return
+        url, streams = command
+        try:
+            replay(url, streams)
+            results.put(None)
+        except BaseException:
+            results.put(traceback.format_exc())

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from core.storage.schema import Alert as AlertRow
 from plugins.aws_sns import set_runtime
 from plugins.aws_sns.signer import SnsSigner
 from tests.live import free_port
@@ -222,6 +224,8 @@ def test_moto_subject_is_not_signed_so_alertgate_rejects_it(
     assert len(proxy.seen) == 1, "the certificate was fetched: verification ran and failed"
     assert alertgate.incidents() == []
     assert alertgate.state() == {}
+    with alertgate.live.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(AlertRow)) == 0
     metrics = httpx.get(f"{alertgate.live.base_url}/metrics").text
     assert "signature_invalid" in metrics
 

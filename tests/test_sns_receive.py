@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,6 +122,7 @@ def test_lambda_casing_and_null_subject_through_receive(tmp_path: Path) -> None:
         (b"[" * 100_000, MalformedDelivery, "invalid_json"),
         (b" " * (1024 * 1024 + 1), DeliveryTooLarge, "too_large"),
     ],
+    ids=["text", "binary", "list", "no-topic", "missing-fields", "deep", "huge"],
 )
 def test_malformed_bodies(
     body: bytes, error: type[DeliveryRejected], code: str, runtime: SnsRuntime, sns: FakeSns
@@ -455,3 +457,40 @@ def test_settings_validation() -> None:
     )
     assert ok.shared_secret_sha256 == hash_secret(SECRET)
     assert ok.shared_secret_header == "x-api-key"
+
+
+def test_confirmation_redirect_is_not_followed(signer: SnsSigner, runtime: SnsRuntime) -> None:
+    with fake_sns() as elsewhere:
+        redirect = f"{elsewhere.url}/?Action=ConfirmSubscription"
+
+        class Redirecting(httpx.BaseTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                return httpx.Response(302, headers={"Location": redirect})
+
+        runtime.certs.get(check_cert_url(signer.cert_url))
+        runtime.client = httpx.Client(transport=Redirecting(), follow_redirects=False)
+        doc = signer.subscription_confirmation(topic_arn=TOPIC)
+        result = _receive(signer.body(doc), SnsSettings(), runtime)
+        assert isinstance(result, ParseResult)
+        assert result.state_updates["sns"]["status"] == "pending"
+        assert "302" in result.state_updates["sns"]["error"]
+        assert elsewhere.requests == []
+
+
+def test_concurrent_first_requests_fetch_the_certificate_once(
+    signer: SnsSigner, sns: FakeSns, runtime: SnsRuntime
+) -> None:
+    sns.delay = 0.2
+    bodies = [signer.body(signer.notification(f"m{i}", topic_arn=TOPIC)) for i in range(16)]
+    results: list[object] = []
+
+    def deliver(body: bytes) -> None:
+        results.append(_receive(body, SnsSettings(), runtime, {"sns": {"status": "confirmed"}}))
+
+    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 16 and all(isinstance(r, SnsNotification) for r in results)
+    assert len(sns.requests) == 1 and runtime.certs.fetches == 1

@@ -1,6 +1,7 @@
 """The web UI over real HTTP (no browser): sessions, CSRF, set-up, isolation, forms, keys.
 
-The browser flow itself is in tests/browser/.
+Each test runs on SQLite and on PostgreSQL (when ALERTGATE_TEST_POSTGRES_URL is set). The
+browser flow itself is in tests/browser/.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiServer]:
-    with running_ui(tmp_path, monkeypatch) as live:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[UiServer]:
+    """The UI on SQLite and, where ALERTGATE_TEST_POSTGRES_URL is set, on PostgreSQL."""
+    with running_ui(tmp_path, monkeypatch, db_url) as live:
         yield live
 
 

@@ -43,9 +43,16 @@ class Live:
 
 
 @contextlib.contextmanager
-def live_server(tmp_path: Path, **settings: Any) -> Iterator[Live]:
-    url, engine = migrated_database(tmp_path / "alertgate.db")
+def live_server(tmp_path: Path, database_url: str | None = None, **settings: Any) -> Iterator[Live]:
+    """The app on a live uvicorn, on ``database_url`` (migrated) or a fresh SQLite file."""
+    if database_url is None:
+        url, engine = migrated_database(tmp_path / "alertgate.db")
+    else:
+        url, engine = database_url, make_engine(database_url)
     config = Settings(database_url=url, public_url="http://alertgate.test", **settings)
     app = create_app(config, db_engine=engine)
-    with serve_app(app) as base:
-        yield Live(base, engine, config, app)
+    try:
+        with serve_app(app) as base:
+            yield Live(base, engine, config, app)
+    finally:
+        engine.dispose()

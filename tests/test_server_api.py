@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from core.server import admin
 from core.server.keys import hash_secret
 from core.storage.database import make_sessionmaker
 from core.storage.schema import ApiToken, Integration
@@ -16,8 +17,8 @@ from tests.server_helpers import Live, live_server, new_token
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    with live_server(tmp_path) as server:
+def live(tmp_path: Path, db_url: str) -> Iterator[Live]:
+    with live_server(tmp_path, db_url) as server:
         yield server
 
 
@@ -165,3 +166,13 @@ def test_pagination_and_unknown_routes(live: Live) -> None:
     r = api.delete("/api/v1/services")
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
     assert api.get(f"/api/v1/services/{2**63 + 5}").status_code == 404
+
+
+def test_revoked_token_is_refused(live: Live) -> None:
+    token = new_token(live.engine)
+    api = live.client(token)
+    assert api.get("/api/v1/services").status_code == 200
+    with make_sessionmaker(live.engine).begin() as session:
+        row = session.scalars(select(ApiToken)).one()
+        admin.revoke_token(session, row.id)
+    assert api.get("/api/v1/services").status_code == 401

@@ -33,9 +33,12 @@ def cert_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def live(tmp_path: Path, cert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+def live(
+    tmp_path: Path, cert_dir: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> Iterator[Live]:
+    """A live server on SQLite and (with ALERTGATE_TEST_POSTGRES_URL) PostgreSQL."""
     monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
-    with live_server(tmp_path) as server:
+    with live_server(tmp_path, db_url) as server:
         monkeypatch.setenv("ALERTGATE_DATABASE_URL", server.settings.database_url)
         monkeypatch.setenv("ALERTGATE_PUBLIC_URL", server.base_url)
         get_settings.cache_clear()

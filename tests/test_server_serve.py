@@ -91,6 +91,9 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         assert total == 6, received
         assert 'outcome="opened"' in "".join(received)
         assert "alertgate_deliveries_rejected_total" in text
+        latency = 'alertgate_http_request_duration_seconds_count{method="POST",'
+        assert f'{latency}route="/integrations/{{key}}",status="200"}} 6.0' in text
+        assert created["key"] not in text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

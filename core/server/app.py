@@ -28,7 +28,7 @@ from core.engine import IngestEngine
 from core.plugins import Plugins, load_plugins
 from core.server import api, health, metrics
 from core.server.errors import http_exception_handler, server_error_handler
-from core.server.ingest import IngestEndpoint, KeyCache
+from core.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
 from core.server.openapi import build_openapi
 from core.server.routing import starlette_routes
 from core.settings import Settings, get_settings
@@ -102,7 +102,9 @@ def create_app(
         return JSONResponse(state.openapi)
 
     routes: list[BaseRoute] = [
-        Route("/integrations/{key}", ingest.handle, methods=["POST"], name="ingest"),
+        # POSTs are served by IngestFastPath (below) without the router; the route is
+        # declared so the URL is visible here and other methods answer 405.
+        Route(INGEST_ROUTE, ingest.handle, methods=["POST"], name="ingest"),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
@@ -132,7 +134,10 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(metrics.LatencyMiddleware)],
+        middleware=[
+            Middleware(IngestFastPath, endpoint=ingest),
+            Middleware(metrics.LatencyMiddleware),
+        ],
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: server_error_handler,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.engine import Delivery, IngestEngine, StorageUnavailable
 from core.errors import DeliveryRejected
@@ -294,3 +295,39 @@ class IngestEndpoint:
             )
         body_out = {"status": "accepted", "alerts": len(result.alerts), "outcomes": outcomes}
         return Response(json.dumps(body_out).encode(), media_type="application/json")
+
+
+INGEST_PREFIX = "/integrations/"
+INGEST_ROUTE = "/integrations/{key}"
+
+
+class IngestFastPath:
+    """ASGI middleware sending ``POST /integrations/<key>`` straight to the endpoint.
+
+    The Integration URL is the hot path (thousands of deliveries a second); Starlette's
+    router, exception middleware and request wrapper cost more than the rest of the
+    server's own work there. Every other request, and every other method on this path
+    (405), goes through the app as usual; the route stays declared in ``create_app`` so it
+    is visible and answers those.
+    """
+
+    def __init__(self, app: ASGIApp, endpoint: IngestEndpoint) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        key = path[len(INGEST_PREFIX) :]
+        if not path.startswith(INGEST_PREFIX) or not key or "/" in key:
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        scope["path_params"] = {"key": key}
+        response = await self.endpoint.handle(Request(scope, receive))
+        await response(scope, receive, send)
+        metrics.REQUEST_LATENCY.labels(INGEST_ROUTE, "POST", str(response.status_code)).observe(
+            time.perf_counter() - start
+        )

@@ -32,8 +32,10 @@ from plugins.aws_cloudtrail import events, metrics
 from plugins.aws_cloudtrail.settings import CloudTrailSettings
 from plugins.aws_cloudwatch.alarms import (
     alarm_action,
-    alarm_alerts,
     alarm_fingerprint,
+    build_alarm_alert,
+    is_alarm_event,
+    is_alarm_message,
     non_alarm_alert,
 )
 from plugins.aws_sns import SnsNotification, receive
@@ -63,15 +65,39 @@ def _settings(settings: BaseModel) -> CloudTrailSettings:
     return CloudTrailSettings.model_validate(settings.model_dump())
 
 
+MAX_DEPTH = 64
+"""CloudTrail records nest about ten levels; anything far deeper is refused, not parsed."""
+
+
+def _too_deep(doc: Any, limit: int = MAX_DEPTH) -> bool:
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            if level > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return False
+
+
 def decode(message: str) -> Any:
-    """The message as JSON (object or array), or ``None`` when it is not JSON."""
+    """The message as JSON (object or array), or ``None`` when it is not JSON.
+
+    :raises MalformedDelivery: JSON nested deeper than :data:`MAX_DEPTH`.
+    """
     text = message.strip()
     if not text or text[0] not in "{[":
         return None
     try:
-        return json.loads(text)
+        doc = json.loads(text)
+    except RecursionError:
+        raise MalformedDelivery("too_deep", "JSON nested too deeply") from None
     except ValueError:
         return None
+    if _too_deep(doc):
+        raise MalformedDelivery("too_deep", f"JSON nested deeper than {MAX_DEPTH} levels")
+    return doc
 
 
 def _payload(notification: SnsNotification, doc: Any) -> Any:
@@ -89,16 +115,24 @@ def _payload(notification: SnsNotification, doc: Any) -> Any:
 
 def alerts_for(notification: SnsNotification, settings: CloudTrailSettings) -> ParseResult:
     """Turn one unwrapped message into alerts (both paths); no network, no database."""
-    alarms = alarm_alerts(notification, settings)
-    if alarms is not None:
-        for alert in alarms:
-            metrics.enrich(alert, settings)
-        attrs = alarms[0].attributes
-        watches = f" ({attrs['watches']})" if attrs.get("watches") else ""
-        return ParseResult(
-            alerts=alarms, note=f"alarm {attrs['alarm_name']!r} {attrs['state']}{watches}"
-        )
     doc = decode(notification.message)
+    if is_alarm_message(doc) or is_alarm_event(doc):
+        alarm = build_alarm_alert(
+            doc,
+            settings=settings,
+            dedupe_key=notification.message_id,
+            payload=notification.envelope if notification.envelope is not None else doc,
+            topic_arn=notification.topic_arn,
+            fallback_time=notification.timestamp,
+        )
+        if alarm is not None:
+            alarm.attributes["delivery"] = notification.kind
+            metrics.enrich(alarm, settings)
+            attrs = alarm.attributes
+            watches = f" ({attrs['watches']})" if attrs.get("watches") else ""
+            return ParseResult(
+                alerts=[alarm], note=f"alarm {attrs['alarm_name']!r} {attrs['state']}{watches}"
+            )
     found = events.document_alerts(
         doc,
         settings,

@@ -591,7 +591,7 @@ def decode_message(message: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # absurdly deep nesting is "not JSON" too
         return None
 
 

@@ -324,6 +324,7 @@ CASES = [
         attrs={
             "alarm_type": "composite",
             "alarm_rule": "ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)",
+            "actions_suppressed_by": "WaitPeriod",
         },
     ),
     # --- posted without an SNS envelope (opt-in, with the shared secret) ----------------

@@ -263,6 +263,7 @@ def _from_sns_message(doc: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": metrics,
         "alarm_rule": _text(doc.get("AlarmRule")),
         "triggering_children": children,
+        "actions_suppressed_by": None,
         "format": "sns_alarm",
     }
 
@@ -322,6 +323,9 @@ def _from_event(event: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": metrics,
         "alarm_rule": _text(config.get("alarmRule")),
         "triggering_children": children,
+        # Composite alarms with an actions suppressor still emit EventBridge events while
+        # their actions are suppressed; kept so a responder (or a classify hook) can tell.
+        "actions_suppressed_by": _text(state.get("actionsSuppressedBy"), 64),
         "format": "eventbridge",
     }
 
@@ -514,6 +518,7 @@ def build_alarm_alert(
         "alarm_rule": fields["alarm_rule"],
         "triggering_children": fields["triggering_children"],
         "description": fields["description"],
+        "actions_suppressed_by": fields["actions_suppressed_by"],
         "partition": partition,
         "topic_arn": topic_arn,
         "format": fields["format"],
@@ -574,6 +579,10 @@ def _summary(attrs: Mapping[str, Any], source_time: datetime) -> str:
     ]
     if attrs["description"]:
         lines.append(f"Description: {attrs['description']}")
+    if attrs["actions_suppressed_by"]:
+        lines.append(
+            f"Note: the alarm's actions were suppressed ({attrs['actions_suppressed_by']})."
+        )
     if attrs["state"] not in STATES:
         lines.append(f"Note: unknown alarm state {attrs['state']!r}; recorded as info.")
     return "\n".join(lines)

@@ -317,3 +317,103 @@ def test_catalog_rules_are_plain_json() -> None:
         data.pop("filter_pattern")
         data.pop("filter_pattern_exact")
         assert Detection.model_validate(data) == detection
+
+
+def test_access_key_for_a_user_by_a_role_or_for_oneself() -> None:
+    record = _records("stratus_aws.persistence.iam-backdoor-user.json")[0]
+    settings = CloudTrailSettings()
+    by_role = json.loads(json.dumps(record))
+    by_role["userIdentity"] = _records("stratus_aws.defense-evasion.organizations-leave.json")[1][
+        "userIdentity"
+    ]
+    (alert,) = document_alerts(by_role, settings) or []
+    assert alert.attributes["detection"] == "iam_access_key_for_other_user"
+    own = json.loads(json.dumps(record))
+    own["requestParameters"]["userName"] = own["userIdentity"]["userName"]
+    (alert,) = document_alerts(own, settings) or []
+    assert alert.attributes["detection"] is None
+    del own["requestParameters"]["userName"]
+    (alert,) = document_alerts(own, settings) or []
+    assert alert.attributes["detection"] is None
+
+
+def _call(source: str, name: str, **extra: Any) -> dict[str, Any]:
+    """A minimal successful API call by an IAM user (controls with no Stratus fixture)."""
+    return {
+        "eventVersion": "1.09",
+        "eventSource": source,
+        "eventName": name,
+        "eventTime": "2024-08-01T13:33:28Z",
+        "eventType": "AwsApiCall",
+        "eventID": f"synthetic-{name}",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "123456789012",
+        "sourceIPAddress": "198.51.100.7",
+        "readOnly": False,
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::123456789012:user/ops",
+            "accountId": "123456789012",
+            "userName": "ops",
+        },
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (_call("iam.amazonaws.com", "PutRolePolicy"), {"iam_policy_changes"}),
+        (_call("iam.amazonaws.com", "CreatePolicyVersion"), {"iam_policy_changes"}),
+        (_call("kms.amazonaws.com", "DisableKey"), {"kms_key_disabled_or_deleted"}),
+        (_call("kms.amazonaws.com", "ScheduleKeyDeletion"), {"kms_key_disabled_or_deleted"}),
+        (_call("s3.amazonaws.com", "PutBucketPolicy"), {"s3_bucket_policy_changes"}),
+        (_call("s3.amazonaws.com", "DeleteBucketCors"), {"s3_bucket_policy_changes"}),
+        (_call("config.amazonaws.com", "StopConfigurationRecorder"), {"config_changes"}),
+        (_call("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress"), {"security_group_changes"}),
+        (_call("ec2.amazonaws.com", "ReplaceNetworkAclEntry"), {"nacl_changes"}),
+        (_call("ec2.amazonaws.com", "AttachInternetGateway"), {"network_gateway_changes"}),
+        (_call("ec2.amazonaws.com", "CreateRoute"), {"route_table_changes"}),
+        (_call("ec2.amazonaws.com", "CreateVpcPeeringConnection"), {"vpc_changes"}),
+        (_call("organizations.amazonaws.com", "DetachPolicy"), {"organizations_changes"}),
+        (_call("organizations.amazonaws.com", "LeaveOrganization"), {"organizations_leave"}),
+        (_call("cloudtrail.amazonaws.com", "PutInsightSelectors"), {"cloudtrail_changes"}),
+        # Denied read-only call: unauthorized; S3 log delivery and HeadBucket are excluded.
+        (
+            _call(
+                "ec2.amazonaws.com", "DescribeInstances", errorCode="AccessDenied", readOnly=True
+            ),
+            {"unauthorized_api_calls"},
+        ),
+        (_call("s3.amazonaws.com", "HeadBucket", errorCode="AccessDenied"), set()),
+        (
+            _call(
+                "s3.amazonaws.com",
+                "PutObject",
+                errorCode="AccessDenied",
+                sourceIPAddress="delivery.logs.amazonaws.com",
+            ),
+            set(),
+        ),
+        # Organizations' own CreatePolicy is not an IAM policy change.
+        (_call("organizations.amazonaws.com", "CreatePolicy"), {"organizations_changes"}),
+        # Near misses: read-only or unrelated calls.
+        (_call("kms.amazonaws.com", "DescribeKey", readOnly=True), set()),
+        (_call("ec2.amazonaws.com", "DescribeSecurityGroups", readOnly=True), set()),
+        (_call("s3.amazonaws.com", "GetBucketPolicy", readOnly=True), set()),
+        (_call("lambda.amazonaws.com", "CreateFunction20150331"), set()),
+        # Root via an AWS service on its behalf is not root activity.
+        (
+            _call(
+                "ec2.amazonaws.com",
+                "DescribeRegions",
+                userIdentity={"type": "Root", "invokedBy": "support.amazonaws.com"},
+            ),
+            set(),
+        ),
+    ],
+    ids=lambda value: value["eventName"] if isinstance(value, dict) else None,
+)
+def test_cis_controls_on_synthetic_calls(record: dict[str, Any], expected: set[str]) -> None:
+    alerts = document_alerts(record, CloudTrailSettings()) or []
+    assert {a.attributes["detection"] for a in alerts} - {None} == expected

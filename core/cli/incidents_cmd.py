@@ -99,11 +99,14 @@ def _change(incident_id: int, verb: str) -> None:
     with admin_errors(), db.sessions() as session:
         admin.get_incident(session, incident_id)
     engine = IngestEngine(db.engine, db.plugins)
-    with admin_errors():
-        if verb == "acknowledged":
-            change = admin.acknowledge_incident(engine, incident_id, CLI_ACTOR)
-        else:
-            change = admin.resolve_incident(engine, incident_id, CLI_ACTOR)
+    try:
+        with admin_errors():
+            if verb == "acknowledged":
+                change = admin.acknowledge_incident(engine, incident_id, CLI_ACTOR)
+            else:
+                change = admin.resolve_incident(engine, incident_id, CLI_ACTOR)
+    finally:
+        engine.close()  # delivers the lifecycle notifications before the process exits
     if change.changed:
         click.echo(f"Incident {incident_id} {verb}.")
     else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.engine.sql import RawSql, dump_json
+from core.engine.sql import PG_APPLY_ALERT, RawSql, dump_json
 from core.engine.types import AlertOutcome, Delivery, Outcome
 from core.models import SEVERITY_RANK, Action, Alert, Severity
 from core.storage.schema import to_utc
@@ -65,17 +65,91 @@ def order_time(alert: Alert, received_at: datetime) -> datetime:
 
 def apply_delivery(cur: Any, sql: RawSql, delivery: Delivery) -> Applied:
     """Apply every alert of ``delivery`` and its state updates; commit is the caller's."""
+    if sql.postgresql:
+        return apply_delivery_pg(cur, sql, delivery)
     result = Applied()
     received = sql.dt(delivery.received_at)
     for alert in delivery.alerts:
         result.outcomes.append(_apply_alert(cur, sql, delivery, alert, received, result))
-    if delivery.state_updates:
-        cur.execute(sql.select_state, (delivery.integration_id,))
-        row = cur.fetchone()
-        if row is not None:
-            state = dict(sql.read_json(row[0]) or {})
-            state.update(delivery.state_updates)
-            cur.execute(sql.update_state, (dump_json(state), delivery.integration_id))
+    apply_state_updates(cur, sql, delivery)
+    return result
+
+
+def apply_state_updates(cur: Any, sql: RawSql, delivery: Delivery) -> None:
+    """Merge ``delivery.state_updates`` (top-level keys replace) into the integration."""
+    if not delivery.state_updates:
+        return
+    cur.execute(sql.select_state, (delivery.integration_id,))
+    row = cur.fetchone()
+    if row is not None:
+        state = dict(sql.read_json(row[0]) or {})
+        state.update(delivery.state_updates)
+        cur.execute(sql.update_state, (dump_json(state), delivery.integration_id))
+
+
+# -- PostgreSQL: the same decisions, made by alertgate_apply_alert (migration 0002) ----------
+
+
+def pg_alert_params(delivery: Delivery, alert: Alert) -> tuple[Any, ...]:
+    """Arguments of one ``alertgate_apply_alert`` call."""
+    action = Action(alert.action or Action.TRIGGER)
+    return (
+        delivery.integration_id,
+        delivery.service_id,
+        alert.dedupe_key,
+        alert.fingerprint,
+        action.value,
+        alert.kind[:100],
+        alert.title[:1000],
+        str(_severity(str(alert.severity))),
+        alert.summary,
+        to_utc(alert.source_time),
+        order_time(alert, delivery.received_at),
+        to_utc(delivery.received_at),
+        dump_json(alert.attributes),
+        dump_json(alert.links),
+        None if alert.payload is None else dump_json(alert.payload),
+    )
+
+
+_HOOK_OF = {
+    "opened": "incident_opened",
+    "attached": "alert_attached",
+    "resolved": "incident_resolved",
+}
+
+
+def collect_pg_row(result: Applied, delivery: Delivery, alert: Alert, row: Any) -> None:
+    """Record what ``alertgate_apply_alert`` returned for one alert."""
+    outcome, alert_id, incident_id, title, severity, status = row
+    result.outcomes.append(AlertOutcome(Outcome(outcome), int(alert_id), incident_id))
+    if outcome != Outcome.DUPLICATE:
+        result.stored = True
+    hook = _HOOK_OF.get(outcome)
+    if hook is not None:
+        result.events.append(
+            PendingEvent(
+                hook,
+                int(incident_id),
+                delivery.service_id,
+                alert.fingerprint,
+                title,
+                severity,
+                status,
+                delivery.integration_id,
+                int(alert_id),
+                RESOLVED_BY_ALERT if hook == "incident_resolved" else None,
+            )
+        )
+
+
+def apply_delivery_pg(cur: Any, sql: RawSql, delivery: Delivery) -> Applied:
+    """One delivery, one call per alert (the slow path, used inside a savepoint)."""
+    result = Applied()
+    for alert in delivery.alerts:
+        cur.execute(PG_APPLY_ALERT, pg_alert_params(delivery, alert))
+        collect_pg_row(result, delivery, alert, cur.fetchone())
+    apply_state_updates(cur, sql, delivery)
     return result
 
 

@@ -65,8 +65,23 @@ UPDATE_LAST_ALERT = (
 )
 
 
+# PostgreSQL only (migration 0002): the five statements above in one server-side call.
+PG_APPLY_ALERT = (
+    "SELECT outcome, alert_id, incident_id, incident_title, incident_severity, "
+    "incident_status FROM alertgate_apply_alert(%s::bigint, %s::bigint, %s::text, %s::text, "
+    "%s::text, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::timestamptz, "
+    "%s::timestamptz, %s::json, %s::json, %s::json)"
+)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+    """Compact JSON; one shared encoder (``json.dumps`` with options builds one per call)."""
+    if not value and isinstance(value, dict):
+        return "{}"
+    return _ENCODER.encode(value)
 
 
 class RawSql:

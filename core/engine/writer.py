@@ -2,11 +2,14 @@
 
 Callers hand a :class:`~core.engine.types.Delivery` to :meth:`GroupCommitWriter.submit`
 and wait on the returned future. The writer takes everything queued (up to ``max_batch``),
-opens one transaction, applies each delivery inside its own SAVEPOINT (so a delivery that
-fails is rolled back alone and reported to its caller alone), commits once, and only then
-resolves the futures. Every caller is released after a durable commit that contains its
-delivery, exactly as with one transaction per delivery, but N deliveries share one commit
-(one fsync on SQLite, one round trip on PostgreSQL).
+opens one transaction, applies the deliveries, commits once, and only then resolves the
+futures. A batch is first applied without savepoints; should anything fail, it is rolled
+back and applied again with a SAVEPOINT per delivery, so the delivery that fails is rolled
+back alone and reported to its caller alone.
+
+Every caller is released after a durable commit that contains its delivery, exactly as
+with one transaction per delivery, but N deliveries share one commit (one fsync on SQLite,
+one round trip on PostgreSQL).
 
 Batches form by themselves: while a commit is in progress, new deliveries queue up and
 become the next batch. There is no timer and no added latency for a lone delivery.
@@ -33,9 +36,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.engine.apply import Applied, PendingEvent, apply_delivery
-from core.engine.sql import RawSql
+from core.engine.apply import (
+    Applied,
+    PendingEvent,
+    apply_delivery,
+    apply_state_updates,
+    collect_pg_row,
+    pg_alert_params,
+)
+from core.engine.sql import PG_APPLY_ALERT, RawSql
 from core.engine.types import Delivery, IngestReport, StorageUnavailable
+from core.models import Alert
 from core.storage.schema import to_utc
 
 log = logging.getLogger(__name__)
@@ -193,9 +204,10 @@ class GroupCommitWriter:
         cur = conn.cursor()
         sql = self._sql
         try:
-            if not sql.postgresql:
-                cur.execute(sql.begin)
-            results = [self._apply_one(cur, job.delivery) for job in jobs]
+            if sql.postgresql:
+                results = self._pg_pipelined(conn, cur, jobs)
+            else:
+                results = self._sqlite_optimistic(conn, cur, jobs)
             self._touch_integrations(cur, jobs, results)
             conn.commit()
             return results
@@ -210,6 +222,61 @@ class GroupCommitWriter:
                 cur.close()
             except Exception:
                 log.debug("cursor close failed", exc_info=True)
+
+    def _sqlite_optimistic(
+        self, conn: Any, cur: Any, jobs: Sequence[_Job]
+    ) -> list[Applied | BaseException]:
+        """SQLite fast path: the batch without per-delivery savepoints.
+
+        Failures are rare, so savepoints are only paid for when one happens: the batch is
+        rolled back and applied again with a savepoint per delivery.
+        """
+        cur.execute(self._sql.begin)
+        try:
+            return [apply_delivery(cur, self._sql, job.delivery) for job in jobs]
+        except self._transient:
+            raise
+        except Exception:
+            log.debug("batch failed; applying delivery by delivery", exc_info=True)
+            conn.rollback()
+            cur.execute(self._sql.begin)
+            return [self._apply_one(cur, job.delivery) for job in jobs]
+
+    def _pg_pipelined(
+        self, conn: Any, cur: Any, jobs: Sequence[_Job]
+    ) -> list[Applied | BaseException]:
+        """PostgreSQL fast path: every alert of the batch in one pipelined round trip.
+
+        Should any call fail (a bad delivery, a unique-violation race with another
+        process), the batch is rolled back and applied again the careful way: one savepoint
+        per delivery, so the failure stays with its delivery.
+        """
+        params = []
+        owners: list[tuple[int, Alert]] = []
+        try:
+            for index, job in enumerate(jobs):
+                for alert in job.delivery.alerts:
+                    params.append(pg_alert_params(job.delivery, alert))
+                    owners.append((index, alert))
+            rows: list[Any] = []
+            if params:
+                cur.executemany(PG_APPLY_ALERT, params, returning=True)
+                while True:
+                    rows.append(cur.fetchone())
+                    if not cur.nextset():
+                        break
+            results = [Applied() for _ in jobs]
+            for (index, alert), row in zip(owners, rows, strict=True):
+                collect_pg_row(results[index], jobs[index].delivery, alert, row)
+            for job in jobs:
+                apply_state_updates(cur, self._sql, job.delivery)
+            return list(results)
+        except self._transient:
+            raise
+        except Exception:
+            log.debug("pipelined batch failed; applying delivery by delivery", exc_info=True)
+            conn.rollback()
+            return [self._apply_one(cur, job.delivery) for job in jobs]
 
     def _apply_one(self, cur: Any, delivery: Delivery) -> Applied | BaseException:
         last: BaseException | None = None

@@ -554,13 +554,20 @@ BUILTIN_DETECTIONS: tuple[Detection, ...] = (
         id="iam_access_key_for_other_user",
         title="Access key created for another IAM user",
         description="Someone created a long-lived access key for a different IAM user: a "
-        "classic backdoor.",
+        "classic backdoor. Keys users create for themselves are not reported.",
         severity=Severity.ERROR,
         category="iam",
         rule=_all(
             _is("eventSource", "iam.amazonaws.com"),
             _is("eventName", "CreateAccessKey"),
-            Condition(field="requestParameters.userName", differs_from="userIdentity.userName"),
+            _any(
+                Condition(field="requestParameters.userName", differs_from="userIdentity.userName"),
+                # Roles and root have no userName of their own: any named user is another.
+                _all(
+                    Condition(field="userIdentity.type", not_equals=["IAMUser"]),
+                    Condition(field="requestParameters.userName", exists=True),
+                ),
+            ),
         ),
         metric_names=["AccessKeyCreatedForOtherUser", "IAMAccessKeyCreation"],
     ),

@@ -66,8 +66,8 @@ def patterns_markdown(rows: Sequence[dict[str, Any]] | None = None) -> str:
         out.append("```\n" + row["filter_pattern"] + "\n```\n")
         if not row["filter_pattern_exact"]:
             out.append(
-                "Metric filters cannot compare two fields, so this pattern counts more "
-                "events than the detection does (see the detection's description).\n"
+                "Metric filters cannot compare two fields, so this pattern also counts "
+                "events the detection leaves out (see its description above).\n"
             )
     return "\n".join(out)
 

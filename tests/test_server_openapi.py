@@ -10,7 +10,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
-from schemathesis.checks import positive_data_acceptance
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    positive_data_acceptance,
+)
 
 from core.server import api
 from core.server.schemas import IntegrationCreate, ServiceOut
@@ -67,6 +73,30 @@ def test_live_app_conforms_to_its_document(live: Live) -> None:
                 base_url=live.base_url,
                 headers=headers,
                 excluded_checks=[positive_data_acceptance],
+            )
+
+        check()
+
+
+def test_live_app_refuses_invalid_requests_without_5xx(live: Live) -> None:
+    """Negative data (wrong types, missing fields, out-of-range values): a 4xx, never 5xx."""
+    headers = {"Authorization": f"Bearer {new_token(live.engine)}"}
+    schema = schemathesis.openapi.from_url(f"{live.base_url}/api/v1/openapi.json")
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy(GenerationMode.NEGATIVE))
+        @settings(
+            max_examples=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(
+                base_url=live.base_url,
+                headers=headers,
+                checks=[not_a_server_error, negative_data_rejection, content_type_conformance],
             )
 
         check()

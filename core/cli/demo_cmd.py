@@ -244,7 +244,8 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
             return
         click.echo("")
         click.echo(f"The server keeps running at {public} (Ctrl-C to stop):")
-        click.echo(f"  web UI        {public}/")
+        if httpx.get(f"{public}/", timeout=10).status_code == 200:
+            click.echo(f"  web UI        {public}/")
         click.echo(f"  API           {public}/api/v1/incidents  (Authorization: Bearer {token})")
         click.echo(f"  metrics       {public}/metrics")
         click.echo(f"  database      ALERTGATE_DATABASE_URL={settings.database_url}")

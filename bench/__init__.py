@@ -1,0 +1,1 @@
+"""alertgate's ingest benchmark: ``python -m bench --help`` (see docs/performance.md)."""

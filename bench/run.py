@@ -1,0 +1,318 @@
+"""The benchmark in one command: ``python -m bench [options]`` (see docs/performance.md).
+
+Phases (each on a fresh database, each followed by the correctness check):
+
+1. throughput: every message of the workload through wrk as fast as alertgate answers;
+   RSS of each worker sampled throughout;
+2. latency: a prefix of the workload offered at a constant rate (default 1,000/s);
+3. ``--alertmanager``: the same mix, one alert per POST, against Prometheus Alertmanager;
+4. ``--growth``: the throughput phase again with N alerts pre-stored (default 1,000,000)
+   right after a fresh empty-database run, and the ratio of the two;
+5. ``--postgres URL``: phases 1 (and 4) on PostgreSQL too.
+
+Prints a summary and writes every figure as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import alertmanager, growth, loadgen, profile, server
+from bench.check import check_database
+from bench.procs import Sampler, cpu_seconds, machine
+from bench.workload import Params, Workload, generate, write_requests
+from core.server.runner import free_port
+from core.storage.database import make_engine
+
+MB = 1024 * 1024
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(
+        self, args: argparse.Namespace, workdir: Path, workload: Workload, cert_dir: Path
+    ) -> None:
+        self.args, self.workdir, self.workload, self.cert_dir = args, workdir, workload, cert_dir
+        self.runs = 0
+        self.warmup_bodies = warmup_bodies(workload, cert_dir)
+
+    def _database(self, postgres: str | None) -> tuple[str, Any]:
+        self.runs += 1
+        if postgres:
+            pg = server.PostgresDatabase(postgres)
+            pg.__enter__()
+            return pg.url, pg
+        path = self.workdir / f"run{self.runs}" / "alertgate.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}", None
+
+    def ingest_run(
+        self,
+        label: str,
+        *,
+        postgres: str | None = None,
+        prestore: int = 0,
+        rate: float | None = None,
+        count: int | None = None,
+    ) -> dict[str, Any]:
+        """One phase: fresh database, alertgate up, load, alertgate down, check."""
+        args = self.args
+        deliveries = self.workload.deliveries[: count or len(self.workload.deliveries)]
+        url, pg = self._database(postgres)
+        port = free_port()
+        env = server.base_env(url, self.cert_dir, port, {"ALERTGATE_LOG_LEVEL": args.log_level})
+        out: dict[str, Any] = {
+            "phase": label,
+            "database": "postgresql" if postgres else "sqlite",
+            "workers": args.workers,
+            "deliveries": len(deliveries),
+        }
+        try:
+            path, integration_id, warmup_path = server.prepare(env)
+            db = make_engine(url)
+            if prestore:
+                _log(f"{label}: pre-storing {prestore:,} alerts by SQL")
+                out["prestored"] = growth.prestore(db, prestore)
+            run_dir = self.workdir / f"run{self.runs}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with server.Alertgate(env, port, args.workers, run_dir / "alertgate.log") as ag:
+                server.warm_up(ag.url, warmup_path, self.warmup_bodies)
+                pids = ag.worker_pids()
+                cpu0 = {pid: cpu_seconds(pid) for pid in pids}
+                _log(f"{label}: alertgate up ({len(pids)} worker(s)); sending {len(deliveries):,}")
+                profilers = profile.start(pids, run_dir) if args.profile else []
+                with Sampler(pids) as sampler:
+                    if rate is None:
+                        requests_file = run_dir / "requests.bin"
+                        write_requests(
+                            Workload(
+                                self.workload.params,
+                                deliveries,
+                                self.workload.expected,
+                                self.workload.generated_at,
+                            ),
+                            path,
+                            requests_file,
+                        )
+                        result = loadgen.replay(
+                            ag.url,
+                            requests_file,
+                            len(deliveries),
+                            threads=args.wrk_threads,
+                            connections=args.connections,
+                            workdir=run_dir,
+                        )
+                        requests_file.unlink()
+                        out["load"] = result.as_dict()
+                        statuses = result.statuses
+                        seconds = result.seconds
+                    else:
+                        rresult = loadgen.constant_rate(
+                            ag.url, [(path, d.body) for d in deliveries], rate
+                        )
+                        out["load"] = rresult.as_dict()
+                        statuses = rresult.statuses
+                        seconds = rresult.seconds
+                if profilers:
+                    out["profile"] = profile.stop(profilers)
+                out["rss_mb_peak_per_worker"] = [
+                    round(sampler.peak.get(p, 0) / MB, 1) for p in pids
+                ]
+                out["rss_mb_end_per_worker"] = [round(sampler.last.get(p, 0) / MB, 1) for p in pids]
+                cpu = sum(cpu_seconds(p) - cpu0[p] for p in pids)
+                out["server_cpu_seconds"] = round(cpu, 1)
+                out["server_cpu_ms_per_delivery"] = round(1000 * cpu / len(deliveries), 3)
+                out["server_cpu_cores_busy"] = round(cpu / seconds, 2) if seconds else None
+            check = check_database(db, deliveries, integration_id, statuses)
+            out["check"] = check.as_dict()
+            db.dispose()
+            verdict = "OK" if check.ok else "FAILED: " + "; ".join(check.problems[:3])
+            load = out["load"]
+            figure = (
+                f"{load['rate_per_s']:,.0f}/s"
+                if rate is None
+                else f"p50 {load['latency_ms'].get('p50')} ms, "
+                f"p99 {load['latency_ms'].get('p99')} ms"
+            )
+            _log(f"{label}: {figure}; check {verdict}")
+        finally:
+            if pg is not None:
+                pg.__exit__(None, None, None)
+            elif not self.args.keep:
+                shutil.rmtree(self.workdir / f"run{self.runs}", ignore_errors=True)
+        return out
+
+    def alertmanager_run(self) -> dict[str, Any]:
+        port = free_port()
+        am_dir = self.workdir / "alertmanager"
+        requests_file = self.workdir / "alertmanager.bin"
+        alertmanager.write_requests(self.workload, requests_file)
+        with alertmanager.Alertmanager(am_dir, port) as am:
+            assert am.proc is not None
+            with Sampler([am.proc.pid]) as sampler:
+                result = loadgen.replay(
+                    am.url,
+                    requests_file,
+                    len(self.workload.deliveries),
+                    threads=self.args.wrk_threads,
+                    connections=self.args.connections,
+                    content_type="application/json",
+                    workdir=am_dir,
+                )
+            active = am.alert_count()
+        out = {
+            "phase": "alertmanager",
+            "load": result.as_dict(),
+            "active_alerts_after": active,
+            "rss_mb_peak": round(sampler.peak.get(am.proc.pid, 0) / MB, 1),
+        }
+        _log(f"alertmanager: {result.rate:,.0f}/s")
+        return out
+
+
+def warmup_bodies(workload: Workload, cert_dir: Path, count: int = 32) -> list[bytes]:
+    """Signed deliveries for the warm-up integration: other alarms, other MessageIds."""
+    from plugins.aws_sns.signer import SnsSigner
+
+    signer = SnsSigner(cert_dir, name="alertgate-bench-warmup")
+    params = Params(messages=count, gap=1, seed=workload.params.seed + 1000)
+    return [d.body for d in generate(params, signer, processes=1).deliveries]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--workers", type=int, default=2, help="alertgate worker processes (2)")
+    p.add_argument("--messages", type=int, default=100_000, help="deliveries in the workload")
+    p.add_argument(
+        "--gap", type=int, default=1_000, help="min. positions between deliveries of one alarm"
+    )
+    p.add_argument(
+        "--v2-rate", type=float, default=0.0, help="share signed with SignatureVersion 2"
+    )
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--connections", type=int, default=64, help="wrk connections")
+    p.add_argument(
+        "--wrk-threads",
+        type=int,
+        default=1,
+        help="wrk threads (1: one thread keeps the file's order; it is far from busy)",
+    )
+    p.add_argument(
+        "--latency-rate", type=float, default=1000.0, help="offered rate of the latency phase"
+    )
+    p.add_argument("--latency-seconds", type=float, default=30.0)
+    p.add_argument("--no-latency", action="store_true", help="skip the latency phase")
+    p.add_argument("--no-throughput", action="store_true", help="skip the SQLite throughput phase")
+    p.add_argument("--alertmanager", action="store_true", help="also drive Prometheus Alertmanager")
+    p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
+    p.add_argument("--growth-alerts", type=int, default=1_000_000)
+    p.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run on PostgreSQL (a fresh database "
+        "is created on this server per phase and dropped after)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy every worker during the load phases (summary in the JSON; "
+        "collapsed stacks kept with --keep)",
+    )
+    p.add_argument("--log-level", default="info", help="ALERTGATE_LOG_LEVEL of the server (info)")
+    p.add_argument("--out", type=Path, help="write all figures as JSON here")
+    p.add_argument("--workdir", type=Path, help="keep files here (default: a temp dir)")
+    p.add_argument("--keep", action="store_true", help="keep databases and logs")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="alertgate-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"machine": machine(), "argv": sys.argv[1:], "phases": []}
+    try:
+        from plugins.aws_sns.signer import SnsSigner
+
+        cert_dir = workdir / "certs"
+        signer = SnsSigner(cert_dir, name="alertgate-bench")
+        params = Params(messages=args.messages, gap=args.gap, v2_rate=args.v2_rate, seed=args.seed)
+        t0 = time.perf_counter()
+        workload = generate(params, signer)
+        _log(
+            f"generated and signed {len(workload.deliveries):,} deliveries in "
+            f"{time.perf_counter() - t0:.1f} s: {workload.expected}"
+        )
+        report["workload"] = workload.summary()
+        bench = Bench(args, workdir, workload, cert_dir)
+        phases: list[dict[str, Any]] = report["phases"]
+        if not args.no_throughput:
+            phases.append(bench.ingest_run("throughput"))
+        if not args.no_latency:
+            count = min(len(workload.deliveries), int(args.latency_rate * args.latency_seconds))
+            phases.append(bench.ingest_run("latency", rate=args.latency_rate, count=count))
+        if args.alertmanager and alertmanager.available():
+            phases.append(bench.alertmanager_run())
+        if args.growth:
+            phases.append(bench.ingest_run("growth-empty"))
+            phases.append(bench.ingest_run("growth-prestored", prestore=args.growth_alerts))
+        if args.postgres:
+            phases.append(bench.ingest_run("throughput", postgres=args.postgres))
+            if args.growth:
+                phases.append(
+                    bench.ingest_run(
+                        "growth-prestored", postgres=args.postgres, prestore=args.growth_alerts
+                    )
+                )
+        report["summary"] = summarize(phases)
+    finally:
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=2, default=str))
+        if not args.keep and not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report["summary"], indent=2))
+    return 0 if report["summary"]["all_checks_ok"] else 1
+
+
+def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"all_checks_ok": all(p.get("check", {"ok": True})["ok"] for p in phases)}
+    rates: dict[str, float] = {}
+    for p in phases:
+        key = f"{p['phase']}_{p.get('database', 'alertmanager')}" if "database" in p else p["phase"]
+        load = p["load"]
+        if "rate_per_s" in load:
+            rates[key] = load["rate_per_s"]
+            out[f"{key}_per_s"] = load["rate_per_s"]
+        if "latency_ms" in load:
+            out[f"{key}_latency_ms"] = load["latency_ms"]
+            out[f"{key}_client_lateness_p99_ms"] = load["client_send_lateness_ms"].get("p99")
+        if "rss_mb_peak_per_worker" in p:
+            out[f"{key}_rss_mb_peak_per_worker"] = p["rss_mb_peak_per_worker"]
+        if "check" in p and not p["check"]["ok"]:
+            out[f"{key}_check_problems"] = p["check"]["problems"][:5]
+    if "throughput_sqlite" in rates and "alertmanager" in rates:
+        out["ratio_alertgate_sqlite_to_alertmanager"] = round(
+            rates["throughput_sqlite"] / rates["alertmanager"], 3
+        )
+    if "growth-empty_sqlite" in rates and "growth-prestored_sqlite" in rates:
+        out["growth_ratio_sqlite"] = round(
+            rates["growth-prestored_sqlite"] / rates["growth-empty_sqlite"], 3
+        )
+    if "throughput_postgresql" in rates and "growth-prestored_postgresql" in rates:
+        out["growth_ratio_postgresql"] = round(
+            rates["growth-prestored_postgresql"] / rates["throughput_postgresql"], 3
+        )
+    return out

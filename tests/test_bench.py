@@ -1,0 +1,198 @@
+"""The benchmark's own logic (bench/): generator, reference model, checker, load drivers.
+
+No timings are asserted: these tests prove that a benchmark run measures the right thing
+(every request sent exactly once, the expectation matches the real engine, a wrong
+database is caught), not how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bench import loadgen
+from bench.check import check_rows
+from bench.workload import OUTCOMES, Params, expect, generate, plan, write_requests
+from core.models import InboundRequest, ParseContext
+from core.plugins import load_plugins
+from plugins.aws_sns.runtime import SnsRuntime, set_runtime
+from plugins.aws_sns.signer import SnsSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = Params(messages=400, gap=20, seed=7, duplicate_rate=0.03, stale_rate=0.2)
+
+
+def test_plan_keeps_each_alarms_deliveries_apart_and_mixes_every_outcome() -> None:
+    plans = plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC))
+    deliveries, expected = expect(plans)
+    assert len(deliveries) == SMALL.messages
+    counts = Counter(d.outcome for d in deliveries)
+    assert set(counts) == set(OUTCOMES)  # opened, attached, resolved, stale, duplicate, ...
+    assert expected.stored_alerts == SMALL.messages - counts["duplicate"]
+    assert expected.incidents == counts["opened"]
+    assert expected.resolved_incidents == counts["resolved"]
+    last: dict[int, int] = {}
+    for pos, (item, d) in enumerate(zip(plans, deliveries, strict=True)):
+        if item.duplicate_of is not None:
+            assert pos - item.duplicate_of >= SMALL.gap
+            assert d.outcome == "duplicate"
+        elif d.outcome != "stale":
+            if item.alarm in last:
+                assert pos - last[item.alarm] >= SMALL.gap
+            last[item.alarm] = pos
+
+
+def test_bodies_are_signed_sns_alarm_notifications_the_plugin_accepts(tmp_path: Path) -> None:
+    signer = SnsSigner(tmp_path / "certs", name="bench-test")
+    workload = generate(Params(messages=30, gap=3, seed=2), signer, processes=1)
+    plugins = load_plugins()
+    settings = plugins.validate_settings("aws_cloudwatch", {})
+    context = ParseContext(1, "aws_cloudwatch", settings, {"sns": {"status": "confirmed"}})
+    set_runtime(SnsRuntime.create(cert_dir=tmp_path / "certs"))
+    try:
+        for d in workload.deliveries:
+            doc = json.loads(d.body)
+            assert doc["SignatureVersion"] == "1" and doc["MessageId"] == d.message_id
+            result = plugins.parse(context, InboundRequest(d.body, {}, "text/plain"))
+            assert [str(a.action) for a in result.alerts] == [d.action]
+            assert result.alerts[0].dedupe_key == d.message_id
+    finally:
+        set_runtime(None)
+
+
+def _perfect_rows(deliveries):  # type: ignore[no-untyped-def]
+    alerts = [
+        (d.message_id, d.action, d.outcome, f"fp-{d.alarm}", None if d.run is None else d.run + 1)
+        for d in deliveries
+        if d.outcome != "duplicate"
+    ]
+    runs = Counter(d.run for d in deliveries if d.outcome == "attached")
+    resolved = {d.run for d in deliveries if d.outcome == "resolved"}
+    fps = {d.run: f"fp-{d.alarm}" for d in deliveries if d.outcome == "opened"}
+    incidents = [
+        (run + 1, fp, "resolved" if run in resolved else "triggered", 1 + runs[run])
+        for run, fp in fps.items()
+    ]
+    return alerts, incidents
+
+
+def test_checker_accepts_the_right_answer_and_catches_wrong_ones() -> None:
+    deliveries, _ = expect(plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC)))
+    alerts, incidents = _perfect_rows(deliveries)
+    ok = {200: len(deliveries)}
+    assert check_rows(deliveries, alerts, incidents, ok).ok
+
+    assert not check_rows(deliveries, alerts[1:], incidents, ok).ok  # an alert lost
+    assert not check_rows(deliveries, [*alerts, alerts[0]], incidents, ok).ok  # counted twice
+    wrong = list(alerts)
+    i = next(k for k, a in enumerate(wrong) if a[2] == "opened")
+    wrong[i] = (*wrong[i][:2], "stale", wrong[i][3], None)
+    assert not check_rows(deliveries, wrong, incidents, ok).ok  # wrong outcome
+    merged = [(a[0], a[1], a[2], "fp-same", a[4]) for a in alerts]
+    assert not check_rows(deliveries, merged, incidents, ok).ok  # grouping broken
+    extra = [*incidents, (10**6, "fp-x", "triggered", 1)]
+    assert not check_rows(deliveries, alerts, extra, ok).ok  # an incident too many
+    flipped = [(i, fp, "triggered", n) for i, fp, _, n in incidents]
+    assert not check_rows(deliveries, alerts, flipped, ok).ok  # never resolved
+    assert not check_rows(deliveries, alerts, incidents, {200: len(deliveries) - 1, 503: 1}).ok
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    bodies: list[bytes] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            self.bodies.append(body)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder():  # type: ignore[no-untyped-def]
+    _Recorder.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+def test_wrk_replay_sends_every_request_exactly_once(tmp_path: Path, recorder: str) -> None:
+    deliveries, expected = expect(plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC)))
+    for i, d in enumerate(deliveries):
+        d.body = f'{{"n": {i}}}'.encode()
+    from bench.workload import Workload
+
+    requests = tmp_path / "requests.bin"
+    write_requests(Workload(SMALL, deliveries, expected, datetime.now(UTC)), "/x/key", requests)
+    result = loadgen.replay(
+        recorder, requests, len(deliveries), threads=2, connections=6, workdir=tmp_path
+    )
+    assert result.complete and result.statuses == {200: len(deliveries)}
+    assert sorted(_Recorder.bodies) == sorted(d.body for d in deliveries)
+
+
+def test_constant_rate_client_sends_every_request_once(recorder: str) -> None:
+    requests = [("/x/key", f'{{"n": {i}}}'.encode()) for i in range(60)]
+    result = loadgen.constant_rate(recorder, requests, rate=300)
+    assert result.statuses == {200: 60} and result.errors == 0
+    assert sorted(_Recorder.bodies) == sorted(b for _, b in requests)
+    assert set(result.latency_ms) >= {"p50", "p99"}
+
+
+@pytest.mark.slow
+def test_bench_command_end_to_end_against_real_alertgate(tmp_path: Path) -> None:
+    """The whole command on a tiny mix: CLI setup, ``alertgate serve``, load, exact check."""
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--messages",
+            "240",
+            "--gap",
+            "30",
+            "--workers",
+            "1",
+            "--no-throughput",
+            "--latency-rate",
+            "100",
+            "--latency-seconds",
+            "2.4",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    (phase,) = report["phases"]
+    assert phase["check"]["ok"], phase["check"]["problems"]
+    assert phase["check"]["stored_alerts"] == report["workload"]["expected"]["stored_alerts"]
+    assert phase["load"]["statuses"] == {"200": 240}

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # SNS caps a message at 256 KiB; its JSON envelope (escaping, signature, URLs) adds to that.
@@ -34,6 +34,24 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080",
         description="Base URL users and AWS reach this server at; Integration URLs are "
         "printed under it.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs the web UI's session cookies. Unset: a random key is "
+        "generated once and kept in `secret_key_file`. Set it (the same on every host) "
+        "when several hosts serve one database.",
+    )
+    secret_key_file: str = Field(
+        "",
+        description="Where the generated session key is kept (created with mode 0600). "
+        "Empty: `<database file>.secret` beside a SQLite database, else "
+        "`./alertgate.secret`.",
+    )
+    session_max_age_seconds: int = Field(
+        12 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="How long a web UI sign-in lasts.",
     )
     host: str = Field("127.0.0.1", description="Interface `alertgate serve` binds to.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port `alertgate serve` listens on.")

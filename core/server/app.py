@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from core import web
 from core.engine import IngestEngine
 from core.plugins import Plugins, load_plugins
 from core.server import api, health, metrics
@@ -111,6 +112,8 @@ def create_app(
         Route(f"{api.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
         *starlette_routes(api.ROUTES),
         *(extra_routes or []),
+        # The web UI last: its pages live at / and must not shadow the routes above.
+        *web.routes(settings),
     ]
 
     @contextlib.asynccontextmanager

@@ -1,0 +1,58 @@
+"""The web UI at ``/``: server-rendered Jinja2 pages plus a little hand-written JS and CSS.
+
+The server's app factory mounts it with ``*core.web.routes(settings)`` after its own
+routes. Pages run on the same :class:`~core.server.app.AppState` (database sessions,
+plugins, engine) and the same admin functions as the API, scoped to the signed-in
+token's organization. Nothing is fetched from another origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from core.settings import Settings
+from core.web import views
+from core.web.app import WebUI
+
+STATIC = Path(__file__).parent / "static"
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """The UI's routes, to be appended to the application's routes."""
+    ui = WebUI(settings)
+    page = ui.page
+    get, both, post = ["GET"], ["GET", "POST"], ["POST"]
+    svc = "/services/{service_id:int}"
+    return [
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Route("/", page(views.home, auth=False), methods=get),
+        Route("/login", page(views.login, auth=False), methods=both),
+        Route("/setup", page(views.setup, auth=False), methods=both),
+        Route("/logout", page(views.logout, auth=False), methods=post),
+        Route("/services", page(views.services), methods=get),
+        Route("/services/new", page(views.new_service), methods=both),
+        Route(svc, page(views.service_integrations), methods=get),
+        Route(f"{svc}/incidents", page(views.service_incidents), methods=get),
+        Route(f"{svc}/integrations/new", page(views.new_integration), methods=both),
+        Route(
+            f"{svc}/integrations/{{integration_id:int}}",
+            page(views.integration_detail),
+            methods=get,
+        ),
+        Route(
+            f"{svc}/integrations/{{integration_id:int}}/rotate-key",
+            page(views.rotate_integration_key),
+            methods=post,
+        ),
+        Route("/incidents", page(views.incidents), methods=get),
+        Route("/incidents/rows", page(views.incident_rows, fragment=True), methods=get),
+        Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
+        Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
+        Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),
+    ]
+
+
+__all__ = ["routes"]

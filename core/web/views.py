@@ -1,0 +1,468 @@
+"""The UI's pages: sign-in and set-up, services, integrations, incidents.
+
+Every query goes through :mod:`core.server.admin` with the signed-in organization, so the
+UI sees exactly what an API token of that organization sees and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.responses import HTMLResponse, Response
+
+from core.server import admin
+from core.server.keys import integration_url
+from core.storage.schema import (
+    OPEN_STATUSES,
+    ApiToken,
+    Incident,
+    Integration,
+    Organization,
+    Service,
+)
+from core.web.app import Page, PageError, safe_next
+from core.web.forms import FormError, setting_fields, settings_from_form
+from core.web.session import new_csrf_token
+
+FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
+"""What the set-up page suggests calling the first API token (a label, not a secret)."""
+INCIDENT_PAGE_SIZE = 100
+TIMELINE_LIMIT = 500
+INTEGRATION_LOG_LIMIT = 50
+STATUS_FILTERS = ("", "open", "triggered", "acknowledged", "resolved")
+SNS_STATUSES = {
+    "pending": "Subscription pending",
+    "confirmed": "Subscription confirmed",
+    "unsubscribed": "Unsubscribed",
+}
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+def _needs_setup(page: Page) -> bool:
+    with page.state.sessions() as s:
+        return s.scalar(select(ApiToken.id).limit(1)) is None
+
+
+def _sign_in(page: Page, token: ApiToken) -> None:
+    # A fresh CSRF token at sign-in: nothing issued before it stays valid.
+    page.session.clear()
+    page.session.update({"t": token.id, "o": token.organization_id, "c": new_csrf_token()})
+
+
+def home(page: Page) -> Response:
+    if page.user is None:
+        return page.redirect("/setup" if _needs_setup(page) else "/login")
+    return page.redirect("/incidents")
+
+
+def login(page: Page) -> Response:
+    nxt = safe_next(page.request.query_params.get("next") or page.form.get("next"))
+    if page.request.method == "GET":
+        if _needs_setup(page):
+            return page.redirect("/setup")
+        return page.render("login.html", next=nxt, error=None)
+    secret = page.form.get("token", "").strip()
+    with page.state.sessions.begin() as s:
+        token = admin.authenticate_token(s, secret)
+        if token is not None:
+            token.last_used_at = admin.utcnow()
+    if token is None:
+        return page.render(
+            "login.html", http_status=401, next=nxt, error="That token is not valid."
+        )
+    _sign_in(page, token)
+    return page.redirect(nxt)
+
+
+def setup(page: Page) -> Response:
+    """First run only: create the organization and its first API token."""
+    if not _needs_setup(page):
+        if page.request.method == "POST":
+            raise PageError(409, "alertgate is already set up. Sign in with an API token.")
+        return page.redirect("/login")
+    if page.request.method == "GET":
+        return page.render(
+            "setup.html",
+            org_name="default",
+            token_name=FIRST_TOKEN_NAME,
+            error=None,
+        )
+    org_name = page.form.get("organization", "").strip()
+    token_name = page.form.get("token_name", "").strip() or FIRST_TOKEN_NAME
+    try:
+        with page.state.sessions.begin() as s:
+            # Checked again inside the transaction that creates the first token.
+            if s.scalar(select(ApiToken.id).limit(1)) is not None:
+                raise PageError(409, "alertgate is already set up. Sign in with an API token.")
+            org = admin.ensure_organization(s, org_name)
+            new = admin.create_token(s, org, token_name)
+            token = new.token
+    except admin.AdminError as exc:
+        return page.render(
+            "setup.html",
+            http_status=422,
+            org_name=org_name,
+            token_name=token_name,
+            error=exc.message,
+        )
+    _sign_in(page, token)
+    page.user = None
+    response = page.render("token_created.html", token=new.secret, org_name=org_name)
+    return response
+
+
+def logout(page: Page) -> Response:
+    page.session.clear()
+    page.session["c"] = new_csrf_token()
+    page.flash("Signed out.")
+    return page.redirect("/login")
+
+
+# -- services ------------------------------------------------------------------------------
+
+
+def services(page: Page) -> Response:
+    with page.state.sessions() as s:
+        rows = admin.list_services(s, page.org_id)
+        ids = [r.id for r in rows]
+        integration_counts = dict(
+            s.execute(
+                select(Integration.service_id, func.count())
+                .where(Integration.service_id.in_(ids))
+                .group_by(Integration.service_id)
+            ).all()
+        )
+        open_counts = dict(
+            s.execute(
+                select(Incident.service_id, func.count())
+                .where(Incident.service_id.in_(ids), Incident.status.in_(OPEN_STATUSES))
+                .group_by(Incident.service_id)
+            ).all()
+        )
+    return page.render(
+        "services.html",
+        services=rows,
+        integration_counts=integration_counts,
+        open_counts=open_counts,
+    )
+
+
+def new_service(page: Page) -> Response:
+    if page.request.method == "GET":
+        return page.render("service_new.html", name="", description="", error=None)
+    name = page.form.get("name", "")
+    description = page.form.get("description", "")
+    try:
+        with page.state.sessions.begin() as s:
+            org = s.get(Organization, page.org_id)
+            assert org is not None
+            service = admin.create_service(s, org, name, description)
+            service_id = service.id
+    except admin.AdminError as exc:
+        return page.render(
+            "service_new.html",
+            http_status=422,
+            name=name,
+            description=description,
+            error=exc.message,
+        )
+    page.flash(f"Service {name.strip()} created.")
+    return page.redirect(f"/services/{service_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationRow:
+    integration: Integration
+    type_title: str
+    status: str
+    status_kind: str
+    """A CSS hint: ok | pending | off | waiting."""
+
+
+def integration_status(integration: Integration) -> tuple[str, str]:
+    """What the Integrations tab says about an integration's subscription."""
+    state = integration.state if isinstance(integration.state, dict) else {}
+    sns = state.get("sns")
+    status = sns.get("status") if isinstance(sns, dict) else None
+    if status in SNS_STATUSES:
+        kind = {"confirmed": "ok", "pending": "pending", "unsubscribed": "off"}[str(status)]
+        return SNS_STATUSES[str(status)], kind
+    if not integration.enabled:
+        return "Disabled", "off"
+    if integration.last_alert_at is not None:
+        return "Receiving alerts", "ok"
+    return "Waiting for first message", "waiting"
+
+
+def _type_title(page: Page, slug: str) -> str:
+    registered = page.state.plugins.types.get(slug)
+    return registered.type.title if registered else f"{slug} (not installed)"
+
+
+def service_integrations(page: Page) -> Response:
+    service_id = page.path_int("service_id")
+    with page.state.sessions() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+        rows = []
+        for integration in admin.list_integrations(s, page.org_id, service.id):
+            text, kind = integration_status(integration)
+            rows.append(
+                IntegrationRow(integration, _type_title(page, integration.type), text, kind)
+            )
+    return page.render("service.html", service=service, tab="integrations", integrations=rows)
+
+
+def service_incidents(page: Page) -> Response:
+    service_id = page.path_int("service_id")
+    status = _status_filter(page)
+    with page.state.sessions() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+        listing = _incident_listing(page, s, service.id, status)
+    return page.render("service.html", service=service, tab="incidents", status=status, **listing)
+
+
+# -- integrations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TypeChoice:
+    slug: str
+    title: str
+    description: str
+    docs_url: str
+    builtin: bool
+    fields: list[Any]
+
+
+def _type_choices(page: Page) -> list[TypeChoice]:
+    choices = []
+    for slug, registered in page.state.plugins.types.items():
+        itype = registered.type
+        choices.append(
+            TypeChoice(
+                slug=slug,
+                title=itype.title,
+                description=itype.description,
+                docs_url=itype.docs_url,
+                builtin=registered.plugin.builtin,
+                fields=setting_fields(slug, itype.settings_model),
+            )
+        )
+    # Built-ins first, then by title: the guide picks a built-in from the list.
+    return sorted(choices, key=lambda c: (not c.builtin, c.title.lower()))
+
+
+def new_integration(page: Page) -> Response:
+    service_id = page.path_int("service_id")
+    with page.state.sessions() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+    choices = _type_choices(page)
+    if page.request.method == "GET":
+        return page.render(
+            "integration_new.html",
+            service=service,
+            choices=choices,
+            values={},
+            chosen=page.request.query_params.get("type", ""),
+            error=None,
+        )
+    slug = page.form.get("type", "")
+    name = page.form.get("name", "").strip()
+    chosen = next((c for c in choices if c.slug == slug), None)
+    try:
+        if chosen is None:
+            raise FormError("Choose an integration type.")
+        settings = settings_from_form(chosen.fields, page.form)
+        with page.state.sessions.begin() as s:
+            # Loaded again in this transaction; a failure rolls it back and expires it, so
+            # the error page below uses the copy read above.
+            target = admin.get_service(s, service_id, page.org_id)
+            keyed = admin.create_integration(
+                s, page.state.plugins, target, slug, name or None, settings
+            )
+            integration = keyed.integration
+    except (FormError, admin.InvalidInput) as exc:
+        message = exc.message if isinstance(exc, admin.AdminError) else str(exc)
+        return page.render(
+            "integration_new.html",
+            http_status=422,
+            service=service,
+            choices=choices,
+            values=page.form,
+            chosen=slug,
+            error=message,
+        )
+    return _show_url(page, service, integration, keyed.key, rotated=False)
+
+
+def _show_url(
+    page: Page, service: Service, integration: Integration, key: str, *, rotated: bool
+) -> HTMLResponse:
+    """The one page that shows an Integration URL: it is not stored, only its hash."""
+    return page.render(
+        "integration_url.html",
+        service=service,
+        integration=integration,
+        type_title=_type_title(page, integration.type),
+        url=integration_url(page.state.settings.public_url, key),
+        rotated=rotated,
+    )
+
+
+def integration_detail(page: Page) -> Response:
+    service_id = page.path_int("service_id")
+    integration_id = page.path_int("integration_id")
+    with page.state.sessions() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+        integration = admin.get_integration(s, integration_id, page.org_id)
+        if integration.service_id != service.id:
+            raise PageError(404, "Not found.")
+        alerts = list(admin.integration_alerts(s, integration.id, limit=10_000))
+    text, kind = integration_status(integration)
+    sns = integration.state.get("sns") if isinstance(integration.state, dict) else None
+    return page.render(
+        "integration.html",
+        service=service,
+        integration=integration,
+        type_title=_type_title(page, integration.type),
+        status=text,
+        status_kind=kind,
+        sns=sns if isinstance(sns, dict) else None,
+        alerts=list(reversed(alerts))[:INTEGRATION_LOG_LIMIT],
+    )
+
+
+def rotate_integration_key(page: Page) -> Response:
+    service_id = page.path_int("service_id")
+    integration_id = page.path_int("integration_id")
+    with page.state.sessions.begin() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+        integration = admin.get_integration(s, integration_id, page.org_id)
+        if integration.service_id != service.id:
+            raise PageError(404, "Not found.")
+        keyed = admin.rotate_key(s, integration)
+    page.state.cache.forget_integration(integration_id)
+    return _show_url(page, service, keyed.integration, keyed.key, rotated=True)
+
+
+# -- incidents -----------------------------------------------------------------------------
+
+
+def _status_filter(page: Page) -> str:
+    status = page.request.query_params.get("status", "")
+    return status if status in STATUS_FILTERS else ""
+
+
+def _service_filter(page: Page) -> int | None:
+    raw = page.request.query_params.get("service", "")
+    if raw.isdigit() and 0 < int(raw) <= 2**62:
+        return int(raw)
+    return None
+
+
+def _incident_listing(page: Page, s: Any, service_id: int | None, status: str) -> dict[str, Any]:
+    incidents, total = admin.list_incidents(
+        s, page.org_id, service_id=service_id, status=status or None, limit=INCIDENT_PAGE_SIZE
+    )
+    names = admin.service_names(s, {i.service_id for i in incidents})
+    return {"incidents": incidents, "total": total, "service_names": names}
+
+
+def incidents(page: Page) -> Response:
+    service_id = _service_filter(page)
+    status = _status_filter(page)
+    with page.state.sessions() as s:
+        services = admin.list_services(s, page.org_id)
+        if service_id is not None and service_id not in {x.id for x in services}:
+            service_id = None
+        listing = _incident_listing(page, s, service_id, status)
+    return page.render(
+        "incidents.html", services=services, service_id=service_id, status=status, **listing
+    )
+
+
+def incident_rows(page: Page) -> Response:
+    """The incidents table body, polled by app.js so the list updates without a reload."""
+    service_id = _service_filter(page)
+    status = _status_filter(page)
+    with page.state.sessions() as s:
+        listing = _incident_listing(page, s, service_id, status)
+    response = page.render("_incident_rows.html", show_service=service_id is None, **listing)
+    response.headers["X-Total-Count"] = str(listing["total"])
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    id: int
+    action: str
+    outcome: str
+    title: str
+    summary: str
+    severity: str
+    source_time: datetime
+    received_at: datetime
+    integration: str
+    payload: Any
+
+
+def incident_detail(page: Page) -> Response:
+    incident_id = page.path_int("incident_id")
+    with page.state.sessions() as s:
+        incident = admin.get_incident(s, incident_id, page.org_id)
+        service = admin.get_service(s, incident.service_id, page.org_id)
+        alerts = admin.incident_alerts(s, incident.id, limit=TIMELINE_LIMIT)
+        names = dict(
+            s.execute(
+                select(Integration.id, Integration.name).where(
+                    Integration.id.in_({a.integration_id for a in alerts})
+                )
+            ).all()
+        )
+        timeline = [
+            TimelineEntry(
+                id=a.id,
+                action=a.action,
+                outcome=a.outcome,
+                title=a.title,
+                summary=a.summary,
+                severity=a.severity,
+                source_time=a.source_time,
+                received_at=a.received_at,
+                integration=names.get(a.integration_id, "deleted integration"),
+                payload=a.payload,
+            )
+            for a in alerts
+        ]
+    return page.render("incident.html", incident=incident, service=service, timeline=timeline)
+
+
+def _change_incident(page: Page, verb: str) -> Response:
+    incident_id = page.path_int("incident_id")
+    assert page.user is not None
+    with page.state.sessions() as s:
+        admin.get_incident(s, incident_id, page.org_id)  # 404 for other organizations
+    if verb == "acknowledge":
+        change = admin.acknowledge_incident(page.state.engine, incident_id, page.user.actor)
+        done = "acknowledged"
+    else:
+        change = admin.resolve_incident(page.state.engine, incident_id, page.user.actor)
+        done = "resolved"
+    if change.changed:
+        page.flash(f"Incident #{incident_id} {done}.")
+    else:
+        page.flash(f"Incident #{incident_id} was already {change.status}.")
+    return page.redirect(f"/incidents/{incident_id}")
+
+
+def acknowledge(page: Page) -> Response:
+    return _change_incident(page, "acknowledge")
+
+
+def resolve(page: Page) -> Response:
+    return _change_incident(page, "resolve")

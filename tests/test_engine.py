@@ -411,3 +411,32 @@ def test_hot_path_lookups_use_indexes(db_engine: Engine) -> None:
         raw.rollback()
     finally:
         raw.close()
+
+
+def test_unreachable_database_raises_storage_unavailable() -> None:
+    from core.engine import StorageUnavailable
+    from core.storage.database import make_engine
+
+    # nothing listens on port 1: every attempt fails to connect, nothing is stored
+    db = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    engine = IngestEngine(db)
+    try:
+        with pytest.raises(StorageUnavailable):
+            engine.ingest(Delivery(1, 1, [alarm("k")]))
+    finally:
+        engine.close()
+        db.dispose()
+    with pytest.raises(StorageUnavailable):
+        engine.ingest(Delivery(1, 1, [alarm("k")]))  # closed engines refuse work
+
+
+def test_close_applies_what_is_queued(db_engine: Engine, seed: SeedFn) -> None:
+    s = seed()
+    engine = IngestEngine(db_engine)
+    futures = [
+        engine._writer.submit(Delivery(s.integration_id, s.service_id, [alarm(f"k{i}")]))
+        for i in range(30)
+    ]
+    engine.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert len(alert_rows(db_engine)) == 30

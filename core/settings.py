@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(
         None,
         ge=0,
-        description="Days to keep alerts' raw payloads; `alertgate db prune` (and the "
-        "server's periodic prune, where enabled) blanks older ones. Unset keeps them forever.",
+        description="Days to keep alerts' raw payloads; `alertgate db prune` (run it daily, "
+        "e.g. from cron) blanks older ones. Unset keeps them forever.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8080",

@@ -183,6 +183,13 @@ def list_services(
     return session.scalars(query).all()
 
 
+def count_services(session: Session, org_id: int | None = None) -> int:
+    query = select(func.count()).select_from(Service)
+    if org_id is not None:
+        query = query.where(Service.organization_id == org_id)
+    return session.scalar(query) or 0
+
+
 def get_service(session: Session, service_id: int, org_id: int | None = None) -> Service:
     service = session.get(Service, service_id)
     if service is None or (org_id is not None and service.organization_id != org_id):
@@ -279,6 +286,17 @@ def list_integrations(
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
+
+
+def count_integrations(
+    session: Session, org_id: int | None = None, service_id: int | None = None
+) -> int:
+    query = select(func.count()).select_from(Integration)
+    if org_id is not None:
+        query = query.join(Service).where(Service.organization_id == org_id)
+    if service_id is not None:
+        query = query.where(Integration.service_id == service_id)
+    return session.scalar(query) or 0
 
 
 def get_integration(

@@ -64,7 +64,7 @@ def list_services(call: Call) -> Page[ServiceOut]:
     q: PageQuery = call.query
     with call.state.sessions() as s:
         rows = admin.list_services(s, call.org_id, limit=q.limit, offset=q.offset)
-        total = len(admin.list_services(s, call.org_id))
+        total = admin.count_services(s, call.org_id)
         return Page[ServiceOut](
             items=[ServiceOut.of(r) for r in rows], total=total, limit=q.limit, offset=q.offset
         )
@@ -99,7 +99,7 @@ def list_integrations(call: Call) -> Page[IntegrationOut]:
     q: IntegrationQuery = call.query
     with call.state.sessions() as s:
         rows = admin.list_integrations(s, call.org_id, q.service_id, limit=q.limit, offset=q.offset)
-        total = len(admin.list_integrations(s, call.org_id, q.service_id))
+        total = admin.count_integrations(s, call.org_id, q.service_id)
         return Page[IntegrationOut](
             items=[IntegrationOut.of(r) for r in rows],
             total=total,

@@ -21,7 +21,8 @@ def log_config(level: str) -> dict[str, Any]:
             "default": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         },
         "handlers": {
-            "json": {"class": "logging.StreamHandler", "formatter": "plain"},
+            # One line per delivery: written in batches (see core/server/logbuffer.py).
+            "json": {"()": "core.server.logbuffer.BatchingStreamHandler", "formatter": "plain"},
             "default": {"class": "logging.StreamHandler", "formatter": "default"},
         },
         "loggers": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
@@ -19,11 +20,20 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+@functools.lru_cache(maxsize=1)
+def _head_revision() -> str:
+    """The newest migration shipped with this process's code: read once (it parses the
+    migration scripts), not on every probe."""
+    from core.storage import migrate
+
+    return migrate.head_revision()
+
+
 def migrations_pending(engine: Engine) -> str | None:
     """``None`` when the database schema is at the latest migration, else why not."""
     from core.storage import migrate
 
-    current, head = migrate.current_revision(engine), migrate.head_revision()
+    current, head = migrate.current_revision(engine), _head_revision()
     if current == head:
         return None
     return (

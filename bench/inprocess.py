@@ -1,0 +1,149 @@
+"""CPU cost of one delivery, per thread, with the real app driven in-process.
+
+``python -m bench.inprocess [--messages N] [--profile]`` builds the real Starlette app
+(``create_app``) on a fresh SQLite database prepared by the CLI, and feeds it the signed
+workload through ASGI calls (32 in flight), with no sockets, no uvicorn and no load
+generator competing for the CPU. It prints the CPU time per delivery of each thread kind:
+``main`` (event loop: routing, middleware, the endpoint, logging, metrics), ``parse``
+(plugin parse threads: SNS verify, alarm parsing) and ``writer`` (the engine's group-commit
+thread: SQL and commit). Far less noisy than the HTTP benchmark on a shared machine, it is
+what optimisations of the hot path are judged by; ``--profile`` adds a py-spy summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import server
+from bench.workload import Params, generate
+
+
+def _thread_cpu() -> dict[str, float]:
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for t in threading.enumerate():
+        try:
+            raw = Path(f"/proc/self/task/{t.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if t is threading.main_thread():
+            kind = "main"
+        elif "writer" in t.name:
+            kind = "writer"
+        elif "notifier" in t.name:
+            kind = "notifier"
+        else:
+            kind = "parse"
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+async def _drive(app: Any, path: str, bodies: list[bytes], concurrency: int) -> list[int]:
+    async def one(body: bytes) -> int:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8080), "state": {},
+            "headers": [
+                (b"host", b"127.0.0.1:8080"),
+                (b"content-type", b"text/plain; charset=UTF-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-amz-sns-message-type", b"Notification"),
+            ],
+        }  # fmt: skip
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)
+        return status[0]
+
+    gate = asyncio.Semaphore(concurrency)
+
+    async def limited(body: bytes) -> int:
+        async with gate:
+            return await one(body)
+
+    return list(await asyncio.gather(*(limited(b) for b in bodies)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
+    p.add_argument("--messages", type=int, default=6000)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--seed", type=int, default=11)
+    args = p.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="alertgate-inprocess-"))
+    url = f"sqlite:///{work}/alertgate.db"
+    env = server.base_env(url, work / "certs", 8080, {"ALERTGATE_LOG_LEVEL": args.log_level})
+    path, _integration_id, warmup_path = server.prepare(env)
+    os.environ.update(env)
+
+    from plugins.aws_sns.signer import SnsSigner
+
+    signer = SnsSigner(work / "certs", name="inprocess")
+    bodies = [
+        d.body
+        for d in generate(
+            Params(messages=args.messages, gap=100, seed=args.seed), signer
+        ).deliveries
+    ]
+    warm = [d.body for d in generate(Params(messages=64, gap=1, seed=99), signer).deliveries]
+
+    # The delivery log goes where `alertgate serve` sends it, minus the terminal.
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    logging.getLogger("alertgate.delivery").addHandler(handler)
+    logging.getLogger("alertgate.delivery").propagate = False
+    logging.getLogger().setLevel(args.log_level.upper())
+
+    from core.server.app import create_app
+
+    app = create_app()
+    try:
+        import uvloop
+
+        run: Any = uvloop.run
+    except ImportError:  # pragma: no cover
+        run = asyncio.run
+
+    async def session() -> dict[str, Any]:
+        await _drive(app, warmup_path, warm, args.concurrency)
+        before, t0, c0 = _thread_cpu(), time.perf_counter(), time.process_time()
+        statuses = await _drive(app, path, bodies, args.concurrency)
+        wall, cpu, after = time.perf_counter() - t0, time.process_time() - c0, _thread_cpu()
+        n = len(bodies)
+        return {
+            "deliveries": n,
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "cpu_us_per_delivery": round(cpu / n * 1e6),
+            "per_thread_us": {
+                k: round((after[k] - before.get(k, 0.0)) / n * 1e6) for k in sorted(after)
+            },
+            "wall_rate_per_s": round(n / wall),
+        }
+
+    print(json.dumps(run(session())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

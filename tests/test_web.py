@@ -1,6 +1,7 @@
 """The web UI over real HTTP (no browser): sessions, CSRF, set-up, isolation, forms, keys.
 
-The browser flow itself is in tests/browser/.
+Each test runs on SQLite and on PostgreSQL (when ALERTGATE_TEST_POSTGRES_URL is set). The
+browser flow itself is in tests/browser/.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiServer]:
-    with running_ui(tmp_path, monkeypatch) as live:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[UiServer]:
+    """The UI on SQLite and, where ALERTGATE_TEST_POSTGRES_URL is set, on PostgreSQL."""
+    with running_ui(tmp_path, monkeypatch, db_url) as live:
         yield live
 
 
@@ -364,3 +366,26 @@ def test_generated_secret_key_is_kept_private_and_reused(tmp_path: Path) -> None
     assert load_secret_key(Settings(secret_key=SecretStr("s" * 20))) == b"s" * 20
     with pytest.raises(ValueError, match="at least 16"):
         load_secret_key(Settings(secret_key=SecretStr("short")))
+
+
+def test_concurrent_first_run_setups_create_one_organization(server: UiServer) -> None:
+    """Several browsers racing through set-up: exactly one wins, the others get 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [httpx.Client(base_url=server.base_url, timeout=30) for _ in range(4)]
+    forms = [
+        {"organization": f"org{i}", "token_name": "t", "csrf_token": csrf_of(c.get("/setup"))}
+        for i, c in enumerate(clients)
+    ]
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(
+            pool.map(
+                lambda pair: pair[0].post("/setup", data=pair[1]).status_code,
+                zip(clients, forms, strict=True),
+            )
+        )
+    for client in clients:
+        client.close()
+    assert statuses == [200, 409, 409, 409]
+    with server.sessions()() as s:
+        assert len(admin.list_tokens(s)) == 1

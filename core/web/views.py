@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, Response
 
 from core.server import admin
@@ -29,6 +30,7 @@ from core.web.session import new_csrf_token
 
 FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
 """What the set-up page suggests calling the first API token (a label, not a secret)."""
+ALREADY_SET_UP = "alertgate is already set up. Sign in with an API token."
 INCIDENT_PAGE_SIZE = 100
 TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
@@ -83,7 +85,7 @@ def setup(page: Page) -> Response:
     """First run only: create the organization and its first API token."""
     if not _needs_setup(page):
         if page.request.method == "POST":
-            raise PageError(409, "alertgate is already set up. Sign in with an API token.")
+            raise PageError(409, ALREADY_SET_UP)
         return page.redirect("/login")
     if page.request.method == "GET":
         return page.render(
@@ -96,12 +98,24 @@ def setup(page: Page) -> Response:
     token_name = page.form.get("token_name", "").strip() or FIRST_TOKEN_NAME
     try:
         with page.state.sessions.begin() as s:
-            # Checked again inside the transaction that creates the first token.
+            # Checked again inside the transaction that creates the first token, after
+            # taking the write lock, so two concurrent set-ups cannot both succeed.
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(text("LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE"))
+            else:
+                # SQLite: a write statement (matching nothing) begins the write
+                # transaction now; a concurrent set-up waits for it (busy_timeout).
+                s.execute(text("UPDATE api_tokens SET name = name WHERE 0 = 1"))
             if s.scalar(select(ApiToken.id).limit(1)) is not None:
-                raise PageError(409, "alertgate is already set up. Sign in with an API token.")
+                raise PageError(409, ALREADY_SET_UP)
             org = admin.ensure_organization(s, org_name)
             new = admin.create_token(s, org, token_name)
             token = new.token
+    except OperationalError:
+        # SQLite: a concurrent set-up committed first (our read snapshot went stale).
+        if not _needs_setup(page):
+            raise PageError(409, ALREADY_SET_UP) from None
+        raise
     except admin.AdminError as exc:
         return page.render(
             "setup.html",

@@ -16,6 +16,7 @@ The ``aws_cloudtrail`` plugin calls :func:`alarm_alerts`, :func:`alarm_fingerpri
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -56,6 +57,12 @@ _COMPARISON_WORDS = {
     "GreaterThanUpperThreshold": "above the band",
 }
 
+_BAND_SIDES = {
+    "LessThanLowerOrGreaterThanUpperThreshold": "outside",
+    "LessThanLowerThreshold": "below",
+    "GreaterThanUpperThreshold": "above",
+}
+
 
 class AlarmSettings(SnsSettings):
     """Per-integration options of every integration type that receives CloudWatch alarms."""
@@ -87,16 +94,16 @@ def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or ``None`` (JSON allows ``Infinity``/``NaN``; they mean nothing here)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    if not (isinstance(value, int | float) or (isinstance(value, str) and len(value) <= 64)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -427,10 +434,8 @@ def describe_condition(attrs: Mapping[str, Any]) -> str:
         stat = f" {watched['stat']}" if watched and watched["stat"] else ""
         per = f" per {_fmt_number(watched['period'])} s" if watched and watched["period"] else ""
         band_text = band["expression"] if band and band["expression"] else band_id
-        return (
-            f"{subject}{stat}{per} {cmp_words or 'outside the band'} of the anomaly detection "
-            f"band {band_text}{over}"
-        )
+        side = _BAND_SIDES.get(attrs.get("comparison") or "", "outside")
+        return f"{subject}{stat}{per} {side} the anomaly detection band {band_text}{over}"
     threshold = f"{cmp_words or 'compared with'} {_fmt_number(attrs.get('threshold'))}"
     unit = attrs.get("unit")
     if unit and unit != "None":

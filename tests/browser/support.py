@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import Engine
 
 from core.server import admin
 from core.server.app import create_app
@@ -68,9 +69,11 @@ class UiServer:
     base_url: str
     settings: Settings
     cert_dir: Path
+    engine: Engine
+    """The tests' own connection pool to the server's database."""
 
     def sessions(self) -> Any:
-        return make_sessionmaker(make_engine(self.settings.database_url))
+        return make_sessionmaker(self.engine)
 
     def new_token(self, org: str) -> str:
         """An API token of ``org`` (created if missing), made as the CLI would."""
@@ -97,24 +100,36 @@ def serve(app: Any, port: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_ui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiServer]:
+def running_ui(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None = None
+) -> Iterator[UiServer]:
     """An empty, migrated database behind the real app, on a free port.
 
     The public URL is the server's own address, so the Integration URL the UI shows is the
     one the tests post signed SNS deliveries to.
+
+    :param database_url: An empty, migrated database (default: a new SQLite file).
     """
     cert_dir = tmp_path / "certs"
     monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
     get_settings.cache_clear()
-    url = f"sqlite:///{tmp_path / 'alertgate.db'}"
-    migrate.upgrade(url)
+    url = database_url
+    if url is None:
+        url = f"sqlite:///{tmp_path / 'alertgate.db'}"
+        migrate.upgrade(url)
     port = free_port()
-    settings = Settings(database_url=url, public_url=f"http://127.0.0.1:{port}")
+    settings = Settings(
+        database_url=url,
+        public_url=f"http://127.0.0.1:{port}",
+        secret_key_file=str(tmp_path / "session.secret"),
+    )
     app = create_app(settings, db_engine=make_engine(url))
+    engine = make_engine(url)
     try:
         with serve(app, port):
-            yield UiServer(f"http://127.0.0.1:{port}", settings, cert_dir)
+            yield UiServer(f"http://127.0.0.1:{port}", settings, cert_dir, engine)
     finally:
+        engine.dispose()
         get_settings.cache_clear()
 
 

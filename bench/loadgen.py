@@ -201,6 +201,7 @@ def percentiles(
 class _Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.used = time.monotonic()
 
     async def roundtrip(self, raw: bytes) -> int:
         self.writer.write(raw)
@@ -209,7 +210,15 @@ class _Conn:
         m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
         if m:
             await self.reader.readexactly(int(m.group(1)))
+        self.used = time.monotonic()
         return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# uvicorn closes keep-alive connections idle for 5 s; never reuse one that old.
+MAX_IDLE_S = 3.0
 
 
 async def _constant_rate(
@@ -226,16 +235,32 @@ async def _constant_rate(
     async def one(raw: bytes, due: float) -> None:
         nonlocal opened, errors
         async with gate:
-            conn = idle.pop() if idle else None
-            try:
-                if conn is None:
-                    opened += 1
-                    conn = _Conn(*await asyncio.open_connection(host, port))
-                lateness.append((time.perf_counter() - due) * 1000)
-                status = await conn.roundtrip(raw)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                errors += 1
-                return
+            conn = None
+            while idle:
+                candidate = idle.pop()
+                if time.monotonic() - candidate.used < MAX_IDLE_S:
+                    conn = candidate
+                    break
+                candidate.close()
+            lateness.append((time.perf_counter() - due) * 1000)
+            # A reused connection the server closed meanwhile fails before any response:
+            # resend once on a fresh one, as HTTP clients do (a resent delivery that had
+            # been processed would be a duplicate, which alertgate acknowledges and the
+            # check accounts for).
+            for attempt in range(2):
+                try:
+                    if conn is None:
+                        opened += 1
+                        conn = _Conn(*await asyncio.open_connection(host, port))
+                    status = await conn.roundtrip(raw)
+                    break
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    if attempt == 1:
+                        errors += 1
+                        return
             latencies.append((time.perf_counter() - due) * 1000)
             statuses[status] = statuses.get(status, 0) + 1
             idle.append(conn)
@@ -251,7 +276,7 @@ async def _constant_rate(
     await asyncio.gather(*tasks)
     seconds = time.perf_counter() - t0
     for conn in idle:
-        conn.writer.close()
+        conn.close()
     return latencies, lateness, statuses, errors, seconds
 
 

@@ -217,6 +217,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-seconds", type=float, default=30.0)
     p.add_argument("--no-latency", action="store_true", help="skip the latency phase")
     p.add_argument("--no-throughput", action="store_true", help="skip the SQLite throughput phase")
+    p.add_argument("--no-sqlite", action="store_true", help="skip every SQLite phase")
     p.add_argument("--alertmanager", action="store_true", help="also drive Prometheus Alertmanager")
     p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
     p.add_argument("--growth-alerts", type=int, default=1_000_000)
@@ -259,14 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         report["workload"] = workload.summary()
         bench = Bench(args, workdir, workload, cert_dir)
         phases: list[dict[str, Any]] = report["phases"]
-        if not args.no_throughput:
+        if not args.no_throughput and not args.no_sqlite:
             phases.append(bench.ingest_run("throughput"))
-        if not args.no_latency:
+        if not args.no_latency and not args.no_sqlite:
             count = min(len(workload.deliveries), int(args.latency_rate * args.latency_seconds))
             phases.append(bench.ingest_run("latency", rate=args.latency_rate, count=count))
         if args.alertmanager and alertmanager.available():
             phases.append(bench.alertmanager_run())
-        if args.growth:
+        if args.growth and not args.no_sqlite:
             phases.append(bench.ingest_run("growth-empty"))
             phases.append(bench.ingest_run("growth-prestored", prestore=args.growth_alerts))
         if args.postgres:

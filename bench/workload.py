@@ -94,6 +94,8 @@ class Delivery:
     run: int | None
     """Index of the expected incident this delivery opened/joined/resolved, if any."""
     body: bytes = field(repr=False, default=b"")
+    change_time: datetime | None = field(repr=False, default=None)
+    """The alarm's StateChangeTime (the engine orders by it)."""
 
 
 @dataclass(slots=True)
@@ -264,8 +266,16 @@ def plan(params: Params, start: datetime) -> list[_Plan]:
     return out
 
 
+def replan(deliveries: list[Delivery]) -> list[_Plan]:
+    """Plans for deliveries in another order (e.g. the order the server applied them)."""
+    return [
+        _Plan(d.message_id, d.alarm, d.state, "", d.change_time or datetime.min.replace(tzinfo=UTC))
+        for d in deliveries
+    ]
+
+
 def expect(plans: list[_Plan]) -> tuple[list[Delivery], Expected]:
-    """Run the sequential reference model over the planned order."""
+    """Run the sequential reference model over ``plans`` in their order."""
     seen: set[str] = set()
     open_run: dict[int, int] = {}  # alarm -> index of its open expected incident
     last_time: dict[int, datetime] = {}
@@ -297,7 +307,17 @@ def expect(plans: list[_Plan]) -> tuple[list[Delivery], Expected]:
             else:
                 outcome = "no_open_incident"
         seen.add(item.message_id)
-        deliveries.append(Delivery(item.message_id, item.alarm, item.state, action, outcome, run))
+        deliveries.append(
+            Delivery(
+                item.message_id,
+                item.alarm,
+                item.state,
+                action,
+                outcome,
+                run,
+                change_time=item.change_time,
+            )
+        )
     counts = Counter(d.outcome for d in deliveries)
     expected = Expected(
         deliveries=len(deliveries),

@@ -21,7 +21,7 @@ import pytest
 
 from bench import loadgen
 from bench.check import check_rows
-from bench.workload import OUTCOMES, Params, expect, generate, plan, write_requests
+from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
 from core.models import InboundRequest, ParseContext
 from core.plugins import load_plugins
 from plugins.aws_sns.runtime import SnsRuntime, set_runtime
@@ -71,9 +71,15 @@ def test_bodies_are_signed_sns_alarm_notifications_the_plugin_accepts(tmp_path: 
 
 def _perfect_rows(deliveries):  # type: ignore[no-untyped-def]
     alerts = [
-        (d.message_id, d.action, d.outcome, f"fp-{d.alarm}", None if d.run is None else d.run + 1)
-        for d in deliveries
-        if d.outcome != "duplicate"
+        (
+            n,
+            d.message_id,
+            d.action,
+            d.outcome,
+            f"fp-{d.alarm}",
+            None if d.run is None else d.run + 1,
+        )
+        for n, d in enumerate(d for d in deliveries if d.outcome != "duplicate")
     ]
     runs = Counter(d.run for d in deliveries if d.outcome == "attached")
     resolved = {d.run for d in deliveries if d.outcome == "resolved"}
@@ -94,16 +100,45 @@ def test_checker_accepts_the_right_answer_and_catches_wrong_ones() -> None:
     assert not check_rows(deliveries, alerts[1:], incidents, ok).ok  # an alert lost
     assert not check_rows(deliveries, [*alerts, alerts[0]], incidents, ok).ok  # counted twice
     wrong = list(alerts)
-    i = next(k for k, a in enumerate(wrong) if a[2] == "opened")
-    wrong[i] = (*wrong[i][:2], "stale", wrong[i][3], None)
+    i = next(k for k, a in enumerate(wrong) if a[3] == "opened")
+    wrong[i] = (*wrong[i][:3], "stale", wrong[i][4], None)
     assert not check_rows(deliveries, wrong, incidents, ok).ok  # wrong outcome
-    merged = [(a[0], a[1], a[2], "fp-same", a[4]) for a in alerts]
+    merged = [(*a[:4], "fp-same", a[5]) for a in alerts]
     assert not check_rows(deliveries, merged, incidents, ok).ok  # grouping broken
     extra = [*incidents, (10**6, "fp-x", "triggered", 1)]
     assert not check_rows(deliveries, alerts, extra, ok).ok  # an incident too many
     flipped = [(i, fp, "triggered", n) for i, fp, _, n in incidents]
     assert not check_rows(deliveries, alerts, flipped, ok).ok  # never resolved
     assert not check_rows(deliveries, alerts, incidents, {200: len(deliveries) - 1, 503: 1}).ok
+
+
+def test_checker_replays_the_order_the_server_applied() -> None:
+    """A stalled request overtaken by the alarm's next delivery changes outcomes legally
+    (the later ALARM opens, the older one is stale): accepted only if consistent."""
+    deliveries, _ = expect(plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC)))
+    stored = [d for d in deliveries if d.outcome != "duplicate"]
+    first, second = next(
+        (i, k)
+        for i, d in enumerate(stored)
+        if d.outcome == "opened"
+        for k in range(i + 1, len(stored))
+        if stored[k].alarm == d.alarm and stored[k].outcome == "attached"
+    )
+    order = list(stored)
+    order[first], order[second] = order[second], order[first]
+    replayed, _ = expect(replan(order))
+    alerts, incidents = _perfect_rows(replayed)
+    ok = {200: len(deliveries)}
+    result = check_rows(deliveries, alerts, incidents, ok)
+    assert result.ok, result.problems
+    assert result.reordered >= 2
+    # the same arrival order with the outcomes of the generated order is wrong
+    generated_outcome = {d.message_id: d for d in stored}
+    inconsistent = [
+        (n, d.message_id, d.action, generated_outcome[d.message_id].outcome, f"fp-{d.alarm}", None)
+        for n, d in enumerate(order)
+    ]
+    assert not check_rows(deliveries, inconsistent, incidents, ok).ok
 
 
 class _Recorder(BaseHTTPRequestHandler):

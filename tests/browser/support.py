@@ -54,7 +54,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser() -> Iterator[Any]:
     # Module scope, not session: Playwright's sync API keeps an event loop running in this
     # thread while it is open, which would break later tests that call asyncio.run().
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Generous waits for a loaded 2-core CI machine; they bound waiting, they assert no timing.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(

@@ -494,3 +494,21 @@ def test_concurrent_first_requests_fetch_the_certificate_once(
         thread.join(30)
     assert len(results) == 16 and all(isinstance(r, SnsNotification) for r in results)
     assert len(sns.requests) == 1 and runtime.certs.fetches == 1
+
+
+def test_bogus_certificate_names_do_not_evict_good_certificates(
+    signer: SnsSigner, sns: FakeSns
+) -> None:
+    store = CertificateStore(endpoint_url=sns.url, max_entries=2, timeout=2.0)
+    good = check_cert_url(signer.cert_url)
+    store.get(good)
+    for i in range(10):
+        bogus = check_cert_url(
+            f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bogus{i}.pem"
+        )
+        with pytest.raises(ForbiddenDelivery):
+            store.get(bogus)
+        with pytest.raises(ForbiddenDelivery):
+            store.get(bogus)  # remembered: no second download
+    store.get(good)
+    assert store.fetches == 11 and len(sns.requests) == 11

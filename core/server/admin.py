@@ -210,7 +210,7 @@ def find_service(session: Session, ref: str, org_id: int | None = None) -> Servi
             "service_ambiguous",
             f"{len(found)} organizations have a service named {ref!r}; pass --org",
         )
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # '³'.isdigit() is True, int('³') fails
         return get_service(session, int(ref), org_id)
     raise NotFound("service_not_found", f"no service named {ref!r}")
 

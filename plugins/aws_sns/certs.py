@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 MAX_CERT_BYTES = 64 * 1024
 FAILURE_TTL_SECONDS = 30.0
+MAX_FAILURES = 256
+MAX_CONCURRENT_FETCHES = 4
 
 
 @dataclass(slots=True)
@@ -80,6 +82,10 @@ class CertificateStore:
         self.fetches = 0
         """Network fetches made (for tests and metrics)."""
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        # Failures live apart so a flood of bogus certificate names cannot evict the good
+        # ones (which would turn every genuine message into a fetch).
+        self._failures: OrderedDict[str, _Entry] = OrderedDict()
+        self._fetch_slots = threading.BoundedSemaphore(MAX_CONCURRENT_FETCHES)
         self._lock = threading.Lock()
         # One lock per URL being loaded, so concurrent first requests cause one fetch.
         self._loading: dict[str, threading.Lock] = {}
@@ -109,6 +115,7 @@ class CertificateStore:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._failures.clear()
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -117,21 +124,26 @@ class CertificateStore:
 
     def _cached(self, key: str) -> _Entry | None:
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at <= self.clock():
-                del self._cache[key]
-                return None
-            self._cache.move_to_end(key)
-            return entry
+            for table in (self._cache, self._failures):
+                entry = table.get(key)
+                if entry is None:
+                    continue
+                if entry.expires_at <= self.clock():
+                    del table[key]
+                    return None
+                table.move_to_end(key)
+                return entry
+            return None
 
     def _store(self, key: str, entry: _Entry) -> None:
+        table, bound = (
+            (self._cache, self.max_entries) if entry.cert else (self._failures, MAX_FAILURES)
+        )
         with self._lock:
-            self._cache[key] = entry
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+            table[key] = entry
+            table.move_to_end(key)
+            while len(table) > bound:
+                table.popitem(last=False)
 
     def _load(self, url: SnsUrl) -> _Entry:
         name = url.file_name
@@ -157,6 +169,16 @@ class CertificateStore:
         return _Entry(self.clock() + self.ttl_seconds, cert=cert)
 
     def _fetch(self, url: SnsUrl) -> bytes:
+        # A bounded number of downloads at once: hostile traffic naming many certificates
+        # queues here (then gets 503) instead of tying up every worker thread.
+        if not self._fetch_slots.acquire(timeout=self.client.timeout.read or 5.0):
+            raise UpstreamUnavailable("cert_unavailable", "too many certificate downloads")
+        try:
+            return self._download(url)
+        finally:
+            self._fetch_slots.release()
+
+    def _download(self, url: SnsUrl) -> bytes:
         target = url.target(self.endpoint_url)
         self.fetches += 1
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -210,6 +211,10 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
     click.echo(f"  trusting     the demo SNS certificate in ALERTGATE_SNS_CERT_DIR={cert_dir}")
     click.echo(f"  service      {SERVICE}, integration AWS CloudTrail")
     click.echo(f"  Integration  {url}")
+    # Ctrl-C must stop the demo. Python keeps SIGINT ignored when the parent process
+    # ignored it (a non-interactive shell's background job, a harness), and then no
+    # KeyboardInterrupt ever comes: the demo would serve forever. Take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = ThreadedServer(create_app(settings), port=port).start()
     try:
         click.echo("")
@@ -250,10 +255,13 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
         click.echo(f"  API           {public}/api/v1/incidents  (Authorization: Bearer {token})")
         click.echo(f"  metrics       {public}/metrics")
         click.echo(f"  database      ALERTGATE_DATABASE_URL={settings.database_url}")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            click.echo("\nstopping")
+        forever = threading.Event()
+        while not forever.wait(0.5):  # wake up now and then, so signals are seen
+            pass
+    except KeyboardInterrupt:
+        # Ctrl-C at any moment once the server is up (even while the lines above are
+        # printed) is the normal way to stop: exit 0, not click's "Aborted!" (exit 1).
+        click.echo("\nstopping")
     finally:
         server.stop()
         if keep:

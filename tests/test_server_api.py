@@ -94,8 +94,12 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         assert r.status_code == route.status, (route.operation_id, r.status_code, r.text)
 
 
-def test_repeated_query_parameters_are_refused(live: Live) -> None:
+def test_unknown_or_repeated_query_parameters_are_refused(live: Live) -> None:
     api = live.client(new_token(live.engine))
+    for query in ("bogus=1", "=1", "limit=1&Limit=2", "service%5B%5D=x"):
+        r = api.get(f"/api/v1/incidents?{query}")
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["code"] == "invalid_request"
     for query in (
         "limit=1&limit=x",
         "limit=x&limit=1",

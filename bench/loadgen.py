@@ -73,11 +73,12 @@ def replay(
     connections: int = 64,
     content_type: str = "text/plain; charset=UTF-8",
     timeout_s: float = 900.0,
+    max_stall_s: float = 30.0,
     workdir: Path,
 ) -> ReplayResult:
     """Send every request of ``requests_file`` once through wrk; wait for all responses.
 
-    Stops early (``complete=False``) when wrk has been idle for 5 s with responses still
+    Stops early (``complete=False``) when wrk has been idle for ``max_stall_s`` with responses still
     missing (a request lost to a socket error or timeout) or after ``timeout_s``.
     """
     outdir = workdir / f"wrk-{time.monotonic_ns()}"
@@ -116,7 +117,7 @@ def replay(
             now, cpu = time.monotonic(), cpu_seconds(proc.pid)
             if cpu != last_cpu:
                 idle_since, last_cpu = now, cpu
-            if now > deadline or now - idle_since > 5.0:
+            if now > deadline or now - idle_since > max_stall_s:
                 break
             time.sleep(0.05)
         wrk_cpu = cpu_seconds(proc.pid)
@@ -234,6 +235,9 @@ async def _constant_rate(
 
     async def one(raw: bytes, due: float) -> None:
         nonlocal opened, errors
+        # The client's own lag: how late this request starts, before any wait for the
+        # server (the in-flight cap below is backpressure, counted in the latency).
+        lateness.append((time.perf_counter() - due) * 1000)
         async with gate:
             conn = None
             while idle:
@@ -242,7 +246,6 @@ async def _constant_rate(
                     conn = candidate
                     break
                 candidate.close()
-            lateness.append((time.perf_counter() - due) * 1000)
             # A reused connection the server closed meanwhile fails before any response:
             # resend once on a fresh one, as HTTP clients do (a resent delivery that had
             # been processed would be a duplicate, which alertgate acknowledges and the

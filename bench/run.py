@@ -88,6 +88,7 @@ class Bench:
             with server.Alertgate(env, port, args.workers, run_dir / "alertgate.log") as ag:
                 server.warm_up(ag.url, warmup_path, self.warmup_bodies)
                 pids = ag.worker_pids()
+                commits0 = _pg_commits(db) if postgres else None
                 cpu0 = {pid: cpu_seconds(pid) for pid in pids}
                 _log(f"{label}: alertgate up ({len(pids)} worker(s)); sending {len(deliveries):,}")
                 profilers = profile.start(pids, run_dir) if args.profile else []
@@ -129,6 +130,12 @@ class Bench:
                     round(sampler.peak.get(p, 0) / MB, 1) for p in pids
                 ]
                 out["rss_mb_end_per_worker"] = [round(sampler.last.get(p, 0) / MB, 1) for p in pids]
+                if commits0 is not None:
+                    # Transactions committed in this database during the load (the
+                    # workers' batches plus a few key lookups): how well group commit works.
+                    commits = _pg_commits(db) - commits0
+                    out["postgres_commits"] = commits
+                    out["deliveries_per_commit"] = round(len(deliveries) / max(commits, 1), 2)
                 cpu = sum(cpu_seconds(p) - cpu0[p] for p in pids)
                 out["server_cpu_seconds"] = round(cpu, 1)
                 out["server_cpu_ms_per_delivery"] = round(1000 * cpu / len(deliveries), 3)
@@ -178,6 +185,17 @@ class Bench:
         }
         _log(f"alertmanager: {result.rate:,.0f}/s")
         return out
+
+
+def _pg_commits(db: Any) -> int:
+    from sqlalchemy import text
+
+    with db.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+        )
 
 
 def warmup_bodies(workload: Workload, cert_dir: Path, count: int = 32) -> list[bytes]:

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -141,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             "wall_rate_per_s": round(n / wall),
         }
 
-    print(json.dumps(run(session())))
+    try:
+        print(json.dumps(run(session())))
+    finally:
+        app.state.alertgate.engine.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from core.engine import Delivery
+from core.models import Action, Alert, Severity
 from core.server import admin
+from core.server import api as api_routes
 from core.server.keys import hash_secret
 from core.storage.database import make_sessionmaker
 from core.storage.schema import ApiToken, Integration
@@ -28,6 +33,108 @@ def test_requests_without_a_valid_token_are_refused(live: Live) -> None:
         assert r.status_code == 401
         assert r.json()["code"] == "unauthorized"
         assert r.headers["www-authenticate"] == "Bearer"
+
+
+def _open_incident(live: Live, service_id: int, integration_id: int) -> int:
+    alert = Alert(
+        title="CPU high",
+        source_time=datetime.now(UTC),
+        dedupe_key="m1",
+        kind="cloudwatch_alarm",
+        severity=Severity.ERROR,
+        fingerprint="cpu",
+        action=Action.TRIGGER,
+        payload={"MessageId": "m1"},
+    )
+    report = live.app.state.alertgate.engine.ingest(Delivery(integration_id, service_id, [alert]))
+    incident_id = report.outcomes[0].incident_id
+    assert incident_id is not None
+    return incident_id
+
+
+def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None:
+    """No route of the API answers without a token: each request is one that succeeds
+    with the token (same path, real ids, valid body), and without it is a 401."""
+    api = live.client(new_token(live.engine))
+    service_id = api.post("/api/v1/services", json={"name": "guarded"}).json()["id"]
+    integration_id = api.post(
+        "/api/v1/integrations", json={"service_id": service_id, "type": "aws_cloudtrail"}
+    ).json()["id"]
+    ids = {
+        "service_id": service_id,
+        "integration_id": integration_id,
+        "incident_id": _open_incident(live, service_id, integration_id),
+    }
+    bodies = {
+        "createService": {"name": "another"},
+        "createIntegration": {"service_id": service_id, "type": "aws_cloudtrail"},
+        "updateIntegration": {"name": "renamed"},
+    }
+    assert {r.operation_id for r in api_routes.ROUTES if r.body is not None} == set(bodies)
+    refused = (
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer agt_nope"},
+        {"Authorization": "bearer " + api.headers["authorization"][len("Bearer ") :]},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    )
+    for route in api_routes.ROUTES:
+        path = re.sub(r"\{(\w+):int\}", lambda m: str(ids[m.group(1)]), route.path)
+        body = bodies.get(route.operation_id)
+        for headers in refused:
+            r = httpx.request(
+                route.method, f"{live.base_url}{path}", json=body, headers=headers, timeout=30
+            )
+            assert r.status_code == 401, (route.operation_id, headers, r.status_code, r.text)
+            assert r.json()["code"] == "unauthorized"
+            assert r.headers["www-authenticate"] == "Bearer"
+        # The same request with the token succeeds: the 401 above was the token's doing.
+        r = api.request(route.method, path, json=body)
+        assert r.status_code == route.status, (route.operation_id, r.status_code, r.text)
+
+
+def test_unknown_or_repeated_query_parameters_are_refused(live: Live) -> None:
+    api = live.client(new_token(live.engine))
+    for query in ("bogus=1", "=1", "limit=1&Limit=2", "service%5B%5D=x"):
+        r = api.get(f"/api/v1/incidents?{query}")
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["code"] == "invalid_request"
+    for query in (
+        "limit=1&limit=x",
+        "limit=x&limit=1",
+        "limit=2&limit=3",
+        "status=open&status=open",
+    ):
+        for path in ("/api/v1/services", "/api/v1/integrations", "/api/v1/incidents"):
+            if "status" in query and path != "/api/v1/incidents":
+                continue
+            r = api.get(f"{path}?{query}")
+            assert r.status_code == 422, (path, query, r.text)
+            assert r.json()["code"] == "invalid_request"
+            assert "given more than once" in r.json()["message"]
+    assert api.get("/api/v1/incidents?limit=2&offset=1&status=open").status_code == 200
+
+
+def test_service_filter_by_name_or_numeric_id(live: Live) -> None:
+    """``?service=`` is a name, or failing that an ASCII number: non-ASCII digits ('³',
+    '٣') and numbers beyond any id are names that do not exist (404, never 500)."""
+    api = live.client(new_token(live.engine))
+    service_id = api.post("/api/v1/services", json={"name": "payments"}).json()["id"]
+    numeric = api.post("/api/v1/services", json={"name": "³"}).json()["id"]
+    for ref in ("payments", str(service_id)):
+        r = api.get("/api/v1/incidents", params={"service": ref})
+        assert r.status_code == 200, (ref, r.text)
+    assert api.get("/api/v1/incidents", params={"service": "³"}).status_code == 200
+    for ref in ("²", "٣", "999999", str(2**62 + 1), "9" * 30, "9" * 200):
+        r = api.get("/api/v1/incidents", params={"service": ref})
+        assert r.status_code == 404, (ref, r.text)
+        assert r.json()["code"] == "service_not_found"
+    with make_sessionmaker(live.engine)() as session:
+        assert admin.find_service(session, "³").id == numeric
+        assert admin.find_service(session, str(service_id)).id == service_id
+        with pytest.raises(admin.NotFound):
+            admin.find_service(session, "9" * 5000)
 
 
 def test_service_and_integration_crud(live: Live) -> None:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 DEFAULT_ORGANIZATION = "default"
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 NAME_MAX = 200
+MAX_ID = 2**62
+"""Larger ids cannot exist (BIGINT) and would overflow SQLite's driver."""
 
 
 class AdminError(Exception):
@@ -210,7 +212,10 @@ def find_service(session: Session, ref: str, org_id: int | None = None) -> Servi
             "service_ambiguous",
             f"{len(found)} organizations have a service named {ref!r}; pass --org",
         )
-    if ref.isascii() and ref.isdigit():  # '³'.isdigit() is True, int('³') fails
+    # ASCII only: '³'.isdigit() is True but int('³') fails. Bounded: a larger number
+    # cannot be an id and would overflow the database driver (a 500, not a 404); the
+    # length test first, as int() refuses strings of more than 4300 digits.
+    if ref.isascii() and ref.isdigit() and len(ref) <= 19 and int(ref) <= MAX_ID:
         return get_service(session, int(ref), org_id)
     raise NotFound("service_not_found", f"no service named {ref!r}")
 

@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from core.server.app import AppState
 
 MAX_JSON_BODY = 1024 * 1024
-MAX_ID = 2**62
-"""Larger ids cannot exist (BIGINT) and would overflow SQLite's driver."""
+MAX_ID = admin.MAX_ID
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -79,6 +78,16 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _repeated_key(request: Request) -> str | None:
+    """The first query parameter given more than once, if any."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
 def _authenticate(state: AppState, header: str | None) -> tuple[int, str] | None:
     if not header or not header.startswith("Bearer "):
         return None
@@ -115,6 +124,13 @@ def endpoint(route: ApiRoute) -> Callable[[Request], Any]:
             return error_response(404, "not_found", "no such object")
         try:
             if route.query is not None:
+                # Every parameter is a scalar: a repeated one (``limit=1&limit=x``) is
+                # refused rather than silently reduced to its last value.
+                repeated = _repeated_key(request)
+                if repeated is not None:
+                    return error_response(
+                        422, "invalid_request", f"{repeated[:100]}: given more than once"
+                    )
                 call.query = route.query.model_validate(dict(request.query_params))
             if route.body is not None:
                 raw = await request.body()

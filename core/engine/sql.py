@@ -56,7 +56,12 @@ INSERT_ALERT = (
 )
 
 SELECT_STATE = "SELECT state FROM integrations WHERE id = ?"
-SELECT_STATE_FOR_UPDATE = SELECT_STATE + " FOR UPDATE"
+# FOR NO KEY UPDATE, not FOR UPDATE: every alert insert takes FOR KEY SHARE on its
+# integration row (the foreign key check). FOR UPDATE conflicts with that, so one state
+# update blocked every other process's alert inserts for the integration until commit, and
+# two processes each holding KEY SHARE and asking for FOR UPDATE deadlocked (1 s
+# deadlock_timeout, then a whole-batch retry). NO KEY UPDATE still serializes state merges.
+SELECT_STATE_FOR_UPDATE = SELECT_STATE + " FOR NO KEY UPDATE"
 UPDATE_STATE = "UPDATE integrations SET state = {json} WHERE id = ?"
 
 UPDATE_LAST_ALERT = (

@@ -73,6 +73,10 @@ def _lock_order(job: _Job) -> tuple[int, str]:
     return (job.delivery.service_id, alerts[0].fingerprint if alerts else "")
 
 
+def _integration_order(job: _Job) -> int:
+    return job.delivery.integration_id
+
+
 class GroupCommitWriter:
     """The single writer of one process. Thread-safe; start is lazy."""
 
@@ -268,7 +272,9 @@ class GroupCommitWriter:
             results = [Applied() for _ in jobs]
             for (index, alert), row in zip(owners, rows, strict=True):
                 collect_pg_row(results[index], jobs[index].delivery, alert, row)
-            for job in jobs:
+            # Integration rows are locked in id order (stable: a row's updates keep their
+            # delivery order), like _touch_integrations, so two writers cannot deadlock.
+            for job in sorted(jobs, key=_integration_order):
                 apply_state_updates(cur, self._sql, job.delivery)
             return list(results)
         except self._transient:

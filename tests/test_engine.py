@@ -329,13 +329,18 @@ def test_concurrent_callers_are_group_committed(
 ) -> None:
     s = seed()
     errors: list[BaseException] = []
+    seen: list[Outcome] = []
 
     def send(worker: int) -> None:
         try:
             for i in range(25):
                 fp = f"fp{i % 5}"
-                a = alarm(f"w{worker}-{i}", fingerprint=fp)  # equal times: none is stale
-                engine.ingest(Delivery(s.integration_id, s.service_id, [a]))
+                # Equal source times on purpose: with distinct ones (minute=i, as this test
+                # once had), a thread running ahead makes others' older alerts legitimately
+                # stale (stored, not attached), so alert_count fell below 200 under load.
+                a = alarm(f"w{worker}-{i}", fingerprint=fp)
+                report = engine.ingest(Delivery(s.integration_id, s.service_id, [a]))
+                seen.extend(o.outcome for o in report.outcomes)
         except BaseException as exc:
             errors.append(exc)
 
@@ -345,6 +350,7 @@ def test_concurrent_callers_are_group_committed(
     for t in threads:
         t.join()
     assert errors == []
+    assert seen.count(Outcome.OPENED) == 5 and seen.count(Outcome.ATTACHED) == 195
     incs = incidents(db_engine)
     assert len(incs) == 5
     assert sum(i.alert_count for i in incs) == 200

@@ -70,7 +70,9 @@ def test_demo_keeps_serving_until_interrupted(tmp_path: Path) -> None:
         token = re.search(r"Bearer (agt_[\w-]+)", "".join(lines))
         assert token, "".join(lines)
         base = f"http://127.0.0.1:{port}"
+        assert f"web UI        {base}/" in "".join(lines)
         assert httpx.get(f"{base}/readyz").status_code == 200
+        assert "Sign in" in httpx.get(f"{base}/login").text
         incidents = httpx.get(
             f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {token.group(1)}"}
         ).json()

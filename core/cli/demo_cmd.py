@@ -249,8 +249,7 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
             return
         click.echo("")
         click.echo(f"The server keeps running at {public} (Ctrl-C to stop):")
-        if httpx.get(f"{public}/", timeout=10).status_code == 200:
-            click.echo(f"  web UI        {public}/  (sign in with the API token below)")
+        click.echo(f"  web UI        {public}/  (sign in with the API token below)")
         click.echo(f"  API token     {token}")
         click.echo(f"  API           {public}/api/v1/incidents  (Authorization: Bearer {token})")
         click.echo(f"  metrics       {public}/metrics")

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core.engine import Delivery, IngestEngine, Outcome
-from core.models import InboundRequest, ParseContext
+from core.engine import IngestEngine, Outcome
 from core.plugins import load_plugins
 from core.storage.schema import Incident
 from plugins.aws_sns.signer import SnsSigner
 from tests.db_fixtures import Seeded, SeedFn
+from tests.sns_story import SnsStory
 from tests.test_cloudtrail_alarms import alarm_message
 from tests.test_cloudtrail_events import eventbridge, records
 
@@ -39,34 +39,9 @@ def event(record: dict[str, Any], minute: int, **changes: Any) -> str:
     return json.dumps(eventbridge(doc))
 
 
-class Story:
+class Story(SnsStory):
     def __init__(self, engine: IngestEngine, seeded: Seeded, signer: SnsSigner) -> None:
-        self.engine = engine
-        self.seeded = seeded
-        self.signer = signer
-        self.plugins = load_plugins()
-        self.settings = self.plugins.validate_settings("aws_cloudtrail", {})
-        self.state: dict[str, Any] = {}
-
-    def post(self, body: bytes) -> list[Outcome]:
-        context = ParseContext(
-            self.seeded.integration_id, "aws_cloudtrail", self.settings, self.state
-        )
-        result = self.plugins.parse(context, InboundRequest(body, {}, "text/plain"))
-        self.state.update(result.state_updates)
-        report = self.engine.ingest(
-            Delivery(
-                integration_id=self.seeded.integration_id,
-                service_id=self.seeded.service_id,
-                alerts=result.alerts,
-                state_updates=result.state_updates,
-            )
-        )
-        return [o.outcome for o in report.outcomes]
-
-    def publish(self, message: str) -> tuple[bytes, list[Outcome]]:
-        body = self.signer.body(self.signer.notification(message, topic_arn=TOPIC))
-        return body, self.post(body)
+        super().__init__(engine, seeded, signer, "aws_cloudtrail", TOPIC)
 
 
 @pytest.fixture

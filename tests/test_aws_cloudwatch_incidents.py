@@ -17,13 +17,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core.engine import Delivery, IngestEngine, Outcome
-from core.models import InboundRequest, ParseContext
-from core.plugins import load_plugins
+from core.engine import IngestEngine, Outcome
 from core.storage.schema import Incident
 from plugins.aws_sns.signer import SnsSigner
 from tests.aws_cases import load
 from tests.db_fixtures import Seeded, SeedFn
+from tests.sns_story import SnsStory
 
 TOPIC = "arn:aws:sns:us-east-1:427809481713:alertgate-payments"
 ALARM = load("cloudwatch/message_metric_ALARM_cloudwatch_2021_metric_alarm_v1_lambda.json")
@@ -37,40 +36,11 @@ def message(state: str, minute: int, account: str = "427809481713", **extra: Any
     return json.dumps(doc)
 
 
-class Story:
-    """Publishes signed notifications to one integration and applies them."""
-
+class Story(SnsStory):
     def __init__(
         self, engine: IngestEngine, seeded: Seeded, signer: SnsSigner, settings: dict[str, Any]
-    ):
-        self.engine = engine
-        self.seeded = seeded
-        self.signer = signer
-        self.plugins = load_plugins()
-        self.settings = self.plugins.validate_settings("aws_cloudwatch", settings)
-        self.state: dict[str, Any] = {}
-
-    def post(self, body: bytes) -> list[Outcome]:
-        context = ParseContext(
-            self.seeded.integration_id, "aws_cloudwatch", self.settings, self.state
-        )
-        result = self.plugins.parse(context, InboundRequest(body, {}, "text/plain"))
-        self.state.update(result.state_updates)
-        report = self.engine.ingest(
-            Delivery(
-                integration_id=self.seeded.integration_id,
-                service_id=self.seeded.service_id,
-                alerts=result.alerts,
-                state_updates=result.state_updates,
-            )
-        )
-        return [o.outcome for o in report.outcomes]
-
-    def publish(self, msg: str, message_id: str | None = None) -> tuple[bytes, list[Outcome]]:
-        body = self.signer.body(
-            self.signer.notification(msg, topic_arn=TOPIC, message_id=message_id)
-        )
-        return body, self.post(body)
+    ) -> None:
+        super().__init__(engine, seeded, signer, "aws_cloudwatch", TOPIC, settings)
 
 
 @pytest.fixture

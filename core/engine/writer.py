@@ -44,8 +44,10 @@ from core.engine.apply import (
     collect_pg_row,
     pg_alert_params,
 )
+from core.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from core.engine.sql import PG_APPLY_ALERT, RawSql
 from core.engine.types import Delivery, IngestReport, StorageUnavailable
+from core.engine.writeturn import WriteTurn
 from core.models import Alert
 from core.storage.schema import to_utc
 
@@ -102,6 +104,12 @@ class GroupCommitWriter:
         self._closed = False
         self._conn: Any = None
         self._last_alert_written: dict[int, datetime] = {}
+        self._turn = WriteTurn(None if self._sql.postgresql else db_engine.url.database)
+        self._checkpointer = (
+            WalCheckpointer(db_engine.url.database)
+            if self._turn.path is not None and db_engine.url.database
+            else None
+        )
         self.batches = 0
         self.deliveries = 0
 
@@ -125,6 +133,8 @@ class GroupCommitWriter:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     # -- the thread --------------------------------------------------------------------------
 
@@ -137,6 +147,8 @@ class GroupCommitWriter:
                     target=self._run, name="alertgate-writer", daemon=True
                 )
                 self._thread.start()
+                if self._checkpointer is not None:
+                    self._checkpointer.start()
 
     def _run(self) -> None:
         stopping = False
@@ -145,26 +157,40 @@ class GroupCommitWriter:
                 job = self._queue.get()
                 if job is None:
                     break
-                batch = [job]
-                while len(batch) < self._max_batch:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        stopping = True
-                        break
-                    batch.append(nxt)
-                self._process(batch)
+                # Drain only once it is our turn: what queued while another process was
+                # writing joins this batch instead of waiting for the next one.
+                with self._turn:
+                    batch, stopping = self._drain(job)
+                    finished = self._apply_batch(batch)
+                self._finish(finished)
         finally:
             self._release_connection()
+            self._turn.close()
+
+    def _drain(self, first: _Job) -> tuple[list[_Job], bool]:
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                return batch, True
+            batch.append(nxt)
+        return batch, False
 
     def _process(self, batch: list[_Job]) -> None:
+        """Apply a batch and hand out its outcomes (the turn, if any, is the caller's)."""
+        self._finish(self._apply_batch(batch))
+
+    def _apply_batch(self, batch: list[_Job]) -> list[tuple[_Job, Applied | BaseException]]:
+        """Apply a batch in one transaction (retrying transient failures); the outcome of
+        every job, for :meth:`_finish` to hand out once the write turn is released."""
         jobs = sorted(
             (job for job in batch if job.future.set_running_or_notify_cancel()), key=_lock_order
         )
         if not jobs:
-            return
+            return []
         error: BaseException | None = None
         for attempt in range(MAX_BATCH_ATTEMPTS):
             try:
@@ -178,24 +204,27 @@ class GroupCommitWriter:
             except BaseException as exc:  # a bug: fail the batch, keep the writer alive
                 log.exception("batch of %d deliveries failed", len(jobs))
                 self._discard_connection()
-                for job in jobs:
-                    job.future.set_exception(exc)
-                return
+                return [(job, exc) for job in jobs]
         else:
-            for job in jobs:
-                job.future.set_exception(StorageUnavailable(f"database unavailable: {error!r}"))
-            return
+            unavailable = StorageUnavailable(f"database unavailable: {error!r}")
+            return [(job, unavailable) for job in jobs]
         self.batches += 1
         self.deliveries += len(jobs)
+        return list(zip(jobs, results, strict=True))
+
+    def _finish(self, finished: list[tuple[_Job, Applied | BaseException]]) -> None:
         events = [
-            event for outcome in results if isinstance(outcome, Applied) for event in outcome.events
+            event
+            for _, outcome in finished
+            if isinstance(outcome, Applied)
+            for event in outcome.events
         ]
         if events and self._on_committed is not None:
             try:
                 self._on_committed(events)
             except Exception:  # notifications must never fail a committed delivery
                 log.exception("could not queue lifecycle notifications")
-        for job, outcome in zip(jobs, results, strict=True):
+        for job, outcome in finished:
             if isinstance(outcome, Applied):
                 job.future.set_result(IngestReport(outcome.outcomes))
             else:
@@ -340,6 +369,9 @@ class GroupCommitWriter:
                 # Autocommit mode: the writer issues BEGIN IMMEDIATE itself, so it takes the
                 # write lock up front instead of failing to upgrade a read lock later.
                 conn.driver_connection.isolation_level = None
+                if self._checkpointer is not None:
+                    # Checkpoints happen on the checkpointer's thread, outside commits.
+                    conn.driver_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             self._conn = conn
         return self._conn
 
@@ -359,6 +391,8 @@ class GroupCommitWriter:
         try:
             if not self._sql.postgresql:
                 conn.driver_connection.isolation_level = ""
+                if self._checkpointer is not None:  # back to SQLite's default for the pool
+                    conn.driver_connection.execute("PRAGMA wal_autocheckpoint=1000")
             conn.close()
         except Exception:
             log.debug("closing the writer connection failed", exc_info=True)

@@ -55,6 +55,7 @@ def alertgate_integration_types() -> list[IntegrationType]:
             "events from EventBridge, via Amazon SNS.",
             docs_url="docs/integrations/aws-cloudtrail.md",
             settings_model=CloudTrailSettings,
+            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

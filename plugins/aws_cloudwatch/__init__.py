@@ -44,6 +44,7 @@ def alertgate_integration_types() -> list[IntegrationType]:
             "an incident, repeats group into it, OK resolves it.",
             docs_url="docs/integrations/aws-cloudwatch.md",
             settings_model=CloudWatchSettings,
+            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

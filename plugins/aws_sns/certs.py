@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 
+from core.blocking import before_blocking_io
 from core.errors import DeliveryRejected, ForbiddenDelivery
 from plugins.aws_sns.errors import UpstreamUnavailable
 from plugins.aws_sns.urls import SnsUrl, is_cert_file_name
@@ -98,6 +99,8 @@ class CertificateStore:
         """
         entry = self._cached(url.url)
         if entry is None:
+            # Reading or downloading it may block: off the event loop with it.
+            before_blocking_io("SNS signing certificate")
             with self._lock:
                 loading = self._loading.setdefault(url.url, threading.Lock())
             with loading:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.blocking import before_blocking_io
 from plugins.aws_sns.urls import SnsUrl
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -33,6 +34,7 @@ def confirm_subscription(
     url: SnsUrl, client: httpx.Client, endpoint_url: str | None = None
 ) -> ConfirmOutcome:
     """GET the SubscribeURL (or its path on ``endpoint_url``) and read the SubscriptionArn."""
+    before_blocking_io("SNS subscription confirmation")
     target = url.target(endpoint_url)
     try:
         with client.stream("GET", target) as response:

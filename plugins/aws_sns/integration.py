@@ -79,6 +79,7 @@ def alertgate_integration_types() -> list[IntegrationType]:
             "becomes an alert, grouped by topic and subject.",
             docs_url="docs/sns.md",
             settings_model=SnsMessageSettings,
+            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

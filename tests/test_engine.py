@@ -378,6 +378,33 @@ def test_ingest_async(engine: IngestEngine, db_engine: Engine, seed: SeedFn) -> 
     assert inc.alert_count == 1 + result.count("attached")
 
 
+def test_async_waiters_are_answered_and_a_cancelled_one_harms_nobody(
+    engine: IngestEngine, db_engine: Engine, seed: SeedFn
+) -> None:
+    s = seed()
+    loop_errors: list[dict[str, Any]] = []
+
+    async def main() -> list[Any]:
+        asyncio.get_running_loop().set_exception_handler(lambda _l, c: loop_errors.append(c))
+        waiters = [
+            engine._writer.submit_async(
+                Delivery(s.integration_id, s.service_id, [alarm(f"a{i}", fingerprint=f"fp{i % 3}")])
+            )
+            for i in range(40)
+        ]
+        waiters[5].cancel()  # the client went away before the commit
+        return await asyncio.gather(*waiters, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert isinstance(results[5], asyncio.CancelledError)
+    answered = [r for i, r in enumerate(results) if i != 5]
+    outcomes = [o.outcome for r in answered for o in r.outcomes]
+    assert outcomes.count(Outcome.OPENED) == 3 and outcomes.count(Outcome.ATTACHED) == 36
+    # a cancelled delivery may still have been committed (cancelled too late): never twice
+    assert len(alert_rows(db_engine)) in (39, 40)
+    assert loop_errors == []  # no InvalidStateError from answering a cancelled waiter
+
+
 def test_far_future_source_time_cannot_freeze_a_fingerprint(
     engine: IngestEngine, db_engine: Engine, seed: SeedFn
 ) -> None:

@@ -10,7 +10,6 @@ separate notifier thread: a slow or failing notifier plugin never delays or lose
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import queue
@@ -95,7 +94,7 @@ class IngestEngine:
 
     async def ingest_async(self, delivery: Delivery) -> IngestReport:
         """:meth:`ingest` for the event loop: waits without blocking it."""
-        return await asyncio.wrap_future(self._writer.submit(delivery))
+        return await self._writer.submit_async(delivery)
 
     # -- manual actions ----------------------------------------------------------------------
 

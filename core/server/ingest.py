@@ -40,6 +40,8 @@ from core.storage.schema import Integration
 log = logging.getLogger("alertgate.delivery")
 
 MAX_CACHE_ENTRIES = 10_000
+_LOG_ENCODER = json.JSONEncoder(default=str)
+"""One encoder for the delivery log lines (``json.dumps(default=...)`` builds one per call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +186,7 @@ class IngestEndpoint:
         fields["status"] = response.status_code
         fields["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if log.isEnabledFor(logging.INFO):
-            log.info(json.dumps({"event": "delivery", **fields}, default=str))
+            log.info(_LOG_ENCODER.encode({"event": "delivery", **fields}))
         return response
 
     def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Response:
@@ -355,6 +357,6 @@ class IngestFastPath:
         scope["path_params"] = {"key": key}
         response = await self.endpoint.handle(Request(scope, receive))
         await response(scope, receive, send)
-        metrics.REQUEST_LATENCY.labels(INGEST_ROUTE, "POST", str(response.status_code)).observe(
+        metrics.request_latency(INGEST_ROUTE, "POST", str(response.status_code)).observe(
             time.perf_counter() - start
         )

@@ -8,6 +8,7 @@ prometheus_client's multiprocess collector.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -50,13 +51,30 @@ REQUEST_LATENCY = Histogram(
 )
 
 
+# Labelled children, looked up once: ``labels()`` takes a lock and builds a key on every
+# call, a measurable share of the Integration URL's own work. The label sets are small and
+# bounded (types, outcomes, statuses), so the caches are too.
+@functools.lru_cache(maxsize=1024)
+def _alerts_received(integration_type: str, outcome: str) -> Any:
+    return ALERTS_RECEIVED.labels(integration_type, outcome)
+
+
+@functools.lru_cache(maxsize=256)
+def request_latency(route: str, method: str, status: str) -> Any:
+    """The latency histogram child for a route template, method and status code."""
+    return REQUEST_LATENCY.labels(route, method, status)
+
+
+_RESOLVED_BY_ALERT = INCIDENTS_RESOLVED.labels("alert")
+
+
 def record_outcomes(integration_type: str, outcomes: list[str]) -> None:
     for outcome in outcomes:
-        ALERTS_RECEIVED.labels(integration_type, outcome).inc()
+        _alerts_received(integration_type, outcome).inc()
         if outcome == "opened":
             INCIDENTS_OPENED.inc()
         elif outcome == "resolved":
-            INCIDENTS_RESOLVED.labels("alert").inc()
+            _RESOLVED_BY_ALERT.inc()
 
 
 async def metrics_endpoint(_request: Request) -> Response:
@@ -94,6 +112,6 @@ class LatencyMiddleware:
         finally:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            REQUEST_LATENCY.labels(template, scope["method"], str(status)).observe(
+            request_latency(template, scope["method"], str(status)).observe(
                 time.perf_counter() - start
             )

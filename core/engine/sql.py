@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from core import jsonfast
 from core.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
 
 SELECT_DUPLICATE = "SELECT id, incident_id FROM alerts WHERE integration_id = ? AND dedupe_key = ?"
@@ -79,14 +80,11 @@ PG_APPLY_ALERT = (
 )
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
-
-
 def dump_json(value: Any) -> str:
-    """Compact JSON; one shared encoder (``json.dumps`` with options builds one per call)."""
+    """Compact JSON for a JSON column (see :mod:`core.jsonfast`)."""
     if not value and isinstance(value, dict):
         return "{}"
-    return _ENCODER.encode(value)
+    return jsonfast.dumps(value)
 
 
 class RawSql:

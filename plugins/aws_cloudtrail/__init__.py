@@ -38,7 +38,8 @@ from plugins.aws_cloudwatch.alarms import (
     is_alarm_message,
     non_alarm_alert,
 )
-from plugins.aws_sns import SnsNotification, receive
+from plugins.aws_sns import SnsNotification
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
 
 SLUG = "aws_cloudtrail"
 
@@ -58,12 +59,6 @@ def alertgate_integration_types() -> list[IntegrationType]:
             parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
-
-
-def _settings(settings: BaseModel) -> CloudTrailSettings:
-    if isinstance(settings, CloudTrailSettings):
-        return settings
-    return CloudTrailSettings.model_validate(settings.model_dump())
 
 
 MAX_DEPTH = 64
@@ -165,13 +160,8 @@ def alertgate_parse_request(
 ) -> ParseResult | None:
     if integration_type != SLUG:
         return None
-    settings = _settings(context.settings)
-    received = receive(request, context, settings)
-    if isinstance(received, ParseResult):
-        return received
-    result = alerts_for(received, settings)
-    result.state_updates.update(received.state_updates)
-    return result
+    settings = coerce_settings(context.settings, CloudTrailSettings)
+    return parse_sns_delivery(request, context, settings, alerts_for)
 
 
 def event_fingerprint(alert: Alert) -> str | None:

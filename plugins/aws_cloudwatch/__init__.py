@@ -25,7 +25,8 @@ from plugins.aws_cloudwatch.alarms import (
     alarm_fingerprint,
     non_alarm_alert,
 )
-from plugins.aws_sns import receive
+from plugins.aws_sns import SnsNotification
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
 
 SLUG = "aws_cloudwatch"
 
@@ -55,26 +56,18 @@ def alertgate_parse_request(
 ) -> ParseResult | None:
     if integration_type != SLUG:
         return None
-    settings = context.settings
-    if not isinstance(settings, AlarmSettings):
-        settings = CloudWatchSettings.model_validate(settings.model_dump())
-    received = receive(request, context, settings)
-    if isinstance(received, ParseResult):
-        return received
-    state_updates = dict(received.state_updates)
+    settings = coerce_settings(context.settings, CloudWatchSettings, accept=AlarmSettings)
+    return parse_sns_delivery(request, context, settings, _alarm_result)
+
+
+def _alarm_result(received: SnsNotification, settings: AlarmSettings) -> ParseResult:
     alerts = alarm_alerts(received, settings)
     if alerts is None:
         return ParseResult(
-            alerts=[non_alarm_alert(received)],
-            state_updates=state_updates,
-            note="not a CloudWatch alarm: recorded as info",
+            alerts=[non_alarm_alert(received)], note="not a CloudWatch alarm: recorded as info"
         )
     alarm = alerts[0].attributes
-    return ParseResult(
-        alerts=alerts,
-        state_updates=state_updates,
-        note=f"alarm {alarm['alarm_name']!r} {alarm['state']}",
-    )
+    return ParseResult(alerts=alerts, note=f"alarm {alarm['alarm_name']!r} {alarm['state']}")
 
 
 @hookimpl(trylast=True)

@@ -11,6 +11,7 @@ settings models inherit it) and :class:`SnsNotification`. The pieces live in sma
 - :mod:`.confirm` — the confirmation GET
 - :mod:`.topics` — topic allow-list and pinning
 - :mod:`.unsigned` — shared-secret auth for raw message delivery and direct posts
+- :mod:`.hooks` — the parse-hook shape every SNS-fed type shares (`parse_sns_delivery`)
 - :mod:`.signer` — a signer for tests, the demo and the benchmark
 - :mod:`.integration` — the generic ``aws_sns`` integration type (hook implementations
   re-exported here, since this package is the ``aws_sns`` entry point)

@@ -23,8 +23,8 @@ from core.models import (
     ParseResult,
     Severity,
 )
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
 from plugins.aws_sns.models import SnsNotification, SnsSettings
-from plugins.aws_sns.receive import receive
 
 SLUG = "aws_sns"
 KIND = "sns_message"
@@ -90,18 +90,13 @@ def alertgate_parse_request(
 ) -> ParseResult | None:
     if integration_type != SLUG:
         return None
-    settings = context.settings
-    if not isinstance(settings, SnsMessageSettings):
-        settings = SnsMessageSettings.model_validate(settings.model_dump())
-    received = receive(request, context, settings)
-    if isinstance(received, ParseResult):
-        return received
+    settings = coerce_settings(context.settings, SnsMessageSettings)
+    return parse_sns_delivery(request, context, settings, _message_result)
+
+
+def _message_result(received: SnsNotification, settings: SnsMessageSettings) -> ParseResult:
     alert = message_alert(received, settings)
-    return ParseResult(
-        alerts=[alert],
-        state_updates=dict(received.state_updates),
-        note=f"SNS message {alert.title!r}",
-    )
+    return ParseResult(alerts=[alert], note=f"SNS message {alert.title!r}")
 
 
 @hookimpl(trylast=True)

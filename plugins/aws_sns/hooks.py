@@ -1,0 +1,48 @@
+"""The shape every SNS-fed integration type's parse hook shares.
+
+Coerce the integration's settings to the type's model, verify and unwrap the delivery with
+:func:`~plugins.aws_sns.receive.receive`, answer a handshake as is, or build alerts from
+the notification; the SNS state updates (subscription confirmed, topic pinned) ride along
+with whatever the type built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from core.models import InboundRequest, ParseContext, ParseResult
+from plugins.aws_sns.models import SnsNotification, SnsSettings
+from plugins.aws_sns.receive import receive
+
+SettingsT = TypeVar("SettingsT", bound=SnsSettings)
+
+
+def coerce_settings(
+    settings: BaseModel, model: type[SettingsT], *, accept: type[SnsSettings] | None = None
+) -> SettingsT:
+    """``settings`` as ``model`` (an instance of ``accept``, default ``model``, is kept).
+
+    A plugin that overrides another's type may hand over settings of its own model; they
+    are validated again as this type's.
+    """
+    if isinstance(settings, accept or model):
+        return settings  # type: ignore[return-value]  # accept is a base of model's users
+    return model.model_validate(settings.model_dump())
+
+
+def parse_sns_delivery(
+    request: InboundRequest,
+    context: ParseContext,
+    settings: SettingsT,
+    build: Callable[[SnsNotification, SettingsT], ParseResult],
+) -> ParseResult:
+    """Verify and unwrap one delivery; ``build`` turns a notification into a result."""
+    received = receive(request, context, settings)
+    if isinstance(received, ParseResult):
+        return received
+    result = build(received, settings)
+    result.state_updates.update(received.state_updates)
+    return result

@@ -405,8 +405,11 @@ def incident_alerts(session: Session, incident_id: int, limit: int = 1000) -> Se
 
 def integration_alerts(session: Session, integration_id: int, limit: int = 1000) -> Sequence[Alert]:
     """Every alert an integration recorded (incl. duplicates' originals, info, stale)."""
+    # Bounding service_id lets this use ix_alerts_service_integration_received (see schema).
+    service_id = select(Integration.service_id).where(Integration.id == integration_id)
     query = (
         select(Alert)
+        .where(Alert.service_id == service_id.scalar_subquery())
         .where(Alert.integration_id == integration_id)
         .order_by(Alert.received_at, Alert.id)
         .limit(limit)

@@ -19,7 +19,8 @@ PRUNE_BATCH = 1000
 
 _PRUNE = text(
     "UPDATE alerts SET payload = NULL WHERE id IN ("
-    "SELECT id FROM alerts WHERE integration_id = :integration AND received_at < :cutoff "
+    "SELECT id FROM alerts WHERE service_id = :service AND integration_id = :integration "
+    "AND received_at < :cutoff "
     "AND payload IS NOT NULL LIMIT :limit)"
 )
 
@@ -29,19 +30,25 @@ def prune_payloads(
 ) -> int:
     """Set ``payload`` to NULL on alerts received before ``now - older_than``.
 
-    Walks each integration's alerts through the (integration_id, received_at) index.
+    Walks each integration's alerts through ix_alerts_service_integration_received.
     :return: The number of alerts pruned.
     """
     cutoff = to_utc(now or datetime.now(UTC)) - older_than
     cutoff_param: object = sqlite_datetime(cutoff) if db.dialect.name == "sqlite" else cutoff
     with db.connect() as conn:
-        integration_ids = list(conn.execute(text("SELECT id FROM integrations")).scalars())
+        integrations = conn.execute(text("SELECT id, service_id FROM integrations")).all()
     pruned = 0
-    for integration_id in integration_ids:
+    for integration_id, service_id in integrations:
         while True:
             with db.begin() as conn:
                 count = conn.execute(
-                    _PRUNE, {"integration": integration_id, "cutoff": cutoff_param, "limit": batch}
+                    _PRUNE,
+                    {
+                        "service": service_id,
+                        "integration": integration_id,
+                        "cutoff": cutoff_param,
+                        "limit": batch,
+                    },
                 ).rowcount
             pruned += count
             if count < batch:

@@ -155,7 +155,10 @@ class Incident(Base):
             sqlite_where=text("status IN ('triggered', 'acknowledged')"),
             postgresql_where=text("status IN ('triggered', 'acknowledged')"),
         ),
-        Index("ix_incidents_service_status", "service_id", "status"),
+        # No other index on incidents may lead with service_id: with skewed statistics (a
+        # service absent from them is estimated at ~0 rows) the planner rates any such index
+        # as cheap as this one for the hot open-incident lookup, picks it by a tie, and then
+        # reads every incident of the service per alert (migration 0004).
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -190,7 +193,15 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("integration_id", "dedupe_key", name="uq_alerts_dedupe"),
         Index("ix_alerts_incident", "incident_id"),
-        Index("ix_alerts_integration_received", "integration_id", "received_at"),
+        # Listing and retention walk an integration's alerts by time. The index leads with
+        # service_id, which the dedupe lookup (integration_id, dedupe_key) never bounds: an
+        # index leading with integration_id ties with uq_alerts_dedupe in the planner's eyes
+        # when statistics say the integration has ~0 rows, and lost the tie, reading every
+        # alert of the integration per lookup (migration 0004). Queries using it must bound
+        # service_id too.
+        Index(
+            "ix_alerts_service_integration_received", "service_id", "integration_id", "received_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

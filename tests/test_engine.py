@@ -303,6 +303,59 @@ def test_state_updates_and_last_alert_at(
         assert row.last_alert_at == received
 
 
+def test_a_state_update_changing_only_its_timestamp_is_skipped(
+    engine: IngestEngine, db_engine: Engine, seed: SeedFn
+) -> None:
+    """A worker's cached state lags the database, so e.g. every SNS notification parsed
+    before the cache refreshes re-records "confirmed"; only real changes are written, and
+    ``updated_at`` keeps the time of the last one (what the UI shows)."""
+    s = seed()
+
+    def sns(status: str, at: str) -> dict[str, Any]:
+        return {"sns": {"status": status, "topic_arn": "arn:t", "updated_at": at}}
+
+    def batch(*updates: dict[str, Any]) -> None:
+        jobs = [
+            _Job(Delivery(s.integration_id, s.service_id, [], state_updates=u), Future())
+            for u in updates
+        ]
+        engine._writer._process(jobs)  # one transaction, like deliveries arriving together
+        for job in jobs:
+            job.future.result()
+
+    def state() -> dict[str, Any]:
+        with Session(db_engine) as session:
+            row = session.get(IntegrationRow, s.integration_id)
+            assert row is not None
+            return dict(row.state)
+
+    batch(sns("confirmed", "t1"))
+    assert state() == sns("confirmed", "t1")
+    batch(sns("confirmed", "t2"), sns("confirmed", "t3"))
+    assert state() == sns("confirmed", "t1")
+    batch(sns("confirmed", "t4"), sns("unsubscribed", "t5"), sns("unsubscribed", "t6"))
+    assert state() == sns("unsubscribed", "t5")
+    batch(sns("unsubscribed", "t7"), {"other": 1})
+    assert state() == {**sns("unsubscribed", "t5"), "other": 1}
+    batch(sns("confirmed", "t8"), sns("unsubscribed", "t9"))  # changed, then changed back
+    assert state() == {**sns("unsubscribed", "t9"), "other": 1}
+
+
+def test_state_changes() -> None:
+    from core.engine.apply import state_changes
+
+    current = {"sns": {"status": "confirmed", "updated_at": "t1"}, "n": 1}
+    assert not state_changes(current, {})
+    assert not state_changes(current, {"n": 1})
+    assert not state_changes(current, {"sns": {"status": "confirmed", "updated_at": "t2"}})
+    assert state_changes(current, {"sns": {"status": "pending", "updated_at": "t1"}})
+    assert state_changes(current, {"sns": {"updated_at": "t1"}})  # status removed
+    assert not state_changes(current, {"sns": {"status": "confirmed"}})  # only the timestamp
+    assert state_changes(current, {"n": 2})
+    assert state_changes(current, {"new": None})
+    assert state_changes({"n": {"updated_at": "t1"}}, {"n": "t1"})
+
+
 def test_a_failing_delivery_fails_alone_in_its_batch(
     engine: IngestEngine, db_engine: Engine, seed: SeedFn
 ) -> None:

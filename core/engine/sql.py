@@ -101,6 +101,7 @@ class RawSql:
         self.update_resolve = self._q(UPDATE_RESOLVE_BY_ALERT)
         self.insert_alert = self._q(INSERT_ALERT)
         self.select_state = self._q(SELECT_STATE_FOR_UPDATE if self.postgresql else SELECT_STATE)
+        self.select_state_unlocked = self._q(SELECT_STATE)
         self.update_state = self._q(UPDATE_STATE)
         self.update_last_alert = self._q(UPDATE_LAST_ALERT)
         self.begin = "BEGIN" if self.postgresql else "BEGIN IMMEDIATE"

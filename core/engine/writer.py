@@ -41,7 +41,7 @@ from core.engine.apply import (
     Applied,
     PendingEvent,
     apply_delivery,
-    apply_state_updates,
+    apply_state_batch,
     collect_pg_row,
     pg_alert_params,
 )
@@ -95,10 +95,6 @@ def _lock_order(job: _Job) -> tuple[int, str]:
     between processes on PostgreSQL. Deliveries of the same key keep their order."""
     alerts = job.delivery.alerts
     return (job.delivery.service_id, alerts[0].fingerprint if alerts else "")
-
-
-def _integration_order(job: _Job) -> int:
-    return job.delivery.integration_id
 
 
 class GroupCommitWriter:
@@ -348,8 +344,7 @@ class GroupCommitWriter:
                 collect_pg_row(results[index], jobs[index].delivery, alert, row)
             # Integration rows are locked in id order (stable: a row's updates keep their
             # delivery order), like _touch_integrations, so two writers cannot deadlock.
-            for job in sorted(jobs, key=_integration_order):
-                apply_state_updates(cur, self._sql, job.delivery)
+            apply_state_batch(cur, self._sql, [job.delivery for job in jobs])
             return list(results)
         except self._transient:
             raise

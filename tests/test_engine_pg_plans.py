@@ -156,6 +156,41 @@ def test_lookups_use_unique_indexes_with_skewed_statistics(pg_url: str) -> None:
         _assert_unique_lookups(_story_plans(conn, *live, "a"))
 
 
+def test_retention_walks_the_listing_index_with_skewed_statistics(pg_url: str) -> None:
+    from core.storage.retention import _PRUNE
+
+    url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as conn:
+        live = _seed(conn, "live")
+        history = _seed(conn, "history")
+        _bulk_alerts(conn, *history, 20_000)
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    with psycopg.connect(url) as conn:
+        _bulk_alerts(conn, *live, 20_000)  # the live integration grew since the statistics
+        conn.commit()
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            plan = "\n".join(
+                str(row[0])
+                for row in conn.execute(
+                    text(f"EXPLAIN {_PRUNE.text}"),
+                    {
+                        "service": live[0],
+                        "integration": live[1],
+                        "cutoff": datetime.now(UTC) + timedelta(days=1),
+                        "limit": 1000,
+                    },
+                )
+            )
+    finally:
+        engine.dispose()
+    assert "ix_alerts_service_integration_received" in plan, plan
+    assert "uq_alerts_dedupe" not in plan, plan
+
+
 def test_cached_plans_stay_on_unique_indexes_as_tables_grow(pg_url: str) -> None:
     """Plans cached while the tables were empty must not scan once they are large."""
     url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)

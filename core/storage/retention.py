@@ -17,11 +17,14 @@ from core.storage.schema import sqlite_datetime, to_utc
 PRUNE_BATCH = 1000
 """Rows updated per transaction, so a large prune never holds the write lock for long."""
 
+# Oldest first. The ORDER BY also settles the index: with skewed statistics (an integration
+# estimated at ~0 rows) uq_alerts_dedupe, which leads with integration_id too, looked as
+# cheap and was taken, reading every alert of the integration per batch; only the
+# (service_id, integration_id, received_at) index returns rows in this order without a sort.
 _PRUNE = text(
     "UPDATE alerts SET payload = NULL WHERE id IN ("
     "SELECT id FROM alerts WHERE service_id = :service AND integration_id = :integration "
-    "AND received_at < :cutoff "
-    "AND payload IS NOT NULL LIMIT :limit)"
+    "AND received_at < :cutoff AND payload IS NOT NULL ORDER BY received_at LIMIT :limit)"
 )
 
 

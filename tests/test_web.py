@@ -10,19 +10,23 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import httpx
 import pytest
 from pydantic import BaseModel, Field, SecretStr
+from sqlalchemy import insert
 
 from core.plugins import load_plugins
 from core.server import admin
 from core.settings import Settings
+from core.storage.schema import Alert as AlertRow
 from core.web.app import safe_next
 from core.web.forms import FormError, setting_fields, settings_from_form
 from core.web.session import COOKIE_NAME, load_secret_key, secret_key_path
+from core.web.views import INTEGRATION_LOG_LIMIT
 from tests.browser.support import UiServer, running_ui
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -292,6 +296,48 @@ def test_integration_status_reads_the_sns_state(server: UiServer) -> None:
             integration = admin.list_integrations(s, None, service_id)[0]
             integration.state = {"sns": {"status": status, "topic_arn": "arn:t"}}
         assert text in client.get(f"/services/{service_id}").text
+    client.close()
+
+
+def test_integration_page_lists_the_newest_alerts(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    client = sign_in(server, server.new_token("acme"))
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    # More than the page ever loaded before (it read the oldest 10,000 and showed the end).
+    count = 10_000 + INTEGRATION_LOG_LIMIT + 20
+    with server.sessions().begin() as s:
+        integration = admin.list_integrations(s, None, service_id)[0]
+        row = {
+            "integration_id": integration.id,
+            "service_id": service_id,
+            "fingerprint": "fp",
+            "action": "info",
+            "outcome": "info",
+            "kind": "test",
+            "severity": "info",
+            "summary": "",
+            "attributes": {},
+            "links": {},
+            "payload": None,
+        }
+        s.execute(
+            insert(AlertRow),
+            [
+                {
+                    **row,
+                    "dedupe_key": f"m-{i}",
+                    "title": f"alert number {i:05d}",
+                    "source_time": t0 + timedelta(seconds=i),
+                    "received_at": t0 + timedelta(seconds=i),
+                }
+                for i in range(count)
+            ],
+        )
+        integration_id = integration.id
+    page = client.get(f"/services/{service_id}/integrations/{integration_id}").text
+    titles = re.findall(r"alert number (\d{5})", page)
+    newest = [f"{i:05d}" for i in range(count - 1, count - 1 - INTEGRATION_LOG_LIMIT, -1)]
+    assert titles == newest  # newest first, the older ones left out
     client.close()
 
 

@@ -403,15 +403,23 @@ def incident_alerts(session: Session, incident_id: int, limit: int = 1000) -> Se
     return session.scalars(query).all()
 
 
-def integration_alerts(session: Session, integration_id: int, limit: int = 1000) -> Sequence[Alert]:
-    """Every alert an integration recorded (incl. duplicates' originals, info, stale)."""
+def integration_alerts(
+    session: Session, integration_id: int, limit: int = 1000, *, newest_first: bool = False
+) -> Sequence[Alert]:
+    """The alerts an integration recorded (incl. duplicates' originals, info, stale): the
+    oldest ``limit`` in order received, or with ``newest_first`` the newest ``limit``."""
     # Bounding service_id lets this use ix_alerts_service_integration_received (see schema).
     service_id = select(Integration.service_id).where(Integration.id == integration_id)
+    order = (
+        (Alert.received_at.desc(), Alert.id.desc())
+        if newest_first
+        else (Alert.received_at, Alert.id)
+    )
     query = (
         select(Alert)
         .where(Alert.service_id == service_id.scalar_subquery())
         .where(Alert.integration_id == integration_id)
-        .order_by(Alert.received_at, Alert.id)
+        .order_by(*order)
         .limit(limit)
     )
     return session.scalars(query).all()

@@ -336,7 +336,11 @@ def integration_detail(page: Page) -> Response:
         integration = admin.get_integration(s, integration_id, page.org_id)
         if integration.service_id != service.id:
             raise PageError(404, "Not found.")
-        alerts = list(admin.integration_alerts(s, integration.id, limit=10_000))
+        alerts = list(
+            admin.integration_alerts(
+                s, integration.id, limit=INTEGRATION_LOG_LIMIT, newest_first=True
+            )
+        )
     text, kind = integration_status(integration)
     sns = integration.state.get("sns") if isinstance(integration.state, dict) else None
     return page.render(
@@ -347,7 +351,7 @@ def integration_detail(page: Page) -> Response:
         status=text,
         status_kind=kind,
         sns=sns if isinstance(sns, dict) else None,
-        alerts=list(reversed(alerts))[:INTEGRATION_LOG_LIMIT],
+        alerts=alerts,
     )
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -130,3 +131,26 @@ def test_readyz_reports_an_unreachable_database(tmp_path: Path) -> None:
         assert r.status_code == 503
         assert r.json()["code"] == "database_unreachable"
     assert not os.path.exists(missing)
+
+
+def test_serve_factory_tunes_the_garbage_collector(tmp_path: Path) -> None:
+    # In a fresh interpreter, as each `alertgate serve` worker calls it.
+    script = (
+        "import gc\n"
+        "from core.server.app import GC_THRESHOLDS, serve_app\n"
+        "before = gc.get_threshold()\n"
+        "serve_app()\n"
+        "print(before != GC_THRESHOLDS, gc.get_threshold() == GC_THRESHOLDS,"
+        " gc.get_freeze_count() > 1000)\n"
+    )
+    env = {**os.environ, "ALERTGATE_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "True"]

@@ -76,7 +76,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         err=True,
     )
     uvicorn.run(
-        "core.server.app:create_app",
+        "core.server.app:serve_app",
         factory=True,
         host=host or settings.host,
         port=settings.port if port is None else port,

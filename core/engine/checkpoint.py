@@ -3,8 +3,8 @@
 By default SQLite checkpoints inside the commit that pushes the WAL past 1,000 pages: the
 committing writer copies the WAL back into the database file and fsyncs both while it holds
 the write lock, so every process waits for it. Under load that happened every few dozen
-milliseconds (the workload writes ~35 KB of WAL per delivery); measured with ``python -m
-bench``, moving it out of the commit path took two workers from ~2,800 to ~3,300 deliveries/s.
+milliseconds (the benchmark writes ~4 pages of WAL per delivery); measured with ``python -m
+bench``, moving it out of the commit path took two workers from ~2,800 to ~3,650 deliveries/s.
 
 Here one process at a time (elected by a non-blocking ``flock``, so another takes over when
 it exits) checkpoints from a thread of its own, every ``interval`` seconds:

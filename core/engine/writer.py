@@ -15,7 +15,8 @@ Batches form by themselves: while a commit is in progress, new deliveries queue 
 become the next batch. There is no timer and no added latency for a lone delivery.
 
 Across processes (several server workers on one SQLite file or one PostgreSQL), the
-database arbitrates: SQLite's write lock (``BEGIN IMMEDIATE``), PostgreSQL row locks taken
+database arbitrates: SQLite's write lock (``BEGIN IMMEDIATE``, taken during a write turn,
+:mod:`core.engine.writeturn`, so waiting writers wake at once), PostgreSQL row locks taken
 by the fingerprint upsert, and unique indexes. A unique violation (a race on the
 open-incident index or on dedupe) rolls the delivery back to its savepoint and applies it
 again, now seeing the other process's row; a deadlock, lock timeout or lost connection

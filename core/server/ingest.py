@@ -1,8 +1,9 @@
 """``POST /integrations/{key}``: the Integration URL, alertgate's hot path.
 
 Order of work, cheapest refusal first: key lookup (cached), body read under a hard size
-limit, plugin parse in a worker thread (SNS plugins may fetch certificates or confirm
-subscriptions over the network), then the engine's durable commit. A 2xx is sent only
+limit, plugin parse (on the event loop for types with ``parses_inline``, else, or when the
+parse needs network I/O such as an SNS certificate download, in a worker thread; see
+:mod:`core.blocking`), then the engine's durable commit. A 2xx is sent only
 after the commit; any failure before it is a 5xx so the sender (SNS) retries.
 """
 

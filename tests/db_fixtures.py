@@ -9,6 +9,7 @@ tables. SQLite tests get a fresh copy of a migrated template file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -40,14 +41,13 @@ def pg_admin_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def pg_database_url(pg_admin_url: str) -> Iterator[str]:
-    """A uniquely named, migrated PostgreSQL database for this test session."""
-    name = f"ag_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+@contextlib.contextmanager
+def migrated_pg_database(admin_url: str, name: str) -> Iterator[str]:
+    """Create PostgreSQL database ``name``, migrate it, yield its URL, drop it after."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         yield url
@@ -55,6 +55,13 @@ def pg_database_url(pg_admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A uniquely named, migrated PostgreSQL database for this test session."""
+    with migrated_pg_database(pg_admin_url, f"ag_test_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

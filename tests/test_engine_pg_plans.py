@@ -24,7 +24,7 @@ from core.engine.apply import pg_alert_params
 from core.engine.sql import PG_APPLY_ALERT
 from core.engine.types import Delivery
 from core.models import Action, Alert, Severity
-from core.storage.migrate import upgrade
+from tests.db_fixtures import migrated_pg_database
 
 pytestmark = pytest.mark.postgres
 
@@ -42,18 +42,8 @@ ALLOWED = {
 @pytest.fixture
 def pg_url(pg_admin_url: str) -> Iterator[str]:
     """A database of its own: the test analyzes skewed tables, which would outlive TRUNCATE."""
-    name = f"ag_plans_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with migrated_pg_database(pg_admin_url, f"ag_plans_{uuid.uuid4().hex[:10]}") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _seed(conn: psycopg.Connection[Any], name: str) -> tuple[int, int]:

@@ -39,7 +39,7 @@ from plugins.aws_cloudwatch.alarms import (
     non_alarm_alert,
 )
 from plugins.aws_sns import SnsNotification
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
 
 SLUG = "aws_cloudtrail"
 
@@ -49,14 +49,13 @@ __all__ = ["SLUG", "CloudTrailSettings"]
 @hookimpl(trylast=True)
 def alertgate_integration_types() -> list[IntegrationType]:
     return [
-        IntegrationType(
+        sns_integration_type(
             slug=SLUG,
             title="AWS CloudTrail",
             description="CloudWatch alarms on CloudTrail metric filters and CloudTrail security "
             "events from EventBridge, via Amazon SNS.",
             docs_url="docs/integrations/aws-cloudtrail.md",
             settings_model=CloudTrailSettings,
-            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

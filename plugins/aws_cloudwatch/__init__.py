@@ -26,7 +26,7 @@ from plugins.aws_cloudwatch.alarms import (
     non_alarm_alert,
 )
 from plugins.aws_sns import SnsNotification
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
 
 SLUG = "aws_cloudwatch"
 
@@ -38,14 +38,13 @@ class CloudWatchSettings(AlarmSettings):
 @hookimpl(trylast=True)
 def alertgate_integration_types() -> list[IntegrationType]:
     return [
-        IntegrationType(
+        sns_integration_type(
             slug=SLUG,
             title="AWS CloudWatch",
             description="CloudWatch alarms via an Amazon SNS HTTPS subscription: ALARM opens "
             "an incident, repeats group into it, OK resolves it.",
             docs_url="docs/integrations/aws-cloudwatch.md",
             settings_model=CloudWatchSettings,
-            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

@@ -1,4 +1,4 @@
-"""The shape every SNS-fed integration type's parse hook shares.
+"""What every SNS-fed integration type shares: its declaration and its parse hook's shape.
 
 Coerce the integration's settings to the type's model, verify and unwrap the delivery with
 :func:`~plugins.aws_sns.receive.receive`, answer a handshake as is, or build alerts from
@@ -13,11 +13,27 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from core.models import InboundRequest, ParseContext, ParseResult
+from core.models import InboundRequest, IntegrationType, ParseContext, ParseResult
 from plugins.aws_sns.models import SnsNotification, SnsSettings
 from plugins.aws_sns.receive import receive
 
 SettingsT = TypeVar("SettingsT", bound=SnsSettings)
+
+
+def sns_integration_type(
+    *, slug: str, title: str, description: str, docs_url: str, settings_model: type[SnsSettings]
+) -> IntegrationType:
+    """The declaration of an SNS-fed type. Such types parse on the event loop: this
+    package's only blocking steps (certificate download, subscription confirmation) call
+    :func:`core.blocking.before_blocking_io` first."""
+    return IntegrationType(
+        slug=slug,
+        title=title,
+        description=description,
+        docs_url=docs_url,
+        settings_model=settings_model,
+        parses_inline=True,
+    )
 
 
 def coerce_settings(
@@ -29,7 +45,9 @@ def coerce_settings(
     are validated again as this type's.
     """
     if isinstance(settings, accept or model):
-        return settings  # type: ignore[return-value]  # accept is a base of model's users
+        # An ``accept`` instance is taken as is: the caller vouches that it fits ``model``'s
+        # users (CloudWatch takes any AlarmSettings).
+        return settings  # type: ignore[return-value]
     return model.model_validate(settings.model_dump())
 
 

@@ -23,7 +23,7 @@ from core.models import (
     ParseResult,
     Severity,
 )
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery
+from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
 from plugins.aws_sns.models import SnsNotification, SnsSettings
 
 SLUG = "aws_sns"
@@ -72,14 +72,13 @@ def message_alert(notification: SnsNotification, settings: SnsMessageSettings) -
 @hookimpl(trylast=True)
 def alertgate_integration_types() -> list[IntegrationType]:
     return [
-        IntegrationType(
+        sns_integration_type(
             slug=SLUG,
             title="Amazon SNS",
             description="Any Amazon SNS topic via an HTTPS subscription: every verified message "
             "becomes an alert, grouped by topic and subject.",
             docs_url="docs/sns.md",
             settings_model=SnsMessageSettings,
-            parses_inline=True,  # SNS network I/O goes through before_blocking_io
         )
     ]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core import hookimpl
+from core import hookimpl, jsonfast
 from core.errors import MalformedDelivery
 from core.models import (
     Action,
@@ -85,7 +85,7 @@ def decode(message: str) -> Any:
     if not text or text[0] not in "{[":
         return None
     try:
-        doc = json.loads(text)
+        doc = jsonfast.loads(text)
     except RecursionError:
         raise MalformedDelivery("too_deep", "JSON nested too deeply") from None
     except ValueError:

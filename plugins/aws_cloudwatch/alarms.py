@@ -15,7 +15,6 @@ The ``aws_cloudtrail`` plugin calls :func:`alarm_alerts`, :func:`alarm_fingerpri
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from urllib.parse import quote
 
 from pydantic import Field
 
+from core import jsonfast
 from core.models import Action, Alert, Severity
 from plugins.aws_cloudwatch import regions
 from plugins.aws_sns import SnsNotification, SnsSettings
@@ -342,7 +342,7 @@ def _reason_data(value: Any) -> Mapping[str, Any]:
         return value
     if isinstance(value, str) and len(value) <= 64 * 1024:
         try:
-            return _map(json.loads(value))
+            return _map(jsonfast.loads(value))
         except ValueError:
             return {}
     return {}
@@ -604,7 +604,7 @@ def decode_message(message: str) -> Any:
     if not text.startswith("{"):
         return None
     try:
-        return json.loads(text)
+        return jsonfast.loads(text)
     except (ValueError, RecursionError):  # absurdly deep nesting is "not JSON" too
         return None
 

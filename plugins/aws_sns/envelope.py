@@ -8,12 +8,12 @@ works on one canonical form.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core import jsonfast
 from core.errors import MalformedDelivery
 from plugins.aws_sns.errors import DeliveryTooLarge
 
@@ -90,7 +90,7 @@ def load_json(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise DeliveryTooLarge("too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(body)
+        return jsonfast.loads(body)
     except (ValueError, RecursionError):
         raise MalformedDelivery("invalid_json", "body is not valid UTF-8 JSON") from None
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from core import jsonfast
 from core.errors import ForbiddenDelivery, MalformedDelivery
 from core.models import HandshakeResponse, InboundRequest, ParseContext, ParseResult
 from plugins.aws_sns.confirm import confirm_subscription
@@ -61,7 +61,7 @@ def receive(
         raise DeliveryTooLarge("too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     unsigned_allowed = settings.raw_message_delivery or settings.accept_direct_posts
     try:
-        doc: Any = json.loads(request.body)
+        doc: Any = jsonfast.loads(request.body)
     except (ValueError, RecursionError):
         if not unsigned_allowed:
             raise MalformedDelivery("invalid_json", "body is not a JSON SNS message") from None

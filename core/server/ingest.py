@@ -10,7 +10,6 @@ after the commit; any failure before it is a 5xx so the sender (SNS) retries.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -29,6 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core import jsonfast
 from core.blocking import WouldBlock, running_inline
 from core.engine import Delivery, IngestEngine, StorageUnavailable
 from core.errors import DeliveryRejected
@@ -41,8 +41,6 @@ from core.storage.schema import Integration
 log = logging.getLogger("alertgate.delivery")
 
 MAX_CACHE_ENTRIES = 10_000
-_LOG_ENCODER = json.JSONEncoder(default=str)
-"""One encoder for the delivery log lines (``json.dumps(default=...)`` builds one per call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +185,7 @@ class IngestEndpoint:
         fields["status"] = response.status_code
         fields["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if log.isEnabledFor(logging.INFO):
-            log.info(_LOG_ENCODER.encode({"event": "delivery", **fields}))
+            log.info(jsonfast.dumps({"event": "delivery", **fields}))
         return response
 
     def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Response:
@@ -319,12 +317,12 @@ class IngestEndpoint:
         if result.response is not None:
             fields["outcome"] = "handshake" if not outcomes else fields["outcome"]
             return Response(
-                json.dumps(dict(result.response.body)).encode(),
+                jsonfast.dumps(dict(result.response.body)).encode(),
                 status_code=result.response.status_code,
                 media_type="application/json",
             )
         body_out = {"status": "accepted", "alerts": len(result.alerts), "outcomes": outcomes}
-        return Response(json.dumps(body_out).encode(), media_type="application/json")
+        return Response(jsonfast.dumps(body_out).encode(), media_type="application/json")
 
 
 INGEST_PREFIX = "/integrations/"

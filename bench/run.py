@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import alertmanager, growth, loadgen, profile, server
+from bench import alertmanager, calibrate, growth, loadgen, profile, server
 from bench.check import check_database
 from bench.procs import Sampler, cpu_seconds, machine
 from bench.workload import Params, Workload, generate, write_requests
@@ -89,6 +89,8 @@ class Bench:
                 server.warm_up(ag.url, warmup_path, self.warmup_bodies)
                 pids = ag.worker_pids()
                 commits0 = _pg_commits(db) if postgres else None
+                # The machine's speed right before the load (see bench/calibrate.py).
+                out["python_speed_ms_before"] = calibrate.speed_ms()
                 cpu0 = {pid: cpu_seconds(pid) for pid in pids}
                 _log(f"{label}: alertgate up ({len(pids)} worker(s)); sending {len(deliveries):,}")
                 profilers = profile.start(pids, run_dir) if args.profile else []
@@ -140,6 +142,7 @@ class Bench:
                 out["server_cpu_seconds"] = round(cpu, 1)
                 out["server_cpu_ms_per_delivery"] = round(1000 * cpu / len(deliveries), 3)
                 out["server_cpu_cores_busy"] = round(cpu / seconds, 2) if seconds else None
+                out["python_speed_ms_after"] = calibrate.speed_ms()
             check = check_database(db, deliveries, integration_id, statuses)
             out["check"] = check.as_dict()
             db.dispose()
@@ -262,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="alertgate-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"machine": machine(), "argv": sys.argv[1:], "phases": []}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "python": calibrate.interpreter(),
+        "argv": sys.argv[1:],
+        "phases": [],
+    }
     try:
         from plugins.aws_sns.signer import SnsSigner
 
@@ -318,6 +326,12 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         if "latency_ms" in load:
             out[f"{key}_latency_ms"] = load["latency_ms"]
             out[f"{key}_client_lateness_p99_ms"] = load["client_send_lateness_ms"].get("p99")
+        if "server_cpu_ms_per_delivery" in p:
+            out[f"{key}_server_cpu_ms_per_delivery"] = p["server_cpu_ms_per_delivery"]
+            out[f"{key}_python_speed_ms"] = [
+                p["python_speed_ms_before"],
+                p["python_speed_ms_after"],
+            ]
         if "rss_mb_peak_per_worker" in p:
             out[f"{key}_rss_mb_peak_per_worker"] = p["rss_mb_peak_per_worker"]
         if "check" in p and not p["check"]["ok"]:

@@ -231,3 +231,11 @@ def test_bench_command_end_to_end_against_real_alertgate(tmp_path: Path) -> None
     assert phase["check"]["ok"], phase["check"]["problems"]
     assert phase["check"]["stored_alerts"] == report["workload"]["expected"]["stored_alerts"]
     assert phase["load"]["statuses"] == {"200": 240}
+    # Every rate comes with the interpreter it ran under and the machine's speed around it.
+    assert report["python"]["executable"] == sys.executable
+    assert report["python"]["speed_ms"] > 0
+    assert phase["python_speed_ms_before"] > 0 and phase["python_speed_ms_after"] > 0
+    assert report["summary"]["latency_sqlite_python_speed_ms"] == [
+        phase["python_speed_ms_before"],
+        phase["python_speed_ms_after"],
+    ]

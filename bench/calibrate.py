@@ -1,0 +1,49 @@
+"""How fast this interpreter runs Python on this machine right now: a yardstick for rates.
+
+The same alertgate code took 0.55 ms of CPU per delivery under one CPython build and 0.85 ms
+under another on the same machine minutes apart, and a virtual machine's speed drifts by
+±20 % from minute to minute (docs/performance.md). A rate means little without knowing
+which of those it ran under, so every phase records this figure next to its rate:
+the best of a few runs of a fixed pure-Python workload (dict and string work, calls,
+formatting: the kind of code the hot path is made of), in milliseconds. Lower is faster.
+"""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+import time
+from typing import Any
+
+
+def _workload() -> int:
+    total = 0
+    for i in range(20_000):
+        record = {"id": i, "name": f"alarm-{i}", "state": "ALARM" if i % 3 else "OK"}
+        text = record["name"].strip().upper()
+        if record["state"] == "ALARM" and text.startswith("ALARM"):
+            total += len(text) + record["id"] % 7
+        total += len(str(record))
+    return total
+
+
+def speed_ms(rounds: int = 5) -> float:
+    """Best of ``rounds`` timings of the fixed workload, in ms (lower is faster)."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        _workload()
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 2)
+
+
+def interpreter() -> dict[str, Any]:
+    """Which CPython build runs the benchmark (and, started through it, the server)."""
+    config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    return {
+        "executable": sys.executable,
+        "version": sys.version.split()[0],
+        "configure_optimizations": "--enable-optimizations" in config_args,
+        "configure_lto": "--with-lto" in config_args,
+        "speed_ms": speed_ms(),
+    }

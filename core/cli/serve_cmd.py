@@ -64,6 +64,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the server: Integration URLs, admin API, health and metrics."""
     import uvicorn
 
+    from core.server.protocol import HTTP_PROTOCOL
+
     settings = get_settings()
     workers = workers or settings.workers
     try:
@@ -83,6 +85,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers,
         log_config=log_config(settings.log_level),
         access_log=False,
+        http=HTTP_PROTOCOL,
         proxy_headers=True,
         server_header=False,
     )

@@ -1,0 +1,89 @@
+"""uvicorn's httptools protocol with each response written to the socket in one piece.
+
+uvicorn writes a response's status line and headers, then its body, with two
+``transport.write`` calls; uvloop sends each at once, so every answer costs two ``send``
+system calls and two TCP segments, and the client wakes up twice to read them. Alertgate's
+answers are small and complete in one event-loop turn, so :class:`CoalescingTransport`
+holds what is written during a turn and sends it together at the start of the next one.
+
+Only the standard :class:`asyncio.Protocol` interface is used: the protocol is uvicorn's
+own, handed a wrapped transport in ``connection_made``. ``alertgate serve`` selects it
+(uvicorn's ``http`` option).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class CoalescingTransport:
+    """A transport whose writes of one event-loop turn reach the socket as one write.
+
+    Everything else is the wrapped transport's: attribute access falls through to it.
+    Pending bytes are sent before the transport is closed and before the protocol is
+    swapped (a connection upgrade), and dropped on ``abort`` as the real transport drops its
+    buffer. Flow control is unchanged: the real transport pauses the protocol when its
+    buffer fills, one turn later at most.
+    """
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        """Send what is pending now (called at the start of the next loop turn)."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        if self._transport.is_closing():
+            return
+        self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self._transport.set_protocol(protocol)
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol over a :class:`CoalescingTransport`."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
+        super().connection_made(wrapped)  # type: ignore[arg-type]
+
+
+HTTP_PROTOCOL = f"{__name__}:{CoalescingHttpToolsProtocol.__qualname__}"
+"""What ``alertgate serve`` passes as uvicorn's ``http`` option."""

@@ -6,7 +6,8 @@ import io
 import logging
 import time
 
-from core.server.logbuffer import BatchingStreamHandler
+from core.cli.serve_cmd import log_config
+from core.server.logbuffer import BatchingStreamHandler, message_writer
 
 
 class CountingStream(io.StringIO):
@@ -60,3 +61,66 @@ def test_a_full_buffer_is_written_at_once() -> None:
     assert stream.writes >= 2 and stream.getvalue().count("\n") >= 8
     handler.close()
     assert stream.getvalue().count("\n") == 10
+
+
+def _serve_style_logger(
+    name: str, stream: io.StringIO
+) -> tuple[logging.Logger, BatchingStreamHandler]:
+    handler = BatchingStreamHandler(stream, interval=60)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return _logger(handler, name), handler
+
+
+def test_message_writer_skips_logging_only_where_the_output_is_the_same() -> None:
+    via_logging, via_writer = io.StringIO(), io.StringIO()
+    log_a, handler_a = _serve_style_logger("test.logbuffer.writer.a", via_logging)
+    log_b, handler_b = _serve_style_logger("test.logbuffer.writer.b", via_writer)
+    write = message_writer(log_b)
+    assert write == handler_b.append_message  # the fast path
+    for line in ('{"event":"delivery","n":1}', "two", "naïve ünïcode"):
+        log_a.info(line)
+        write(line)
+    handler_a.close()
+    handler_b.close()
+    assert via_writer.getvalue() == via_logging.getvalue() != ""
+
+
+def test_message_writer_falls_back_to_logging_for_any_other_setup() -> None:
+    def variant(name: str) -> tuple[logging.Logger, BatchingStreamHandler]:
+        return _serve_style_logger(f"test.logbuffer.writer.{name}", io.StringIO())
+
+    log, _ = variant("level")
+    log.setLevel(logging.WARNING)
+    assert message_writer(log) == log.info
+
+    log, _ = variant("filter")
+    log.addFilter(lambda record: True)
+    assert message_writer(log) == log.info
+
+    log, _ = variant("propagate")
+    log.propagate = True
+    assert message_writer(log) == log.info
+
+    log, handler = variant("format")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    assert message_writer(log) == log.info
+
+    log, _ = variant("two-handlers")
+    log.addHandler(logging.StreamHandler(io.StringIO()))
+    assert message_writer(log) == log.info
+
+    log = _logger(logging.StreamHandler(io.StringIO()), "test.logbuffer.writer.plain")
+    assert message_writer(log) == log.info
+
+
+def test_alertgate_serves_delivery_log_takes_the_fast_path() -> None:
+    config = log_config("info")
+    spec = config["handlers"]["json"]
+    assert spec["()"] == f"{BatchingStreamHandler.__module__}.BatchingStreamHandler"
+    handler = BatchingStreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter(config["formatters"][spec["formatter"]]["format"]))
+    delivery = config["loggers"]["alertgate.delivery"]
+    log = _logger(handler, "test.logbuffer.writer.serve")
+    log.setLevel(delivery["level"])
+    log.propagate = delivery["propagate"]
+    assert message_writer(log) == handler.append_message

@@ -36,6 +36,7 @@ from core.models import InboundRequest, ParseContext, ParseResult
 from core.plugins import Plugins
 from core.server import keys, metrics
 from core.server.errors import error_response
+from core.server.logbuffer import message_writer
 from core.storage.schema import Integration
 
 log = logging.getLogger("alertgate.delivery")
@@ -174,6 +175,8 @@ class IngestEndpoint:
         self.cache = cache
         self.max_body_bytes = max_body_bytes
         self.now = now
+        # Logging is configured before the app is built (uvicorn, then the factory).
+        self._log_delivery = message_writer(log)
         # A dedicated pool: plain run_in_executor hops cost a fraction of anyio's, and
         # parsing must not queue behind the admin API's threads.
         self.executor = ThreadPoolExecutor(max_workers=parse_threads, thread_name_prefix="parse")
@@ -185,7 +188,7 @@ class IngestEndpoint:
         fields["status"] = response.status_code
         fields["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if log.isEnabledFor(logging.INFO):
-            log.info(jsonfast.dumps({"event": "delivery", **fields}))
+            self._log_delivery(jsonfast.dumps({"event": "delivery", **fields}))
         return response
 
     def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Response:

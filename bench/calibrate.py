@@ -1,11 +1,12 @@
 """How fast this interpreter runs Python on this machine right now: a yardstick for rates.
 
-The same alertgate code took 0.55 ms of CPU per delivery under one CPython build and 0.85 ms
-under another on the same machine minutes apart, and a virtual machine's speed drifts by
-±20 % from minute to minute (docs/performance.md). A rate means little without knowing
-which of those it ran under, so every phase records this figure next to its rate:
-the best of a few runs of a fixed pure-Python workload (dict and string work, calls,
-formatting: the kind of code the hot path is made of), in milliseconds. Lower is faster.
+On one virtual machine, within one hour, the same alertgate code took 0.51 to 0.85 ms of CPU
+per delivery: the machine's speed drifts (a pure-Python loop took 17 to 48 ms within a
+minute), and the CPython build alone moved it by 10-20 % (docs/performance.md). A rate
+means little without knowing what it ran under, so the report names the interpreter and
+every phase records this figure before and after its load: the best of a few runs of a
+fixed pure-Python workload (dict and string work, calls, formatting: the kind of code the
+hot path is made of), in milliseconds. Lower is faster.
 """
 
 from __future__ import annotations

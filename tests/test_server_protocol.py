@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from core.server.protocol import CoalescingTransport
+from core.server.protocol import MAX_HELD_BYTES, CoalescingTransport
 from core.server.runner import ThreadedServer
 
 
@@ -87,6 +87,20 @@ async def test_close_sends_what_is_pending_first_and_abort_drops_it() -> None:
     transport.abort()
     await _next_turn()
     assert real.events == ["abort"]
+
+
+@pytest.mark.anyio
+async def test_a_large_body_goes_out_at_once_so_back_pressure_still_works() -> None:
+    real = RecordingTransport()
+    transport = CoalescingTransport(real, asyncio.get_running_loop())
+    transport.write(b"headers\r\n\r\n")
+    chunk = b"x" * (MAX_HELD_BYTES // 4)
+    for _ in range(4):
+        transport.write(chunk)
+    assert real.writes == [b"headers\r\n\r\n" + chunk * 4]  # without waiting for the turn
+    transport.write(b"tail")
+    await _next_turn()
+    assert real.writes[-1] == b"tail" and len(real.writes) == 2
 
 
 @pytest.mark.anyio

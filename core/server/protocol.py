@@ -18,6 +18,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+MAX_HELD_BYTES = 64 * 1024
+"""Pending bytes beyond which a write goes out at once instead of at the end of the turn."""
+
 
 class CoalescingTransport:
     """A transport whose writes of one event-loop turn reach the socket as one write.
@@ -26,15 +29,17 @@ class CoalescingTransport:
     Pending bytes are sent before the transport is closed and before the protocol is
     swapped (a connection upgrade), and dropped on ``abort`` as the real transport drops its
     buffer. Flow control is unchanged: the real transport pauses the protocol when its
-    buffer fills, one turn later at most.
+    buffer fills; once :data:`MAX_HELD_BYTES` are pending they are sent at once, so a body
+    streamed within one turn still meets that back-pressure.
     """
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_held", "_loop", "_pending", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._held = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -42,6 +47,9 @@ class CoalescingTransport:
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
+        self._held += len(data)
+        if self._held >= MAX_HELD_BYTES:
+            self.flush()
 
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
@@ -53,6 +61,7 @@ class CoalescingTransport:
         if not pending:
             return
         self._pending = []
+        self._held = 0
         if self._transport.is_closing():
             return
         self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
@@ -71,6 +80,7 @@ class CoalescingTransport:
 
     def abort(self) -> None:
         self._pending = []
+        self._held = 0
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:

@@ -41,6 +41,14 @@ def dumps(value: Any) -> str:
         return _STDLIB_ENCODER.encode(value)
 
 
+def dumps_bytes(value: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes, without a round trip through ``str`` (HTTP bodies)."""
+    try:
+        return orjson.dumps(value, default=str, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _STDLIB_ENCODER.encode(value).encode()
+
+
 def loads(data: bytes | str) -> Any:
     """``json.loads(data)``, faster: the same value or the same exception.
 

@@ -182,6 +182,40 @@ def test_garbage_never_gets_a_5xx(live: Live, body: bytes, content_type: str) ->
 FUZZ_URL: dict[str, str] = {}
 
 
+def test_a_bug_behind_the_integration_url_is_a_json_500(
+    live: Live, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The fast path answers outside Starlette's error middleware, so it has its own net.
+    _, url = new_integration(live)
+    endpoint = live.app.ingest_fast_path.endpoint
+
+    async def broken_lookup(key: str) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(endpoint, "_lookup", broken_lookup)
+    r = httpx.post(url, content=b"{}")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"code": "internal_error", "message": "internal server error"}
+    assert any("unexpected error on the Integration URL" in m for m in caplog.messages)
+
+
+def test_the_declared_route_answers_like_the_fast_path(
+    live: Live, cert_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the fast path, POSTs reach the route declared in create_app.
+    iid, url = new_integration(live)
+    monkeypatch.setattr(live.app, "ingest_fast_path", None)
+    r = httpx.post(f"{live.base_url}/integrations/nope", content=b"{}")
+    assert (r.status_code, r.json()["code"]) == (404, "integration_not_found")
+    doc = signed_alarm(cert_dir)
+    r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+    assert r.status_code == 200, r.text
+    assert r.json()["outcomes"][0]["outcome"] == "opened"
+    assert stored_alerts(live, iid) == 1
+    assert httpx.get(url).status_code == 405
+
+
 def test_storage_failure_before_commit_is_5xx(tmp_path: Path, cert_dir: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))

@@ -24,6 +24,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from core import web
 from core.engine import IngestEngine
@@ -86,6 +87,23 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+class AlertgateApp(Starlette):
+    """Starlette, with the Integration URL answered before Starlette's own layers.
+
+    Deliveries are the hot path; :class:`~core.server.ingest.IngestFastPath` serves them as
+    plain ASGI. Everything else (and the lifespan) goes through Starlette unchanged.
+    """
+
+    ingest_fast_path: IngestFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.ingest_fast_path
+        if fast is not None and fast.matches(scope):
+            await fast.serve(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -156,12 +174,9 @@ def create_app(
         ingest_engine.close()
         db_engine.dispose()
 
-    app = Starlette(
+    app = AlertgateApp(
         routes=routes,
-        middleware=[
-            Middleware(IngestFastPath, endpoint=ingest),
-            Middleware(metrics.LatencyMiddleware),
-        ],
+        middleware=[Middleware(metrics.LatencyMiddleware)],
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: server_error_handler,
@@ -169,6 +184,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.alertgate = state
+    app.ingest_fast_path = IngestFastPath(ingest)
     return app
 
 

@@ -23,11 +23,20 @@ _HTTP_CODES = {
 }
 
 
+def error_body(code: str, message: str) -> bytes:
+    """The JSON body of an error answer."""
+    return json.dumps({"code": code, "message": message}).encode()
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    body = json.dumps({"code": code, "message": message}).encode()
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        error_body(code, message),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 async def http_exception_handler(_request: Request, exc: Exception) -> Response:

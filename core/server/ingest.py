@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from core import jsonfast
 from core.blocking import WouldBlock, running_inline
@@ -35,7 +35,7 @@ from core.errors import DeliveryRejected
 from core.models import InboundRequest, ParseContext, ParseResult
 from core.plugins import Plugins
 from core.server import keys, metrics
-from core.server.errors import error_response
+from core.server.errors import error_body
 from core.server.logbuffer import message_writer
 from core.storage.schema import Integration
 
@@ -129,19 +129,17 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
     """The request body, refusing past ``limit`` bytes while reading.
 
-    Reads the ASGI messages itself rather than through ``Request.stream()``: an async
-    generator per request costs measurable CPU on the hot path (the event loop registers
-    every one in a weak set).
+    Reads the ASGI messages itself rather than through Starlette's ``Request.stream()``: an
+    async generator per request costs measurable CPU on the hot path (the event loop
+    registers every one in a weak set).
     """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    receive = request.receive
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -153,6 +151,10 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+Answer = tuple[int, bytes]
+"""An HTTP status and a JSON body: what the Integration URL answers."""
 
 
 class IngestEndpoint:
@@ -182,20 +184,26 @@ class IngestEndpoint:
         self.executor = ThreadPoolExecutor(max_workers=parse_threads, thread_name_prefix="parse")
 
     async def handle(self, request: Request) -> Response:
+        """The endpoint as a Starlette route (the server itself calls :meth:`answer`)."""
+        status, body = await self.answer(request.scope, request.receive)
+        return Response(body, status_code=status, media_type="application/json")
+
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+        """Handle one delivery; ``scope["path_params"]["key"]`` is the integration key."""
         start = time.perf_counter()
         fields: dict[str, Any] = {}
-        response = await self._handle(request, fields)
-        fields["status"] = response.status_code
+        status, body = await self._handle(scope, receive, fields)
+        fields["status"] = status
         fields["duration_ms"] = round((time.perf_counter() - start) * 1000, 2)
         if log.isEnabledFor(logging.INFO):
             self._log_delivery(jsonfast.dumps({"event": "delivery", **fields}))
-        return response
+        return status, body
 
-    def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Response:
+    def _reject(self, fields: dict[str, Any], status: int, code: str, message: str) -> Answer:
         metrics.DELIVERIES_REJECTED.labels(code).inc()
         fields["outcome"] = "rejected"
         fields["reason"] = code
-        return error_response(status, code, message)
+        return status, error_body(code, message)
 
     async def _lookup(self, key: str) -> IntegrationRecord | None:
         if not key or len(key) > keys.MAX_SECRET_LENGTH:
@@ -225,9 +233,9 @@ class IngestEndpoint:
         registered = self.plugins.types.get(slug)
         return registered is not None and registered.type.parses_inline
 
-    async def _handle(self, request: Request, fields: dict[str, Any]) -> Response:
+    async def _handle(self, scope: Scope, receive: Receive, fields: dict[str, Any]) -> Answer:
         try:
-            record = await self._lookup(request.path_params["key"])
+            record = await self._lookup(scope["path_params"]["key"])
         except SQLAlchemyError as exc:
             log.warning("integration lookup failed: %r", exc)
             return self._reject(
@@ -247,8 +255,10 @@ class IngestEndpoint:
                 "integration_misconfigured",
                 f"integration settings are invalid: {record.settings_error}",
             )
+        # ASGI header names are lower-case; a repeated header keeps its last value.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            body = await read_body(request, self.max_body_bytes)
+            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
         except BodyTooLarge:
             return self._reject(
                 fields,
@@ -258,11 +268,12 @@ class IngestEndpoint:
             )
         except ClientDisconnect:
             return self._reject(fields, 400, "client_disconnected", "client went away")
+        client = scope.get("client")
         inbound = InboundRequest(
             body=body,
-            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]},
-            content_type=request.headers.get("content-type", ""),
-            remote_addr=request.client.host if request.client else None,
+            headers=headers,
+            content_type=headers.get("content-type", ""),
+            remote_addr=client[0] if client else None,
         )
         context = ParseContext(
             integration_id=record.id,
@@ -319,13 +330,9 @@ class IngestEndpoint:
         )
         if result.response is not None:
             fields["outcome"] = "handshake" if not outcomes else fields["outcome"]
-            return Response(
-                jsonfast.dumps(dict(result.response.body)).encode(),
-                status_code=result.response.status_code,
-                media_type="application/json",
-            )
+            return result.response.status_code, jsonfast.dumps_bytes(dict(result.response.body))
         body_out = {"status": "accepted", "alerts": len(result.alerts), "outcomes": outcomes}
-        return Response(jsonfast.dumps(body_out).encode(), media_type="application/json")
+        return 200, jsonfast.dumps_bytes(body_out)
 
 
 INGEST_PREFIX = "/integrations/"
@@ -333,32 +340,51 @@ INGEST_ROUTE = "/integrations/{key}"
 
 
 class IngestFastPath:
-    """ASGI middleware sending ``POST /integrations/<key>`` straight to the endpoint.
+    """Sends ``POST /integrations/<key>`` straight to the endpoint, as plain ASGI.
 
     The Integration URL is the hot path (thousands of deliveries a second); Starlette's
-    router, exception middleware and request wrapper cost more than the rest of the
-    server's own work there. Every other request, and every other method on this path
-    (405), goes through the app as usual; the route stays declared in ``create_app`` so it
-    is visible and answers those.
+    middleware stack, router, request wrapper and response class cost more than the rest
+    of the server's own work there. The app (:class:`core.server.app.AlertgateApp`) asks
+    :meth:`matches` before anything else; every other request, and every other method on
+    this path (405), goes through Starlette as usual, where the route stays declared so
+    it is visible and answers those.
     """
 
-    def __init__(self, app: ASGIApp, endpoint: IngestEndpoint) -> None:
-        self.app = app
+    def __init__(self, endpoint: IngestEndpoint) -> None:
         self.endpoint = endpoint
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @staticmethod
+    def matches(scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+            return False
         path: str = scope["path"]
-        key = path[len(INGEST_PREFIX) :]
-        if not path.startswith(INGEST_PREFIX) or not key or "/" in key:
-            await self.app(scope, receive, send)
-            return
+        return (
+            path.startswith(INGEST_PREFIX)
+            and len(path) > len(INGEST_PREFIX)
+            and "/" not in path[len(INGEST_PREFIX) :]
+        )
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
-        scope["path_params"] = {"key": key}
-        response = await self.endpoint.handle(Request(scope, receive))
-        await response(scope, receive, send)
-        metrics.request_latency(INGEST_ROUTE, "POST", str(response.status_code)).observe(
+        scope["path_params"] = {"key": scope["path"][len(INGEST_PREFIX) :]}
+        try:
+            status, body = await self.endpoint.answer(scope, receive)
+        except Exception:
+            # The endpoint answers every failure it expects itself; this is a bug. Answer
+            # like Starlette's ServerErrorMiddleware would, so the sender retries.
+            log.exception("unexpected error on the Integration URL")
+            status, body = 500, error_body("internal_error", "internal server error")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        metrics.request_latency(INGEST_ROUTE, "POST", str(status)).observe(
             time.perf_counter() - start
         )

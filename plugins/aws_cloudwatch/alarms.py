@@ -15,6 +15,7 @@ The ``aws_cloudtrail`` plugin calls :func:`alarm_alerts`, :func:`alarm_fingerpri
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -390,6 +391,9 @@ def _locate(
     return None, account, region, regions.partition_of(region)
 
 
+# Alarms repeat (every state change of an alarm links to the same page), and quoting the
+# name costs several microseconds: a small, bounded cache (names are at most 1,024 chars).
+@functools.lru_cache(maxsize=1024)
 def console_url(region: str | None, alarm_name: str | None, partition: str = "aws") -> str | None:
     """Link to the alarm in the CloudWatch console; ``None`` unless the region is valid."""
     if not region or not alarm_name or not regions.is_region_code(region):
@@ -580,7 +584,8 @@ def _summary(attrs: Mapping[str, Any], source_time: datetime) -> str:
         f"Reason: {attrs['reason'] or '(none given)'}",
         f"Condition: {attrs['condition']}",
         f"Account: {attrs['account'] or 'unknown'}   Region: {where}",
-        f"State: {change} at {source_time.strftime('%Y-%m-%d %H:%M:%S UTC')}",
+        # isoformat's "YYYY-MM-DD HH:MM:SS" prefix: what strftime wrote, at a fifth the cost.
+        f"State: {change} at {source_time.isoformat(' ', 'seconds')[:19]} UTC",
     ]
     if attrs["description"]:
         lines.append(f"Description: {attrs['description']}")

@@ -36,11 +36,17 @@ MIN_KEY_BITS = 2048
 MAX_SIGNATURE_CHARS = 4096
 
 
+# Stateless descriptions of the algorithms, made once rather than on every delivery.
+_SHA1 = hashes.SHA1()  # noqa: S303 - SNS SignatureVersion 1 is defined as SHA1withRSA
+_SHA256 = hashes.SHA256()
+_PKCS1V15 = padding.PKCS1v15()
+
+
 def _hash_for(version: str) -> hashes.HashAlgorithm:
     if version == "1":
-        return hashes.SHA1()  # noqa: S303 - SNS SignatureVersion 1 is defined as SHA1withRSA
+        return _SHA1
     if version == "2":
-        return hashes.SHA256()
+        return _SHA256
     raise ForbiddenDelivery("signature_version_unsupported", 'SignatureVersion must be "1" or "2"')
 
 
@@ -99,7 +105,7 @@ def verify_signature(envelope: Envelope, cert: x509.Certificate) -> None:
         public_key.verify(
             signature,
             string_to_sign(envelope.type, envelope.fields),
-            padding.PKCS1v15(),
+            _PKCS1V15,
             algorithm,
         )
     except InvalidSignature:

@@ -1,13 +1,14 @@
 """CPU cost of one delivery, per thread, with the real app driven in-process.
 
-``python -m bench.inprocess [--messages N] [--profile]`` builds the real Starlette app
+``python -m bench.inprocess [--messages N]`` builds the real Starlette app
 (``create_app``) on a fresh SQLite database prepared by the CLI, and feeds it the signed
 workload through ASGI calls (32 in flight), with no sockets, no uvicorn and no load
 generator competing for the CPU. It prints the CPU time per delivery of each thread kind:
 ``main`` (event loop: routing, middleware, the endpoint, logging, metrics), ``parse``
 (plugin parse threads: SNS verify, alarm parsing) and ``writer`` (the engine's group-commit
-thread: SQL and commit). Far less noisy than the HTTP benchmark on a shared machine, it is
-what optimisations of the hot path are judged by; ``--profile`` adds a py-spy summary.
+thread: SQL and commit). Less noisy than the HTTP benchmark on a shared machine; for a
+figure that does not move with the machine's speed at all, :mod:`bench.instructions` runs
+this driver under callgrind.
 """
 
 from __future__ import annotations
@@ -85,36 +86,31 @@ async def _drive(app: Any, path: str, bodies: list[bytes], concurrency: int) -> 
     return list(await asyncio.gather(*(limited(b) for b in bodies)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
-    p.add_argument("--messages", type=int, default=6000)
-    p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--log-level", default="info")
-    p.add_argument("--seed", type=int, default=11)
-    args = p.parse_args(argv)
-
+def measure(
+    bodies: list[bytes],
+    warm: list[bytes],
+    cert_dir: Path,
+    *,
+    log_level: str = "info",
+    concurrency: int = 32,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Feed ``bodies`` (signed with the certificate in ``cert_dir``) to a fresh app on a
+    fresh SQLite database, after ``warm`` to a second integration; the CPU they took.
+    ``extra_env`` adds ``ALERTGATE_*`` settings."""
     work = Path(tempfile.mkdtemp(prefix="alertgate-inprocess-"))
     url = f"sqlite:///{work}/alertgate.db"
-    env = server.base_env(url, work / "certs", 8080, {"ALERTGATE_LOG_LEVEL": args.log_level})
+    env = server.base_env(
+        url, cert_dir, 8080, {"ALERTGATE_LOG_LEVEL": log_level, **(extra_env or {})}
+    )
     path, _integration_id, warmup_path = server.prepare(env)
     os.environ.update(env)
-
-    from plugins.aws_sns.signer import SnsSigner
-
-    signer = SnsSigner(work / "certs", name="inprocess")
-    bodies = [
-        d.body
-        for d in generate(
-            Params(messages=args.messages, gap=100, seed=args.seed), signer
-        ).deliveries
-    ]
-    warm = [d.body for d in generate(Params(messages=64, gap=1, seed=99), signer).deliveries]
 
     # The delivery log goes where `alertgate serve` sends it, minus the terminal.
     handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
     logging.getLogger("alertgate.delivery").addHandler(handler)
     logging.getLogger("alertgate.delivery").propagate = False
-    logging.getLogger().setLevel(args.log_level.upper())
+    logging.getLogger().setLevel(log_level.upper())
 
     from core.server.app import create_app
 
@@ -127,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         run = asyncio.run
 
     async def session() -> dict[str, Any]:
-        await _drive(app, warmup_path, warm, args.concurrency)
+        await _drive(app, warmup_path, warm, concurrency)
         before, t0, c0 = _thread_cpu(), time.perf_counter(), time.process_time()
-        statuses = await _drive(app, path, bodies, args.concurrency)
+        statuses = await _drive(app, path, bodies, concurrency)
         wall, cpu, after = time.perf_counter() - t0, time.process_time() - c0, _thread_cpu()
         n = len(bodies)
         return {
@@ -143,10 +139,43 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     try:
-        print(json.dumps(run(session())))
+        result: dict[str, Any] = run(session())
     finally:
         app.state.alertgate.engine.close()
         shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def sign_workload(messages: int, cert_dir: Path, seed: int = 11) -> tuple[list[bytes], list[bytes]]:
+    """The measured bodies and the warm-up bodies, signed with a certificate in
+    ``cert_dir``."""
+    from plugins.aws_sns.signer import SnsSigner
+
+    signer = SnsSigner(cert_dir, name="inprocess")
+    bodies = [
+        d.body for d in generate(Params(messages=messages, gap=100, seed=seed), signer).deliveries
+    ]
+    warm = [d.body for d in generate(Params(messages=64, gap=1, seed=99), signer).deliveries]
+    return bodies, warm
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
+    p.add_argument("--messages", type=int, default=6000)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--seed", type=int, default=11)
+    args = p.parse_args(argv)
+
+    certs = Path(tempfile.mkdtemp(prefix="alertgate-inprocess-certs-"))
+    try:
+        bodies, warm = sign_workload(args.messages, certs, args.seed)
+        result = measure(
+            bodies, warm, certs, log_level=args.log_level, concurrency=args.concurrency
+        )
+    finally:
+        shutil.rmtree(certs, ignore_errors=True)
+    print(json.dumps(result))
     return 0
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import loadgen
+from bench import instructions, loadgen
 from bench.check import check_rows
 from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
 from core.models import InboundRequest, ParseContext
@@ -239,3 +239,28 @@ def test_bench_command_end_to_end_against_real_alertgate(tmp_path: Path) -> None
         phase["python_speed_ms_before"],
         phase["python_speed_ms_after"],
     ]
+
+
+def test_callgrind_totals_and_the_per_delivery_difference(tmp_path: Path) -> None:
+    out = tmp_path / "callgrind.out"
+    out.write_bytes(b"events: Ir\nfn=main\n1 5\ntotals: 123456789\n")
+    assert instructions.callgrind_total(out) == 123_456_789
+    out.write_bytes(b"events: Ir\nsummary: 42\n")
+    assert instructions.callgrind_total(out) == 42
+    out.write_bytes(b"events: Ir\n")
+    with pytest.raises(ValueError, match="no totals line"):
+        instructions.callgrind_total(out)
+    # Fixed costs (start-up, warm-up) cancel: only the extra deliveries count.
+    assert instructions.per_delivery((300, 5_000_000_000), (1300, 6_500_000_000)) == 1_500_000
+    with pytest.raises(ValueError):
+        instructions.per_delivery((300, 1), (300, 2))
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs Debian's valgrind")
+def test_instruction_count_drives_the_real_app_under_callgrind() -> None:
+    # A child that got anything but 200 for every delivery fails the count.
+    result = instructions.count(small=4, large=20)
+    assert result["deliveries"] == [4, 20]
+    small, large = result["instructions"]
+    assert large > small > 0
+    assert 100_000 < result["instructions_per_delivery"] < 50_000_000

@@ -27,6 +27,7 @@ from typing import Any
 
 from bench import server
 from bench.workload import Params, generate
+from core.server.logbuffer import BatchingStreamHandler
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -106,8 +107,9 @@ def measure(
     path, _integration_id, warmup_path = server.prepare(env)
     os.environ.update(env)
 
-    # The delivery log goes where `alertgate serve` sends it, minus the terminal.
-    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    # The delivery log set up as `alertgate serve` sets it up, minus the terminal.
+    handler = BatchingStreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    handler.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("alertgate.delivery").addHandler(handler)
     logging.getLogger("alertgate.delivery").propagate = False
     logging.getLogger().setLevel(log_level.upper())

@@ -7,7 +7,8 @@ Phases (each on a fresh database, each followed by the correctness check):
 2. latency: a prefix of the workload offered at a constant rate (default 1,000/s);
 3. ``--alertmanager``: the same mix, one alert per POST, against Prometheus Alertmanager;
 4. ``--growth``: the throughput phase again with N alerts pre-stored (default 1,000,000)
-   right after a fresh empty-database run, and the ratio of the two;
+   next to a fresh empty-database run, and the ratio of the two (``--growth-rounds K``:
+   K such pairs in alternating order, and the median ratio);
 5. ``--postgres URL``: phases 1 (and 4) on PostgreSQL too.
 
 Prints a summary and writes every figure as JSON (``--out``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -243,6 +245,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
     p.add_argument("--growth-alerts", type=int, default=1_000_000)
     p.add_argument(
+        "--growth-rounds",
+        type=int,
+        default=1,
+        help="SQLite growth pairs to run, in alternating order (empty first, then pre-stored "
+        "first, ...); the summary's ratio is their median (1)",
+    )
+    p.add_argument(
         "--postgres",
         metavar="URL",
         help="also run on PostgreSQL (a fresh database "
@@ -294,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.alertmanager and alertmanager.available():
             phases.append(bench.alertmanager_run())
         if args.growth and not args.no_sqlite:
-            phases.append(bench.ingest_run("growth-empty"))
-            phases.append(bench.ingest_run("growth-prestored", prestore=args.growth_alerts))
+            for pair in growth_order(args.growth_rounds):
+                for label in pair:
+                    prestore = args.growth_alerts if label == "growth-prestored" else 0
+                    phases.append(bench.ingest_run(label, prestore=prestore))
         if args.postgres:
             phases.append(bench.ingest_run("throughput", postgres=args.postgres))
             if args.growth:
@@ -312,6 +323,33 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(report["summary"], indent=2))
     return 0 if report["summary"]["all_checks_ok"] else 1
+
+
+def growth_order(rounds: int) -> list[tuple[str, str]]:
+    """The growth phases, a pair per round, the order flipping every round: a machine whose
+    speed drifts during the run then favours neither side."""
+    pair = ("growth-empty", "growth-prestored")
+    return [pair if i % 2 == 0 else pair[::-1] for i in range(max(rounds, 1))]
+
+
+def growth_ratios(phases: list[dict[str, Any]], database: str) -> list[float]:
+    """Pre-stored rate / empty rate for each growth pair of ``database``, in run order."""
+    ratios = []
+    empty: float | None = None
+    prestored: float | None = None
+    for p in phases:
+        if p.get("database") != database or "rate_per_s" not in p.get("load", {}):
+            continue
+        if p["phase"] == "growth-empty":
+            empty = p["load"]["rate_per_s"]
+        elif p["phase"] == "growth-prestored":
+            prestored = p["load"]["rate_per_s"]
+        else:
+            continue
+        if empty is not None and prestored is not None:
+            ratios.append(round(prestored / empty, 3))
+            empty = prestored = None
+    return ratios
 
 
 def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -340,10 +378,11 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         out["ratio_alertgate_sqlite_to_alertmanager"] = round(
             rates["throughput_sqlite"] / rates["alertmanager"], 3
         )
-    if "growth-empty_sqlite" in rates and "growth-prestored_sqlite" in rates:
-        out["growth_ratio_sqlite"] = round(
-            rates["growth-prestored_sqlite"] / rates["growth-empty_sqlite"], 3
-        )
+    ratios = growth_ratios(phases, "sqlite")
+    if ratios:
+        out["growth_ratio_sqlite"] = statistics.median(ratios)
+        if len(ratios) > 1:
+            out["growth_ratios_sqlite"] = ratios
     if "throughput_postgresql" in rates and "growth-prestored_postgresql" in rates:
         out["growth_ratio_postgresql"] = round(
             rates["growth-prestored_postgresql"] / rates["throughput_postgresql"], 3

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import instructions, loadgen
+from bench import instructions, loadgen, run
 from bench.check import check_rows
 from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
 from core.models import InboundRequest, ParseContext
@@ -264,3 +264,32 @@ def test_instruction_count_drives_the_real_app_under_callgrind() -> None:
     small, large = result["instructions"]
     assert large > small > 0
     assert 100_000 < result["instructions_per_delivery"] < 50_000_000
+
+
+def test_growth_pairs_alternate_and_the_summary_takes_the_median_ratio() -> None:
+    assert run.growth_order(3) == [
+        ("growth-empty", "growth-prestored"),
+        ("growth-prestored", "growth-empty"),
+        ("growth-empty", "growth-prestored"),
+    ]
+
+    def phase(label: str, rate: float, database: str = "sqlite") -> dict[str, object]:
+        return {"phase": label, "database": database, "load": {"rate_per_s": rate}}
+
+    phases = [
+        phase("throughput", 999.0),
+        phase("growth-empty", 1000.0),
+        phase("growth-prestored", 950.0),
+        phase("growth-prestored", 700.0),  # the machine slowed down for this pair
+        phase("growth-empty", 1000.0),
+        phase("growth-empty", 800.0),
+        phase("growth-prestored", 880.0),
+        phase("growth-prestored", 10.0, database="postgresql"),
+    ]
+    assert run.growth_ratios(phases, "sqlite") == [0.95, 0.7, 1.1]
+    summary = run.summarize(phases)
+    assert summary["growth_ratio_sqlite"] == 0.95
+    assert summary["growth_ratios_sqlite"] == [0.95, 0.7, 1.1]
+    # One pair: its ratio, as before.
+    assert run.summarize(phases[:3])["growth_ratio_sqlite"] == 0.95
+    assert "growth_ratios_sqlite" not in run.summarize(phases[:3])

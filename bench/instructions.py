@@ -83,8 +83,9 @@ def _callgrind(work: Path, messages: int) -> subprocess.Popen[bytes]:
         str(work),
         str(messages),
     ]
-    log = (work / f"callgrind.{messages}.log").open("wb")
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The child gets its own copy of the descriptor; the parent's is closed at once.
+    with (work / f"callgrind.{messages}.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def count(small: int, large: int, seed: int = 11) -> dict[str, Any]:

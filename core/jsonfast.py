@@ -32,21 +32,20 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text; anything JSON cannot express is written as ``str(value)``."""
-    try:
-        return orjson.dumps(value, default=str, option=_OPTIONS).decode()
-    except orjson.JSONEncodeError:
-        # Integers beyond 64 bits, lone surrogates, nesting deeper than orjson allows.
-        return _STDLIB_ENCODER.encode(value)
-
-
 def dumps_bytes(value: Any) -> bytes:
-    """:func:`dumps` as UTF-8 bytes, without a round trip through ``str`` (HTTP bodies)."""
+    """Compact JSON as UTF-8 bytes; anything JSON cannot express is written as
+    ``str(value)``."""
     try:
         return orjson.dumps(value, default=str, option=_OPTIONS)
     except orjson.JSONEncodeError:
+        # Integers beyond 64 bits, lone surrogates, nesting deeper than orjson allows. The
+        # standard library escapes non-ASCII, so its text always encodes.
         return _STDLIB_ENCODER.encode(value).encode()
+
+
+def dumps(value: Any) -> str:
+    """:func:`dumps_bytes` as text (JSON columns, log lines)."""
+    return dumps_bytes(value).decode()
 
 
 def loads(data: bytes | str) -> Any:

@@ -33,6 +33,10 @@ def test_round_trips_to_the_same_value_as_the_standard_library(value: Any) -> No
 def test_values_orjson_refuses_fall_back_exactly() -> None:
     assert jsonfast.dumps({"n": 2**70}) == '{"n":1180591620717411303424}'
     assert json.loads(jsonfast.dumps({"s": "\ud800x"})) == {"s": "\ud800x"}
+    # The bytes form (HTTP answers) falls back the same way.
+    assert jsonfast.dumps_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
+    assert json.loads(jsonfast.dumps_bytes({"s": "\ud800x"})) == {"s": "\ud800x"}
+    assert jsonfast.dumps_bytes({"u": "é"}) == '{"u":"é"}'.encode()
 
 
 def test_non_json_values_are_written_as_text() -> None:

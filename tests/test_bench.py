@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import instructions, loadgen, run
+from bench import bare, instructions, loadgen, run
 from bench.check import check_rows
 from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
 from core.models import InboundRequest, ParseContext
 from core.plugins import load_plugins
+from core.server.runner import free_port
 from plugins.aws_sns.runtime import SnsRuntime, set_runtime
 from plugins.aws_sns.signer import SnsSigner
 
@@ -293,3 +294,66 @@ def test_growth_pairs_alternate_and_the_summary_takes_the_median_ratio() -> None
     # One pair: its ratio, as before.
     assert run.summarize(phases[:3])["growth_ratio_sqlite"] == 0.95
     assert "growth_ratios_sqlite" not in run.summarize(phases[:3])
+
+
+def _post(url: str, body: bytes) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_bare_reference_handler_verifies_and_stores_each_message_once(tmp_path: Path) -> None:
+    """The reference point is real uvicorn: signed messages stored once each, duplicates
+    ignored, a forged signature refused and not stored."""
+    signer = SnsSigner(tmp_path / "certs", name="bare-test")
+    workload = generate(Params(messages=40, gap=5, seed=3, duplicate_rate=0.1), signer)
+    bodies = [d.body for d in workload.deliveries]
+    distinct = len({d.message_id for d in workload.deliveries})
+    assert distinct < len(bodies)  # the mix does resend some messages
+    forged = json.loads(bodies[0])
+    forged["MessageId"] = "forged-0001"  # signed: the signature no longer matches
+    db = tmp_path / "bare.db"
+    with bare.BareServer(db, tmp_path / "certs", free_port(), 1, tmp_path / "bare.log") as handler:
+        url = handler.url + "integrations/any"
+        assert [_post(url, body) for body in bodies] == [200] * len(bodies)
+        assert _post(url, json.dumps(forged).encode()) == 400
+        assert _post(url, b"not json") == 400
+    assert bare.row_count(db) == distinct
+
+
+def test_summary_relates_alertgate_to_the_bare_handler_of_the_same_run() -> None:
+    phases = [
+        {"phase": "throughput", "database": "sqlite", "load": {"rate_per_s": 2000.0}},
+        {"phase": "bare", "load": {"rate_per_s": 3200.0}, "check": {"ok": True, "problems": []}},
+    ]
+    summary = run.summarize(phases)
+    assert summary["bare_per_s"] == 3200.0
+    assert summary["ratio_alertgate_sqlite_to_bare"] == 0.625
+    assert summary["all_checks_ok"]
+    phases[1]["check"] = {"ok": False, "problems": ["10 rows stored, 12 distinct messages sent"]}
+    assert not run.summarize(phases)["all_checks_ok"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+def test_bench_command_drives_the_bare_handler_with_the_same_requests(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    command = [sys.executable, "-m", "bench", "--messages", "300", "--gap", "30"]
+    command += ["--workers", "2", "--no-latency", "--bare", "--out", str(out)]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    throughput, reference = report["phases"]
+    assert reference["phase"] == "bare" and reference["check"]["ok"], reference["check"]
+    assert reference["load"]["statuses"] == throughput["load"]["statuses"] == {"200": 300}
+    assert reference["server_cpu_ms_per_delivery"] > 0
+    summary = report["summary"]
+    assert summary["ratio_alertgate_sqlite_to_bare"] == round(
+        summary["throughput_sqlite_per_s"] / summary["bare_per_s"], 3
+    )

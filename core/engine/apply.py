@@ -233,7 +233,7 @@ def _apply_alert(
     else:
         when = sql.dt(order_time(alert, delivery.received_at))
         cur.execute(sql.upsert_fingerprint, (service_id, alert.fingerprint, when, action.value))
-        if cur.fetchone() is None:
+        if cur.rowcount == 0:  # the ordering guard held: an older state change
             outcome = Outcome.STALE
         else:
             cur.execute(sql.select_open_incident, (service_id, alert.fingerprint))
@@ -252,7 +252,7 @@ def _apply_alert(
                         received,
                     ),
                 )
-                incident_id = int(cur.fetchone()[0])
+                incident_id = int(cur.lastrowid)
                 outcome = Outcome.OPENED
                 event = ("incident_opened", incident_id, alert.title[:1000], severity, "triggered")
             elif action is Action.TRIGGER:
@@ -290,7 +290,7 @@ def _apply_alert(
             None if alert.payload is None else dump_json(alert.payload),
         ),
     )
-    alert_id = int(cur.fetchone()[0])
+    alert_id = int(cur.lastrowid)
     result.stored = True
     if event is not None:
         hook, inc_id, title, sev, status = event

@@ -18,15 +18,18 @@ from core.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
 
 SELECT_DUPLICATE = "SELECT id, incident_id FROM alerts WHERE integration_id = ? AND dedupe_key = ?"
 
-# The ordering guard and the per-key lock in one statement: the row comes back only when
-# this alert is not older than the last applied state change. On PostgreSQL the conflicting
-# row stays locked until commit, which serializes concurrent processes per grouping key.
+# The ordering guard in one statement: it changes a row (the cursor's rowcount is 1) only
+# when this alert is not older than the last applied state change, else 0.
+#
+# The statements of this module report through the cursor (rowcount, lastrowid) rather
+# than RETURNING: a RETURNING row costs a second step of the statement and a fetch, each
+# of which releases and takes back the GIL while the writer holds the write turn. They
+# serve SQLite only; PostgreSQL makes the same decisions in alertgate_apply_alert.
 UPSERT_FINGERPRINT = (
     "INSERT INTO fingerprint_states (service_id, fingerprint, last_source_time, last_action) "
     "VALUES (?, ?, ?, ?) ON CONFLICT (service_id, fingerprint) DO UPDATE SET "
     "last_source_time = excluded.last_source_time, last_action = excluded.last_action "
-    "WHERE fingerprint_states.last_source_time <= excluded.last_source_time "
-    "RETURNING service_id"
+    "WHERE fingerprint_states.last_source_time <= excluded.last_source_time"
 )
 
 SELECT_OPEN_INCIDENT = (
@@ -37,7 +40,7 @@ SELECT_OPEN_INCIDENT = (
 INSERT_INCIDENT = (
     "INSERT INTO incidents (service_id, integration_id, fingerprint, title, severity, status, "
     "alert_count, first_alert_at, last_alert_at, created_at) "
-    "VALUES (?, ?, ?, ?, ?, 'triggered', 1, ?, ?, ?) RETURNING id"
+    "VALUES (?, ?, ?, ?, ?, 'triggered', 1, ?, ?, ?)"
 )
 
 UPDATE_ATTACH = (
@@ -52,8 +55,7 @@ UPDATE_RESOLVE_BY_ALERT = (
 INSERT_ALERT = (
     "INSERT INTO alerts (integration_id, service_id, incident_id, dedupe_key, fingerprint, "
     "action, outcome, kind, title, severity, summary, source_time, received_at, attributes, "
-    "links, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {json}, {json}, {json}) "
-    "RETURNING id"
+    "links, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {json}, {json}, {json})"
 )
 
 SELECT_STATE = "SELECT state FROM integrations WHERE id = ?"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import queue
 import sqlite3
@@ -66,6 +67,7 @@ def prepare(db_path: Path) -> None:
 
 
 def row_count(db_path: Path) -> int:
+    """Rows stored so far (one per distinct message)."""
     with sqlite3.connect(db_path) as conn:
         (count,) = conn.execute("SELECT count(*) FROM alerts").fetchone()
     conn.close()
@@ -117,7 +119,9 @@ class _GroupCommit:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             for _, waiter in batch:
-                waiter.get_loop().call_soon_threadsafe(_settle, waiter, error)
+                # RuntimeError: the worker is shutting down and nobody waits any more.
+                with contextlib.suppress(RuntimeError):
+                    waiter.get_loop().call_soon_threadsafe(_settle, waiter, error)
 
 
 def _settle(waiter: asyncio.Future[None], error: BaseException | None) -> None:

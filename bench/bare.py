@@ -202,15 +202,22 @@ class BareServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the bare handler exited; see {self.log}")
-            try:  # any HTTP answer means a worker is up; GET is not a route: 405
-                urllib.request.urlopen(f"{self.url}integrations/ready", timeout=1)
-            except urllib.error.HTTPError:
-                time.sleep(1.0)  # let the other workers finish starting too
+            if self._answers() and len(self.worker_pids()) >= self.workers:
+                time.sleep(0.5)  # as for alertgate: the last worker up may still be binding
                 return self
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         self.__exit__()
         raise RuntimeError(f"the bare handler did not come up; see {self.log}")
+
+    def _answers(self) -> bool:
+        """Whether a worker answers HTTP at all (a GET gets 405: not a route)."""
+        try:
+            urllib.request.urlopen(f"{self.url}integrations/ready", timeout=1).close()
+        except urllib.error.HTTPError as answer:
+            answer.close()
+        except OSError:
+            return False
+        return True
 
     def worker_pids(self) -> list[int]:
         """uvicorn's worker processes (or the server itself with one worker)."""

@@ -29,14 +29,12 @@ import contextlib
 import os
 import queue
 import sqlite3
-import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import orjson
 from cryptography import x509
@@ -47,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.procs import cmdline, descendants
+from bench.server import UvicornProcess
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL "
@@ -177,40 +175,26 @@ def create_app(db_path: str, cert_dir: Path) -> Starlette:
     return Starlette(routes=[Route("/integrations/{key}", receive, methods=["POST"])])
 
 
-class BareServer:
+class BareServer(UvicornProcess):
     """``uvicorn bench.bare:app`` on 127.0.0.1:``port`` with ``workers`` processes
     (context manager); uvicorn's defaults otherwise (uvloop, httptools when installed)."""
 
+    name = "the bare handler"
+
     def __init__(self, db_path: Path, cert_dir: Path, port: int, workers: int, log: Path) -> None:
-        self.db_path, self.cert_dir, self.port, self.workers = db_path, cert_dir, port, workers
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(port, workers, log)
+        self.db_path, self.cert_dir = db_path, cert_dir
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def __enter__(self) -> BareServer:
-        prepare(self.db_path)
-        env = {**os.environ, "BARE_DB": str(self.db_path), "BARE_CERT_DIR": str(self.cert_dir)}
+    def command(self) -> list[str]:
         command = [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
-        command += ["--no-access-log", "--log-level", "warning"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the bare handler exited; see {self.log}")
-            if self._answers() and len(self.worker_pids()) >= self.workers:
-                time.sleep(0.5)  # as for alertgate: the last worker up may still be binding
-                return self
-            time.sleep(0.1)
-        self.__exit__()
-        raise RuntimeError(f"the bare handler did not come up; see {self.log}")
+        return [*command, "--no-access-log", "--log-level", "warning"]
 
-    def _answers(self) -> bool:
-        """Whether a worker answers HTTP at all (a GET gets 405: not a route)."""
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "BARE_DB": str(self.db_path), "BARE_CERT_DIR": str(self.cert_dir)}
+
+    def answers(self) -> bool:
+        """Any HTTP answer (a GET gets 405: not a route)."""
         try:
             urllib.request.urlopen(f"{self.url}integrations/ready", timeout=1).close()
         except urllib.error.HTTPError as answer:
@@ -219,21 +203,10 @@ class BareServer:
             return False
         return True
 
-    def worker_pids(self) -> list[int]:
-        """uvicorn's worker processes (or the server itself with one worker)."""
-        assert self.proc is not None
-        if self.workers == 1:
-            return [self.proc.pid]
-        return [p for p in descendants(self.proc.pid) if "spawn_main" in cmdline(p)]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def __enter__(self) -> Self:
+        prepare(self.db_path)
+        super().__enter__()
+        return self
 
 
 def _app_from_env() -> Starlette | None:

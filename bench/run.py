@@ -50,6 +50,25 @@ class Bench:
         self.runs = 0
         self.warmup_bodies = warmup_bodies(workload, cert_dir)
 
+    def _replay(
+        self,
+        url: str,
+        requests_file: Path,
+        count: int,
+        workdir: Path,
+        content_type: str = "text/plain; charset=UTF-8",
+    ) -> loadgen.ReplayResult:
+        """wrk with this run's settings (threads, connections) over ``requests_file``."""
+        return loadgen.replay(
+            url,
+            requests_file,
+            count,
+            threads=self.args.wrk_threads,
+            connections=self.args.connections,
+            content_type=content_type,
+            workdir=workdir,
+        )
+
     def _database(self, postgres: str | None) -> tuple[str, Any]:
         self.runs += 1
         if postgres:
@@ -111,14 +130,7 @@ class Bench:
                             path,
                             requests_file,
                         )
-                        result = loadgen.replay(
-                            ag.url,
-                            requests_file,
-                            len(deliveries),
-                            threads=args.wrk_threads,
-                            connections=args.connections,
-                            workdir=run_dir,
-                        )
+                        result = self._replay(ag.url, requests_file, len(deliveries), run_dir)
                         requests_file.unlink()
                         out["load"] = result.as_dict()
                         statuses = result.statuses
@@ -174,14 +186,12 @@ class Bench:
         with alertmanager.Alertmanager(am_dir, port) as am:
             assert am.proc is not None
             with Sampler([am.proc.pid]) as sampler:
-                result = loadgen.replay(
+                result = self._replay(
                     am.url,
                     requests_file,
                     len(self.workload.deliveries),
-                    threads=self.args.wrk_threads,
-                    connections=self.args.connections,
+                    am_dir,
                     content_type="application/json",
-                    workdir=am_dir,
                 )
             active = am.alert_count()
         out = {
@@ -207,13 +217,8 @@ class Bench:
             rows_before = bare.row_count(db_path)
             pids = handler.worker_pids()
             cpu0 = {pid: cpu_seconds(pid) for pid in pids}
-            result = loadgen.replay(
-                handler.url,
-                requests_file,
-                len(self.workload.deliveries),
-                threads=self.args.wrk_threads,
-                connections=self.args.connections,
-                workdir=run_dir,
+            result = self._replay(
+                handler.url, requests_file, len(self.workload.deliveries), run_dir
             )
             cpu = sum(cpu_seconds(p) - cpu0[p] for p in pids)
         stored = bare.row_count(db_path) - rows_before

@@ -16,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 from bench.procs import cmdline, descendants
@@ -95,49 +96,47 @@ def warm_up(base_url: str, path: str, bodies: list[bytes], rounds: int = 3) -> N
             list(pool.map(post, bodies))
 
 
-class Alertgate:
-    """``alertgate serve`` on 127.0.0.1 (context manager)."""
+class UvicornProcess:
+    """A server under uvicorn on 127.0.0.1 with ``workers`` processes (context manager):
+    started, ready once it answers and every worker is up, stopped on exit. Subclasses say
+    what to run (:meth:`command`, :meth:`environment`) and what counts as an answer
+    (:meth:`answers`)."""
 
-    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
-        self.env, self.port, self.workers, self.log_path = env, port, workers, log_path
+    name = "the server"
+
+    def __init__(self, port: int, workers: int, log_path: Path) -> None:
+        self.port, self.workers, self.log_path = port, workers, log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def __enter__(self) -> Alertgate:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                *alertgate_cmd(),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def answers(self) -> bool:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"alertgate serve exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}healthz", timeout=1) as r:
-                    if r.status == 200 and len(self.worker_pids()) >= self.workers:
-                        # every worker must answer, not just the first one up
-                        time.sleep(0.5)
-                        return self
-            except OSError:
-                pass
+                raise RuntimeError(f"{self.name} exited; see {self.log_path}")
+            # Every worker must be up, not just the first one to answer.
+            if self.answers() and len(self.worker_pids()) >= self.workers:
+                time.sleep(0.5)  # the last worker up may still be binding
+                return self
             time.sleep(0.1)
         self.__exit__()
-        raise RuntimeError(f"alertgate did not become healthy; see {self.log_path}")
+        raise RuntimeError(f"{self.name} did not come up; see {self.log_path}")
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: uvicorn's workers, or the server itself."""
@@ -154,6 +153,30 @@ class Alertgate:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Alertgate(UvicornProcess):
+    """``alertgate serve`` on 127.0.0.1 (context manager), ready when ``/healthz`` says so."""
+
+    name = "alertgate serve"
+
+    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
+        super().__init__(port, workers, log_path)
+        self.env = env
+
+    def command(self) -> list[str]:
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [*alertgate_cmd(), *serve, "--workers", str(self.workers)]
+
+    def environment(self) -> dict[str, str]:
+        return self.env
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}healthz", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
 
 
 class PostgresDatabase:

@@ -108,7 +108,8 @@ def measure(
     os.environ.update(env)
 
     # The delivery log set up as `alertgate serve` sets it up, minus the terminal.
-    handler = BatchingStreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    sink = open(os.devnull, "w")  # noqa: SIM115 - closed after the run
+    handler = BatchingStreamHandler(sink)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("alertgate.delivery").addHandler(handler)
     logging.getLogger("alertgate.delivery").propagate = False
@@ -144,6 +145,9 @@ def measure(
         result: dict[str, Any] = run(session())
     finally:
         app.state.alertgate.engine.close()
+        logging.getLogger("alertgate.delivery").removeHandler(handler)
+        handler.close()  # flushes the last batch
+        sink.close()
         shutil.rmtree(work, ignore_errors=True)
     return result
 

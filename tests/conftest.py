@@ -54,5 +54,6 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     importlib.invalidate_caches()
 
 
-# Database fixtures (db_url over SQLite and PostgreSQL, db_engine, seed): tests/db_fixtures.py
-pytest_plugins = ["tests.db_fixtures"]
+# Database fixtures (db_url over SQLite and PostgreSQL, db_engine, seed): tests/db_fixtures.py;
+# holder_factory (another process holding the SQLite write turn): tests/turn_holder.py
+pytest_plugins = ["tests.db_fixtures", "tests.turn_holder"]

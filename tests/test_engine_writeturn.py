@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,46 +15,7 @@ from core.engine import Delivery, IngestEngine, Outcome
 from core.engine.writeturn import LOCK_SUFFIX, WriteTurn
 from core.models import Action, Alert, Severity
 from tests.db_fixtures import SeedFn
-
-HOLDER = """
-import sys
-from core.engine.writeturn import WriteTurn
-turn = WriteTurn(sys.argv[1])
-with turn:
-    print("held", flush=True)
-    sys.stdin.readline()
-"""
-
-
-class TurnHolder:
-    """Another process holding the write turn of a database file until released."""
-
-    def __init__(self, database: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, database],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stdout.readline().strip() == "held"
-
-    def release(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-        assert self.proc.wait(timeout=30) == 0
-
-
-@pytest.fixture
-def holder_factory() -> Iterator[list[TurnHolder]]:
-    holders: list[TurnHolder] = []
-    yield holders
-    for holder in holders:
-        if holder.proc.poll() is None:
-            holder.proc.kill()
-            holder.proc.wait()
+from tests.turn_holder import TurnHolder
 
 
 def test_turn_excludes_another_process(tmp_path: Path, holder_factory: list[TurnHolder]) -> None:
@@ -77,6 +35,23 @@ def test_turn_excludes_another_process(tmp_path: Path, holder_factory: list[Turn
     assert acquired.wait(30)
     thread.join(30)
     assert Path(database + LOCK_SUFFIX).exists()
+
+
+def test_try_acquire_never_waits(tmp_path: Path, holder_factory: list[TurnHolder]) -> None:
+    database = str(tmp_path / "alertgate.db")
+    turn, other = WriteTurn(database), WriteTurn(database)
+    holder = TurnHolder(database)
+    holder_factory.append(holder)
+    assert not turn.try_acquire()  # another process holds it
+    holder.release()
+    assert turn.try_acquire()
+    assert not other.try_acquire()  # a second instance in this process is excluded too
+    turn.release()
+    assert other.try_acquire()
+    other.release()
+    turn.close()
+    other.close()
+    assert turn.try_acquire()  # a closed turn is a no-op
 
 
 def test_turn_is_reentrant_across_uses(tmp_path: Path) -> None:

@@ -60,14 +60,29 @@ class WriteTurn:
             fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL until our turn
         return self
 
+    def try_acquire(self) -> bool:
+        """Take the turn if nobody holds it, without waiting (for an event loop, which
+        must not block); True when taken (always, for a no-op turn). Release with
+        :meth:`release`."""
+        if self._fd is None:
+            return True
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.release()
 
     def close(self) -> None:
         """Close the lock file (the lock itself is released on every exit); the turn is a

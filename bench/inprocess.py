@@ -4,9 +4,10 @@
 (``create_app``) on a fresh SQLite database prepared by the CLI, and feeds it the signed
 workload through ASGI calls (32 in flight), with no sockets, no uvicorn and no load
 generator competing for the CPU. It prints the CPU time per delivery of each thread kind:
-``main`` (event loop: routing, middleware, the endpoint, logging, metrics), ``parse``
-(plugin parse threads: SNS verify, alarm parsing) and ``writer`` (the engine's group-commit
-thread: SQL and commit). Less noisy than the HTTP benchmark on a shared machine; for a
+``main`` (event loop: routing, middleware, the endpoint, logging, metrics, and on SQLite
+the engine's batches: SQL and commit), ``parse`` (plugin parse threads, used when a parse
+has to wait for I/O) and ``writer`` (the engine's group-commit thread: batches the event
+loop handed over). Less noisy than the HTTP benchmark on a shared machine; for a
 figure that does not move with the machine's speed at all, :mod:`bench.instructions` runs
 this driver under callgrind.
 """

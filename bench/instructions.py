@@ -12,7 +12,7 @@ uvicorn's HTTP parsing).
 On a virtual machine whose speed drifts by tens of percent within minutes, rates and CPU
 times cannot tell a 5 % change from noise; instruction counts repeat within about 1 % for
 the same code and interpreter (``PYTHONHASHSEED`` is fixed; what varies is how many
-deliveries the writer commits together, which follows the threads' timing, so run nothing
+deliveries the engine commits together, which follows the event loop's timing, so run nothing
 else heavy meanwhile). Compare counts taken with the same interpreter only. Needs Debian's
 ``valgrind``; a run of the defaults takes about two minutes (callgrind runs code ~50 times
 slower), both sizes in parallel.

@@ -93,7 +93,7 @@ def test_the_writer_leaves_checkpoints_to_the_checkpointer(db_engine: Engine, se
     try:
         engine.ingest(Delivery(seeded.integration_id, seeded.service_id, [alarm("m-1")]))
         assert writer._checkpointer is not None
-        raw = writer._connection().driver_connection
+        raw = writer._connection(writer._lane).driver_connection
         assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
     finally:
         engine.close()

@@ -14,6 +14,11 @@ one round trip on PostgreSQL).
 Batches form by themselves: while a commit is in progress, new deliveries queue up and
 become the next batch. There is no timer and no added latency for a lone delivery.
 
+On SQLite, deliveries submitted from an event loop (:meth:`GroupCommitWriter.submit_async`,
+the server's path) are applied on that loop instead, one batch per drain, on a connection
+and write turn of their own (:mod:`core.engine.loopbatch` says why and how); the thread
+takes whatever the loop hands over and every :meth:`GroupCommitWriter.submit`.
+
 Across processes (several server workers on one SQLite file or one PostgreSQL), the
 database arbitrates: SQLite's write lock (``BEGIN IMMEDIATE``, taken during a write turn,
 :mod:`core.engine.writeturn`, so waiting writers wake at once), PostgreSQL row locks taken
@@ -47,6 +52,7 @@ from core.engine.apply import (
     pg_alert_params,
 )
 from core.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from core.engine.loopbatch import LoopBatches
 from core.engine.sql import PG_APPLY_ALERT, RawSql
 from core.engine.types import Delivery, IngestReport, StorageUnavailable
 from core.engine.writeturn import WriteTurn
@@ -80,6 +86,19 @@ class _Job:
         return self.waiter is not None and not self.waiter.cancelled()
 
 
+@dataclass(slots=True)
+class _Lane:
+    """A connection and a write turn, used by one thread at a time: the writer thread's,
+    or the event loop's (see :mod:`core.engine.loopbatch`)."""
+
+    turn: WriteTurn
+    busy_timeout_ms: int | None = None
+    """The connection's ``busy_timeout`` while the lane holds it (None: the pool's)."""
+    conn: Any = None
+    pool_busy_timeout_ms: int | None = None
+    """The pool's value, restored when the connection goes back."""
+
+
 def _settle(items: list[tuple[asyncio.Future[IngestReport], IngestReport | BaseException]]) -> None:
     """Resolve one batch's coroutine waiters, on their event loop."""
     for waiter, outcome in items:
@@ -89,6 +108,13 @@ def _settle(items: list[tuple[asyncio.Future[IngestReport], IngestReport | BaseE
             waiter.set_exception(outcome)
         else:
             waiter.set_result(outcome)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _lock_order(job: _Job) -> tuple[int, str]:
@@ -107,7 +133,10 @@ class GroupCommitWriter:
         *,
         max_batch: int = 256,
         on_committed: Callable[[list[PendingEvent]], None] | None = None,
+        sqlite_on_loop: bool = True,
     ) -> None:
+        """:param sqlite_on_loop: Apply :meth:`submit_async` deliveries on their event loop
+        (SQLite only; False keeps everything on the writer thread)."""
         self._engine = db_engine
         self._sql = RawSql(db_engine.dialect.name)
         self._dbapi: Any = db_engine.dialect.loaded_dbapi
@@ -121,14 +150,26 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
-        self._conn: Any = None
         self._last_alert_written: dict[int, datetime] = {}
-        self._turn = WriteTurn(None if self._sql.postgresql else db_engine.url.database)
+        database = None if self._sql.postgresql else db_engine.url.database
+        self._lane = _Lane(WriteTurn(database))
         self._checkpointer = (
             WalCheckpointer(db_engine.url.database)
-            if self._turn.path is not None and db_engine.url.database
+            if self._lane.turn.path is not None and db_engine.url.database
             else None
         )
+        self._checkpointer_started = False
+        self._loop_lane: _Lane | None = None
+        self._loop_batches: LoopBatches[_Job] | None = None
+        self._loop_lock = threading.Lock()  # the loop lane's connection vs close()
+        if sqlite_on_loop and self._lane.turn.path is not None:
+            # busy_timeout 0: a lock held outside the turn (CLI, admin API) sends the batch
+            # to the thread at once instead of blocking the loop for up to 10 s.
+            self._loop_lane = _Lane(WriteTurn(database), busy_timeout_ms=0)
+            self._loop_batches = LoopBatches(
+                self._loop_lane.turn, self._apply_on_loop, self._hand_to_thread,
+                max_batch=max_batch,
+            )  # fmt: skip
         self.batches = 0
         self.deliveries = 0
 
@@ -155,8 +196,14 @@ class GroupCommitWriter:
         if self._closed:
             waiter.set_exception(StorageUnavailable("the ingest engine is closed"))
             return waiter
-        self._ensure_started()
-        self._queue.put(_Job(delivery, None, waiter, loop))
+        job = _Job(delivery, None, waiter, loop)
+        if self._loop_batches is not None:
+            if not self._checkpointer_started:
+                self._start_checkpointer()
+            self._loop_batches.submit(job, loop)
+        else:
+            self._ensure_started()
+            self._queue.put(job)
         return waiter
 
     def close(self, timeout: float = 30.0) -> None:
@@ -167,6 +214,10 @@ class GroupCommitWriter:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+        if self._loop_lane is not None:
+            with self._loop_lock:
+                self._release_connection(self._loop_lane)
+                self._loop_lane.turn.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -176,13 +227,23 @@ class GroupCommitWriter:
         if self._thread is not None:
             return
         with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="alertgate-writer", daemon=True
-                )
-                self._thread.start()
-                if self._checkpointer is not None:
-                    self._checkpointer.start()
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        """Start the writer thread (and the checkpointer) once; the start lock is held."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="alertgate-writer", daemon=True)
+            self._thread.start()
+        self._start_checkpointer_locked()
+
+    def _start_checkpointer(self) -> None:
+        with self._start_lock:
+            self._start_checkpointer_locked()
+
+    def _start_checkpointer_locked(self) -> None:
+        if self._checkpointer is not None and not self._checkpointer_started:
+            self._checkpointer.start()
+        self._checkpointer_started = True
 
     def _run(self) -> None:
         stopping = False
@@ -193,13 +254,13 @@ class GroupCommitWriter:
                     break
                 # Drain only once it is our turn: what queued while another process was
                 # writing joins this batch instead of waiting for the next one.
-                with self._turn:
+                with self._lane.turn:
                     batch, stopping = self._drain(job)
                     finished = self._apply_batch(batch)
                 self._finish(finished)
         finally:
-            self._release_connection()
-            self._turn.close()
+            self._release_connection(self._lane)
+            self._lane.turn.close()
 
     def _drain(self, first: _Job) -> tuple[list[_Job], bool]:
         batch = [first]
@@ -218,31 +279,78 @@ class GroupCommitWriter:
         self._finish(self._apply_batch(batch))
 
     def _apply_batch(self, batch: list[_Job]) -> list[tuple[_Job, Applied | BaseException]]:
-        """Apply a batch in one transaction (retrying transient failures); the outcome of
-        every job, for :meth:`_finish` to hand out once the write turn is released."""
+        """Apply a batch in one transaction on the thread's lane (retrying transient
+        failures); the outcome of every job, for :meth:`_finish` to hand out once the write
+        turn is released."""
         jobs = sorted((job for job in batch if job.start()), key=_lock_order)
         if not jobs:
             return []
         error: BaseException | None = None
         for attempt in range(MAX_BATCH_ATTEMPTS):
             try:
-                results = self._transaction(jobs)
+                results = self._transaction(self._lane, jobs)
                 break
             except self._transient as exc:
                 error = exc
                 log.warning("batch of %d deliveries failed (%r); retrying", len(jobs), exc)
-                self._discard_connection()
+                self._discard_connection(self._lane)
                 time.sleep(min(0.01 * 2**attempt, 0.5))
             except BaseException as exc:  # a bug: fail the batch, keep the writer alive
                 log.exception("batch of %d deliveries failed", len(jobs))
-                self._discard_connection()
+                self._discard_connection(self._lane)
                 return [(job, exc) for job in jobs]
         else:
             unavailable = StorageUnavailable(f"database unavailable: {error!r}")
             return [(job, unavailable) for job in jobs]
+        return self._committed(jobs, results)
+
+    def _committed(
+        self, jobs: list[_Job], results: list[Applied | BaseException]
+    ) -> list[tuple[_Job, Applied | BaseException]]:
         self.batches += 1
         self.deliveries += len(jobs)
         return list(zip(jobs, results, strict=True))
+
+    # -- the event loop's lane (SQLite) --------------------------------------------------------
+
+    def _apply_on_loop(self, batch: list[_Job]) -> None:
+        """Apply a batch on the event loop, the loop lane's turn held: one attempt, and a
+        transient failure (e.g. a lock held outside the turn) hands the batch to the thread,
+        which may wait and retry."""
+        assert self._loop_lane is not None
+        with self._loop_lock:
+            if self._closed:
+                closed = StorageUnavailable("the ingest engine is closed")
+                self._finish([(job, closed) for job in batch])
+                return
+            jobs = sorted((job for job in batch if job.start()), key=_lock_order)
+            if not jobs:
+                return
+            try:
+                results = self._transaction(self._loop_lane, jobs)
+            except self._transient as exc:
+                log.debug("batch of %d on the event loop: %r; handing it over", len(jobs), exc)
+                self._discard_connection(self._loop_lane)
+                self._hand_to_thread(jobs)
+                return
+            except BaseException as exc:  # a bug: fail the batch, keep the loop alive
+                log.exception("batch of %d deliveries failed", len(jobs))
+                self._discard_connection(self._loop_lane)
+                finished: list[tuple[_Job, Applied | BaseException]] = [(job, exc) for job in jobs]
+            else:
+                finished = self._committed(jobs, results)
+        self._finish(finished)
+
+    def _hand_to_thread(self, jobs: list[_Job]) -> None:
+        with self._start_lock:
+            # Queued under the lock: close() queues its stop marker after these, never before.
+            if not self._closed:
+                self._start_thread()
+                for job in jobs:
+                    self._queue.put(job)
+                return
+        unavailable = StorageUnavailable("the ingest engine is closed")
+        self._finish([(job, unavailable) for job in jobs])
 
     def _finish(self, finished: list[tuple[_Job, Applied | BaseException]]) -> None:
         events = [
@@ -267,6 +375,9 @@ class GroupCommitWriter:
             elif job.waiter is not None and job.loop is not None:
                 waiting.setdefault(job.loop, []).append((job.waiter, result))
         for loop, items in waiting.items():
+            if _running_loop() is loop:  # the loop's own lane: no wake-up needed
+                _settle(items)
+                continue
             try:
                 loop.call_soon_threadsafe(_settle, items)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
@@ -274,8 +385,8 @@ class GroupCommitWriter:
 
     # -- one transaction ---------------------------------------------------------------------
 
-    def _transaction(self, jobs: Sequence[_Job]) -> list[Applied | BaseException]:
-        conn = self._connection()
+    def _transaction(self, lane: _Lane, jobs: Sequence[_Job]) -> list[Applied | BaseException]:
+        conn = self._connection(lane)
         cur = conn.cursor()
         sql = self._sql
         try:
@@ -403,21 +514,25 @@ class GroupCommitWriter:
 
     # -- the connection ----------------------------------------------------------------------
 
-    def _connection(self) -> Any:
-        if self._conn is None:
+    def _connection(self, lane: _Lane) -> Any:
+        if lane.conn is None:
             conn: Any = self._engine.raw_connection()
             if not self._sql.postgresql:
+                raw = conn.driver_connection
                 # Autocommit mode: the writer issues BEGIN IMMEDIATE itself, so it takes the
                 # write lock up front instead of failing to upgrade a read lock later.
-                conn.driver_connection.isolation_level = None
+                raw.isolation_level = None
                 if self._checkpointer is not None:
                     # Checkpoints happen on the checkpointer's thread, outside commits.
-                    conn.driver_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
-            self._conn = conn
-        return self._conn
+                    raw.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+                if lane.busy_timeout_ms is not None:
+                    lane.pool_busy_timeout_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                    raw.execute(f"PRAGMA busy_timeout={int(lane.busy_timeout_ms)}")
+            lane.conn = conn
+        return lane.conn
 
-    def _discard_connection(self) -> None:
-        conn, self._conn = self._conn, None
+    def _discard_connection(self, lane: _Lane) -> None:
+        conn, lane.conn = lane.conn, None
         self._last_alert_written.clear()
         if conn is not None:
             try:
@@ -425,15 +540,18 @@ class GroupCommitWriter:
             except Exception:
                 log.debug("invalidate failed", exc_info=True)
 
-    def _release_connection(self) -> None:
-        conn, self._conn = self._conn, None
+    def _release_connection(self, lane: _Lane) -> None:
+        conn, lane.conn = lane.conn, None
         if conn is None:
             return
         try:
             if not self._sql.postgresql:
-                conn.driver_connection.isolation_level = ""
+                raw = conn.driver_connection
+                raw.isolation_level = ""
                 if self._checkpointer is not None:  # back to SQLite's default for the pool
-                    conn.driver_connection.execute("PRAGMA wal_autocheckpoint=1000")
+                    raw.execute("PRAGMA wal_autocheckpoint=1000")
+                if lane.pool_busy_timeout_ms is not None:
+                    raw.execute(f"PRAGMA busy_timeout={int(lane.pool_busy_timeout_ms)}")
             conn.close()
         except Exception:
             log.debug("closing the writer connection failed", exc_info=True)

@@ -40,7 +40,7 @@ from tests.db_fixtures import fresh_sqlite_url, truncate_all
 from tests.test_engine import T0
 
 PROCESSES = 3
-THREADS = 2
+THREADS = 4
 FINGERPRINTS = ["fp-a", "fp-b", "fp-c"]
 SEVERITIES = [Severity.WARNING, Severity.ERROR, Severity.CRITICAL]
 

@@ -1,13 +1,17 @@
 """kill -9 in the middle of ingest loses no acknowledged alert and duplicates none.
 
-A real child process ingests a stream from four threads and appends each dedupe key to a
-file (unbuffered ``os.write``) only after ``ingest()`` returned, i.e. after the commit. The
-parent kills it with SIGKILL mid-stream, checks every acknowledged key is stored, then
-plays a retrying sender: everything is sent again, and each alert ends up stored once.
+A real child process ingests a stream from four senders and appends each dedupe key to a
+file (unbuffered ``os.write``) only after the ingest call returned, i.e. after the commit.
+The senders are threads calling ``ingest()`` (the writer thread) or coroutines on an event
+loop calling ``ingest_async()`` (as the server does; on SQLite, batches applied on the
+loop). The parent kills the child with SIGKILL mid-stream, checks every acknowledged key is
+stored, then plays a retrying sender: everything is sent again, and each alert ends up
+stored once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -49,7 +53,7 @@ def stream(ids: dict[str, Any]) -> list[Delivery]:
     ]
 
 
-def _child(url: str, ids: dict[str, Any], acked_path: str) -> None:
+def _child(url: str, ids: dict[str, Any], acked_path: str, via: str) -> None:
     db = make_engine(url)
     engine = IngestEngine(db)
     fd = os.open(acked_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -60,6 +64,17 @@ def _child(url: str, ids: dict[str, Any], acked_path: str) -> None:
             engine.ingest(d)
             os.write(fd, f"{d.alerts[0].dedupe_key}\n".encode())
 
+    async def send_async(part: int) -> None:
+        for d in deliveries[part::4]:
+            await engine.ingest_async(d)
+            os.write(fd, f"{d.alerts[0].dedupe_key}\n".encode())
+
+    async def send_all() -> None:
+        await asyncio.gather(*(send_async(p) for p in range(4)))
+
+    if via == "loop":
+        asyncio.run(send_all())
+        return
     threads = [threading.Thread(target=send, args=(p,)) for p in range(4)]
     for t in threads:
         t.start()
@@ -68,12 +83,13 @@ def _child(url: str, ids: dict[str, Any], acked_path: str) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_loses_no_acknowledged_alert(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("via", ["threads", "loop"])
+def test_kill_9_loses_no_acknowledged_alert(db_url: str, tmp_path: Path, via: str) -> None:
     ids = seed_ids(db_url)
     acked_path = tmp_path / "acked.txt"
     acked_path.touch()
     proc = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(db_url, ids, str(acked_path))
+        target=_child, args=(db_url, ids, str(acked_path), via)
     )
     proc.start()
     deadline = time.monotonic() + 120

@@ -20,6 +20,7 @@ the turn, such as the CLI) is the caller's to hand over the same way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ Another worker's batch holds the turn for a few milliseconds; this bound only ma
 something holds it far longer (a stopped process, a slow disk)."""
 
 JobT = TypeVar("JobT")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -104,12 +107,19 @@ class LoopBatches(Generic[JobT]):
             now = loop.time()
             if queued.waiting_since is None:
                 queued.waiting_since = now
-            if now - queued.waiting_since < MAX_TURN_WAIT_SECONDS:
+            waited = queued.waiting_since
+            if now - waited < MAX_TURN_WAIT_SECONDS:
                 queued.scheduled = True
                 loop.call_later(TURN_POLL_SECONDS, self._drain, loop, queued)
                 return
             queued.waiting_since = None
-            self._hand_off(self._take(queued))
+            batch = self._take(queued)
+            log.debug(
+                "write turn busy for %.0f ms; %d deliveries go to the writer thread",
+                (now - waited) * 1000,
+                len(batch),
+            )
+            self._hand_off(batch)
         if queued.jobs:
             queued.scheduled = True
             loop.call_soon(self._drain, loop, queued)

@@ -86,11 +86,6 @@ class LoopBatches(Generic[JobT]):
             queued.scheduled = True
             loop.call_soon(self._drain, loop, queued)
 
-    def pending(self) -> int:
-        """Jobs queued on every loop and not yet applied."""
-        with self._lock:
-            return sum(len(q.jobs) for q in self._queues.values())
-
     def _drain(self, loop: asyncio.AbstractEventLoop, queued: _LoopQueue[JobT]) -> None:
         queued.scheduled = False
         if not queued.jobs:

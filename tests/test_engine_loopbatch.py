@@ -6,31 +6,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
 
 from core.engine import Delivery, IngestEngine, IngestReport, Outcome
 from core.engine.loopbatch import MAX_TURN_WAIT_SECONDS
-from core.models import Action, Alert, Severity
 from tests.db_fixtures import SeedFn
+from tests.test_engine import alarm
 from tests.turn_holder import TurnHolder
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-def _alert(key: str, fingerprint: str = "arn:aws:cloudwatch:us-east-1:1:alarm:cpu") -> Alert:
-    return Alert(
-        title="CPU high",
-        source_time=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
-        dedupe_key=key,
-        kind="cloudwatch_alarm",
-        severity=Severity.ERROR,
-        fingerprint=fingerprint,
-        action=Action.TRIGGER,
-        payload={"MessageId": key},
-    )
 
 
 @pytest.fixture
@@ -65,7 +51,7 @@ def test_deliveries_of_one_loop_iteration_share_one_batch_on_the_loop(
     async def main() -> list[IngestReport]:
         return await asyncio.gather(
             *(
-                engine.ingest_async(Delivery(s.integration_id, s.service_id, [_alert(f"m{i}")]))
+                engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm(f"m{i}")]))
                 for i in range(20)
             )
         )
@@ -89,7 +75,7 @@ def test_a_turn_held_by_another_process_sends_the_batch_to_the_thread_and_the_lo
 
     async def main() -> tuple[int, IngestReport]:
         waiter = asyncio.ensure_future(
-            engine.ingest_async(Delivery(s.integration_id, s.service_id, [_alert("m-1")]))
+            engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("m-1")]))
         )
         ticks = await _ticks_while(waiter, MAX_TURN_WAIT_SECONDS + 0.4)
         holder.release()
@@ -114,7 +100,7 @@ def test_a_lock_held_outside_the_turn_sends_the_batch_to_the_thread_and_the_loop
 
         async def main() -> tuple[int, IngestReport]:
             waiter = asyncio.ensure_future(
-                engine.ingest_async(Delivery(s.integration_id, s.service_id, [_alert("m-1")]))
+                engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("m-1")]))
             )
             ticks = await _ticks_while(waiter, 0.5)
             other.execute("COMMIT")
@@ -138,7 +124,7 @@ def test_the_loop_lane_gives_its_connection_back_as_it_found_it(
     try:
 
         async def main() -> None:
-            await engine.ingest_async(Delivery(s.integration_id, s.service_id, [_alert("m-1")]))
+            await engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("m-1")]))
 
         asyncio.run(main())
         assert writer._loop_lane is not None and writer._loop_lane.conn is not None
@@ -155,7 +141,7 @@ def test_a_delivery_submitted_after_close_is_refused(engine: IngestEngine, seed:
     engine.close()
 
     async def main() -> None:
-        await engine.ingest_async(Delivery(s.integration_id, s.service_id, [_alert("m-1")]))
+        await engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("m-1")]))
 
     with pytest.raises(Exception, match="closed"):
         asyncio.run(main())
@@ -170,7 +156,7 @@ def test_on_the_thread_when_asked(db_engine: Engine, seed: SeedFn) -> None:
 
         async def main() -> IngestReport:
             return await writer.submit_async(
-                Delivery(s.integration_id, s.service_id, [_alert("m-1")])
+                Delivery(s.integration_id, s.service_id, [alarm("m-1")])
             )
 
         report = asyncio.run(main())

@@ -4,6 +4,7 @@ hands to the writer thread: a write turn held elsewhere, a lock held outside the
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -67,8 +68,13 @@ def test_deliveries_of_one_loop_iteration_share_one_batch_on_the_loop(
 
 
 def test_a_turn_held_by_another_process_sends_the_batch_to_the_thread_and_the_loop_runs_on(
-    engine: IngestEngine, db_engine: Engine, seed: SeedFn, holder_factory: list[TurnHolder]
+    engine: IngestEngine,
+    db_engine: Engine,
+    seed: SeedFn,
+    holder_factory: list[TurnHolder],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="core.engine.loopbatch")
     s = seed()
     assert db_engine.url.database is not None
     holder = TurnHolder(db_engine.url.database)
@@ -93,6 +99,7 @@ def test_a_turn_held_by_another_process_sends_the_batch_to_the_thread_and_the_lo
     assert ticks >= 10  # the loop kept running while the delivery waited for its turn
     assert [o.outcome for o in report.outcomes] == [Outcome.OPENED]
     assert engine._writer._thread is not None  # handed over after MAX_TURN_WAIT_SECONDS
+    assert "1 deliveries go to the writer thread" in caplog.text
     assert _count(db_engine) == 1
 
 

@@ -6,8 +6,8 @@ workload through ASGI calls (32 in flight), with no sockets, no uvicorn and no l
 generator competing for the CPU. It prints the CPU time per delivery of each thread kind:
 ``main`` (event loop: routing, middleware, the endpoint, logging, metrics, and on SQLite
 the engine's batches: SQL and commit), ``parse`` (plugin parse threads, used when a parse
-has to wait for I/O) and ``writer`` (the engine's group-commit thread: batches the event
-loop handed over). Less noisy than the HTTP benchmark on a shared machine; for a
+has to wait for I/O), ``writer`` (the engine's group-commit thread: batches the event
+loop handed over) and ``checkpoint`` (the SQLite WAL checkpointer's thread). Less noisy than the HTTP benchmark on a shared machine; for a
 figure that does not move with the machine's speed at all, :mod:`bench.instructions` runs
 this driver under callgrind.
 """
@@ -46,6 +46,8 @@ def _thread_cpu() -> dict[str, float]:
             kind = "writer"
         elif "notifier" in t.name:
             kind = "notifier"
+        elif "checkpoint" in t.name:
+            kind = "checkpoint"
         else:
             kind = "parse"
         out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick

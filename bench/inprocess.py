@@ -7,9 +7,9 @@ generator competing for the CPU. It prints the CPU time per delivery of each thr
 ``main`` (event loop: routing, middleware, the endpoint, logging, metrics, and on SQLite
 the engine's batches: SQL and commit), ``parse`` (plugin parse threads, used when a parse
 has to wait for I/O), ``writer`` (the engine's group-commit thread: batches the event
-loop handed over) and ``checkpoint`` (the SQLite WAL checkpointer's thread). Less noisy than the HTTP benchmark on a shared machine; for a
-figure that does not move with the machine's speed at all, :mod:`bench.instructions` runs
-this driver under callgrind.
+loop handed over) and ``checkpoint`` (the SQLite WAL checkpointer's thread). Less noisy
+than the HTTP benchmark on a shared machine; for a figure that does not move with the
+machine's speed at all, :mod:`bench.instructions` runs this driver under callgrind.
 """
 
 from __future__ import annotations

@@ -117,6 +117,11 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def _wanted(batch: list[_Job]) -> list[_Job]:
+    """The jobs of a batch whose callers still wait, in lock order."""
+    return sorted((job for job in batch if job.start()), key=_lock_order)
+
+
 def _lock_order(job: _Job) -> tuple[int, str]:
     """Sort key for a batch: taking row locks in one global order avoids most deadlocks
     between processes on PostgreSQL. Deliveries of the same key keep their order."""
@@ -282,7 +287,7 @@ class GroupCommitWriter:
         """Apply a batch in one transaction on the thread's lane (retrying transient
         failures); the outcome of every job, for :meth:`_finish` to hand out once the write
         turn is released."""
-        jobs = sorted((job for job in batch if job.start()), key=_lock_order)
+        jobs = _wanted(batch)
         if not jobs:
             return []
         error: BaseException | None = None
@@ -296,13 +301,20 @@ class GroupCommitWriter:
                 self._discard_connection(self._lane)
                 time.sleep(min(0.01 * 2**attempt, 0.5))
             except BaseException as exc:  # a bug: fail the batch, keep the writer alive
-                log.exception("batch of %d deliveries failed", len(jobs))
-                self._discard_connection(self._lane)
-                return [(job, exc) for job in jobs]
+                return self._failed(self._lane, jobs, exc)
         else:
             unavailable = StorageUnavailable(f"database unavailable: {error!r}")
             return [(job, unavailable) for job in jobs]
         return self._committed(jobs, results)
+
+    def _failed(
+        self, lane: _Lane, jobs: list[_Job], exc: BaseException
+    ) -> list[tuple[_Job, Applied | BaseException]]:
+        """A batch that failed unexpectedly (a bug): every job gets the error, and the
+        lane's connection, in an unknown state, is dropped."""
+        log.exception("batch of %d deliveries failed", len(jobs))
+        self._discard_connection(lane)
+        return [(job, exc) for job in jobs]
 
     def _committed(
         self, jobs: list[_Job], results: list[Applied | BaseException]
@@ -323,7 +335,7 @@ class GroupCommitWriter:
                 closed = StorageUnavailable("the ingest engine is closed")
                 self._finish([(job, closed) for job in batch])
                 return
-            jobs = sorted((job for job in batch if job.start()), key=_lock_order)
+            jobs = _wanted(batch)
             if not jobs:
                 return
             try:
@@ -334,9 +346,7 @@ class GroupCommitWriter:
                 self._hand_to_thread(jobs)
                 return
             except BaseException as exc:  # a bug: fail the batch, keep the loop alive
-                log.exception("batch of %d deliveries failed", len(jobs))
-                self._discard_connection(self._loop_lane)
-                finished: list[tuple[_Job, Applied | BaseException]] = [(job, exc) for job in jobs]
+                finished = self._failed(self._loop_lane, jobs, exc)
             else:
                 finished = self._committed(jobs, results)
         self._finish(finished)

@@ -1,14 +1,14 @@
 """CPU cost of one delivery, per thread, with the real app driven in-process.
 
-``python -m bench.inprocess [--messages N]`` builds the real Starlette app
-(``create_app``) on a fresh SQLite database prepared by the CLI, and feeds it the signed
-workload through ASGI calls (32 in flight), with no sockets, no uvicorn and no load
-generator competing for the CPU. It prints the CPU time per delivery of each thread kind:
-``main`` (event loop: routing, middleware, the endpoint, logging, metrics, and on SQLite
-the engine's batches: SQL and commit), ``parse`` (plugin parse threads, used when a parse
-has to wait for I/O), ``writer`` (the engine's group-commit thread: batches the event
-loop handed over) and ``checkpoint`` (the SQLite WAL checkpointer's thread). Less noisy
-than the HTTP benchmark on a shared machine; for a figure that does not move with the
+``python -m bench.inprocess [--messages N]`` builds the real Starlette app as each
+``alertgate serve`` worker does (``serve_app``) on a fresh SQLite database prepared by the
+CLI, and feeds it the signed workload through ASGI calls (32 in flight), with no sockets, no
+uvicorn and no load generator competing for the CPU. It prints the CPU time per delivery of
+each thread kind: ``main`` (event loop: routing, middleware, the endpoint, logging, metrics,
+and on SQLite the engine's batches: SQL and commit), ``parse`` (plugin parse threads, used
+when a parse has to wait for I/O), ``writer`` (the engine's group-commit thread: batches the
+event loop handed over) and ``checkpoint`` (the SQLite WAL checkpointer's thread). Less
+noisy than the HTTP benchmark on a shared machine; for a figure that does not move with the
 machine's speed at all, :mod:`bench.instructions` runs this driver under callgrind.
 """
 
@@ -118,9 +118,12 @@ def measure(
     logging.getLogger("alertgate.delivery").propagate = False
     logging.getLogger().setLevel(log_level.upper())
 
-    from core.server.app import create_app
+    from core.server.app import serve_app
 
-    app = create_app()
+    # Built as each `alertgate serve` worker builds it, with the collector tuned: with
+    # Python's defaults a full collection walked every object of the process about once a
+    # second under this load (~15 us a delivery), a cost the server does not pay.
+    app = serve_app()
     try:
         import uvloop
 

@@ -296,6 +296,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also drive a bare Starlette + sqlite3 verify-and-insert handler (bench/bare.py)",
     )
+    p.add_argument(
+        "--bare-rounds",
+        type=int,
+        default=1,
+        help="with --bare: SQLite throughput / bare handler pairs to run, in alternating "
+        "order (alertgate first, then the bare handler first, ...); the summary's ratio is "
+        "their median (1)",
+    )
     p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
     p.add_argument("--growth-alerts", type=int, default=1_000_000)
     p.add_argument(
@@ -358,6 +366,14 @@ def main(argv: list[str] | None = None) -> int:
             phases.append(bench.alertmanager_run())
         if args.bare:
             phases.append(bench.bare_run())
+            if not args.no_throughput and not args.no_sqlite:
+                # The first pair ran above; the order flips every further round.
+                for pair in alternating(("throughput", "bare"), args.bare_rounds)[1:]:
+                    for label in pair:
+                        if label == "bare":
+                            phases.append(bench.bare_run())
+                        else:
+                            phases.append(bench.ingest_run("throughput"))
         if args.growth and not args.no_sqlite:
             for pair in growth_order(args.growth_rounds):
                 for label in pair:
@@ -381,31 +397,53 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if report["summary"]["all_checks_ok"] else 1
 
 
-def growth_order(rounds: int) -> list[tuple[str, str]]:
-    """The growth phases, a pair per round, the order flipping every round: a machine whose
-    speed drifts during the run then favours neither side."""
-    pair = ("growth-empty", "growth-prestored")
+def alternating(pair: tuple[str, str], rounds: int) -> list[tuple[str, str]]:
+    """``pair`` once per round, its order flipping every round: a machine whose speed drifts
+    during the run then favours neither side."""
     return [pair if i % 2 == 0 else pair[::-1] for i in range(max(rounds, 1))]
 
 
-def growth_ratios(phases: list[dict[str, Any]], database: str) -> list[float]:
-    """Pre-stored rate / empty rate for each growth pair of ``database``, in run order."""
+def growth_order(rounds: int) -> list[tuple[str, str]]:
+    """The growth phases, a pair per round (see :func:`alternating`)."""
+    return alternating(("growth-empty", "growth-prestored"), rounds)
+
+
+def _label(phase: dict[str, Any]) -> str:
+    """A phase's name in the summary: ``<phase>_<database>``, or ``<phase>`` alone."""
+    return f"{phase['phase']}_{phase['database']}" if "database" in phase else phase["phase"]
+
+
+def paired_ratios(phases: list[dict[str, Any]], numerator: str, denominator: str) -> list[float]:
+    """``numerator`` rate / ``denominator`` rate (labels as in the summary, e.g.
+    ``throughput_sqlite``) for each pair of those phases, in run order; a pair is the next
+    phase of each, whichever ran first, and phases of other labels in between are ignored."""
     ratios = []
-    empty: float | None = None
-    prestored: float | None = None
+    top: float | None = None
+    bottom: float | None = None
     for p in phases:
-        if p.get("database") != database or "rate_per_s" not in p.get("load", {}):
+        rate = p.get("load", {}).get("rate_per_s")
+        if rate is None:
             continue
-        if p["phase"] == "growth-empty":
-            empty = p["load"]["rate_per_s"]
-        elif p["phase"] == "growth-prestored":
-            prestored = p["load"]["rate_per_s"]
+        label = _label(p)
+        if label == numerator:
+            top = rate
+        elif label == denominator:
+            bottom = rate
         else:
             continue
-        if empty is not None and prestored is not None:
-            ratios.append(round(prestored / empty, 3))
-            empty = prestored = None
+        if top is not None and bottom is not None:
+            ratios.append(round(top / bottom, 3))
+            top = bottom = None
     return ratios
+
+
+def _median_of_pairs(out: dict[str, Any], key: str, ratios: list[float], list_key: str) -> None:
+    """The pairs' median ratio under ``key``; with several pairs, every ratio under
+    ``list_key``."""
+    if ratios:
+        out[key] = round(statistics.median(ratios), 3)
+        if len(ratios) > 1:
+            out[list_key] = ratios
 
 
 def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -435,15 +473,20 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         out["ratio_alertgate_sqlite_to_alertmanager"] = round(
             rates["throughput_sqlite"] / rates["alertmanager"], 3
         )
-    if "throughput_sqlite" in rates and "bare" in rates:
-        # The design's reference points: 4,000/s for alertgate where this handler took
-        # ~4,900/s, i.e. a ratio of 0.82 (docs/performance.md).
-        out["ratio_alertgate_sqlite_to_bare"] = round(rates["throughput_sqlite"] / rates["bare"], 3)
-    ratios = growth_ratios(phases, "sqlite")
-    if ratios:
-        out["growth_ratio_sqlite"] = statistics.median(ratios)
-        if len(ratios) > 1:
-            out["growth_ratios_sqlite"] = ratios
+    # The design's reference points: 4,000/s for alertgate where this handler took
+    # ~4,900/s, i.e. a ratio of 0.82 (docs/performance.md).
+    _median_of_pairs(
+        out,
+        "ratio_alertgate_sqlite_to_bare",
+        paired_ratios(phases, "throughput_sqlite", "bare"),
+        "ratios_alertgate_sqlite_to_bare",
+    )
+    _median_of_pairs(
+        out,
+        "growth_ratio_sqlite",
+        paired_ratios(phases, "growth-prestored_sqlite", "growth-empty_sqlite"),
+        "growth_ratios_sqlite",
+    )
     if "throughput_postgresql" in rates and "growth-prestored_postgresql" in rates:
         out["growth_ratio_postgresql"] = round(
             rates["growth-prestored_postgresql"] / rates["throughput_postgresql"], 3

@@ -287,7 +287,11 @@ def test_growth_pairs_alternate_and_the_summary_takes_the_median_ratio() -> None
         phase("growth-prestored", 880.0),
         phase("growth-prestored", 10.0, database="postgresql"),
     ]
-    assert run.growth_ratios(phases, "sqlite") == [0.95, 0.7, 1.1]
+    assert run.paired_ratios(phases, "growth-prestored_sqlite", "growth-empty_sqlite") == [
+        0.95,
+        0.7,
+        1.1,
+    ]
     summary = run.summarize(phases)
     assert summary["growth_ratio_sqlite"] == 0.95
     assert summary["growth_ratios_sqlite"] == [0.95, 0.7, 1.1]
@@ -338,6 +342,39 @@ def test_summary_relates_alertgate_to_the_bare_handler_of_the_same_run() -> None
     assert summary["all_checks_ok"]
     phases[1]["check"] = {"ok": False, "problems": ["10 rows stored, 12 distinct messages sent"]}
     assert not run.summarize(phases)["all_checks_ok"]
+    assert "ratios_alertgate_sqlite_to_bare" not in summary  # one pair: no list
+
+
+def test_bare_rounds_alternate_and_the_summary_takes_the_median_ratio() -> None:
+    """``--bare-rounds``: each throughput phase pairs with the next bare phase whichever ran
+    first; phases of other kinds in between (latency, Alertmanager, PostgreSQL) do not."""
+    assert run.alternating(("throughput", "bare"), 3) == [
+        ("throughput", "bare"),
+        ("bare", "throughput"),
+        ("throughput", "bare"),
+    ]
+
+    def phase(label: str, rate: float, database: str | None = "sqlite") -> dict[str, object]:
+        named = {"phase": label, "load": {"rate_per_s": rate}}
+        return {**named, "database": database} if database else named
+
+    phases = [
+        phase("throughput", 2000.0),
+        phase("latency", 1000.0),
+        phase("alertmanager", 9000.0, database=None),
+        phase("bare", 2500.0, database=None),  # 0.8
+        phase("bare", 2000.0, database=None),
+        phase("throughput", 1800.0),  # 0.9
+        phase("throughput", 1400.0, database="postgresql"),
+        phase("throughput", 2100.0),
+        phase("bare", 3000.0, database=None),  # 0.7
+    ]
+    assert run.paired_ratios(phases, "throughput_sqlite", "bare") == [0.8, 0.9, 0.7]
+    summary = run.summarize(phases)
+    assert summary["ratio_alertgate_sqlite_to_bare"] == 0.8
+    assert summary["ratios_alertgate_sqlite_to_bare"] == [0.8, 0.9, 0.7]
+    # An even number of pairs: the mean of the middle two.
+    assert run.summarize(phases[:6])["ratio_alertgate_sqlite_to_bare"] == 0.85
 
 
 @pytest.mark.slow
@@ -345,15 +382,23 @@ def test_summary_relates_alertgate_to_the_bare_handler_of_the_same_run() -> None
 def test_bench_command_drives_the_bare_handler_with_the_same_requests(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     command = [sys.executable, "-m", "bench", "--messages", "300", "--gap", "30"]
-    command += ["--workers", "2", "--no-latency", "--bare", "--out", str(out)]
+    command += ["--workers", "2", "--no-latency", "--bare", "--bare-rounds", "2"]
+    command += ["--out", str(out)]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    throughput, reference = report["phases"]
-    assert reference["phase"] == "bare" and reference["check"]["ok"], reference["check"]
-    assert reference["load"]["statuses"] == throughput["load"]["statuses"] == {"200": 300}
-    assert reference["server_cpu_ms_per_delivery"] > 0
+    # Two rounds, the second in the other order; each phase on a fresh database.
+    assert [p["phase"] for p in report["phases"]] == ["throughput", "bare", "bare", "throughput"]
+    first, reference, second_reference, second = report["phases"]
+    for throughput, bare_phase in ((first, reference), (second, second_reference)):
+        assert bare_phase["check"]["ok"], bare_phase["check"]
+        assert throughput["check"]["ok"], throughput["check"]["problems"]
+        assert bare_phase["load"]["statuses"] == throughput["load"]["statuses"] == {"200": 300}
+        assert bare_phase["server_cpu_ms_per_delivery"] > 0
+    ratios = [
+        round(first["load"]["rate_per_s"] / reference["load"]["rate_per_s"], 3),
+        round(second["load"]["rate_per_s"] / second_reference["load"]["rate_per_s"], 3),
+    ]
     summary = report["summary"]
-    assert summary["ratio_alertgate_sqlite_to_bare"] == round(
-        summary["throughput_sqlite_per_s"] / summary["bare_per_s"], 3
-    )
+    assert summary["ratios_alertgate_sqlite_to_bare"] == ratios
+    assert summary["ratio_alertgate_sqlite_to_bare"] == round(sum(ratios) / 2, 3)

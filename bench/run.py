@@ -450,7 +450,7 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"all_checks_ok": all(p.get("check", {"ok": True})["ok"] for p in phases)}
     rates: dict[str, float] = {}
     for p in phases:
-        key = f"{p['phase']}_{p['database']}" if "database" in p else p["phase"]
+        key = _label(p)
         load = p["load"]
         if "rate_per_s" in load:
             rates[key] = load["rate_per_s"]

@@ -54,6 +54,33 @@ def test_try_acquire_never_waits(tmp_path: Path, holder_factory: list[TurnHolder
     assert turn.try_acquire()  # a closed turn is a no-op
 
 
+def test_one_turn_used_from_two_threads_is_held_by_one_at_a_time(tmp_path: Path) -> None:
+    """Two event loops of one process share the loop lane's turn: ``flock`` locks belong to
+    the open file, so without more, the second thread's try_acquire would also succeed."""
+    turn = WriteTurn(str(tmp_path / "alertgate.db"))
+    assert turn.try_acquire()
+    seen: list[bool] = []
+    other = threading.Thread(target=lambda: seen.append(turn.try_acquire()))
+    other.start()
+    other.join()
+    assert seen == [False]
+    turn.release()
+    blocked_until_free = threading.Event()
+
+    def wait_for_it() -> None:
+        with turn:
+            blocked_until_free.set()
+
+    assert turn.try_acquire()
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    assert not blocked_until_free.wait(0.2)  # ``with turn`` waits for the holder's release
+    turn.release()
+    assert blocked_until_free.wait(10)
+    waiter.join()
+    turn.close()
+
+
 def test_turn_is_reentrant_across_uses(tmp_path: Path) -> None:
     turn = WriteTurn(str(tmp_path / "a.db"))
     for _ in range(3):

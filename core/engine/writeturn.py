@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from types import TracebackType
 
 try:  # POSIX only; elsewhere writers fall back to SQLite's busy handler alone.
@@ -32,7 +33,9 @@ class WriteTurn:
 
     Each instance opens the lock file once; two instances exclude each other even within
     one process (``flock`` locks belong to the open file), so a process's writer and its
-    WAL checkpointer take turns too.
+    WAL checkpointer take turns too. For the same reason ``flock`` would let every thread
+    of one instance in at once (the event loops of one process share the loop lane's
+    turn), so a thread lock makes an instance exclusive between its own users as well.
 
     :param database_path: The SQLite database file; ``None`` (PostgreSQL, in-memory
         SQLite) makes the turn a no-op.
@@ -45,6 +48,7 @@ class WriteTurn:
             else None
         )
         self._fd: int | None = None
+        self._holder = threading.Lock()
         if self.path is not None:
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -57,7 +61,12 @@ class WriteTurn:
 
     def __enter__(self) -> WriteTurn:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL until our turn
+            self._holder.acquire()
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL until our turn
+            except BaseException:
+                self._holder.release()
+                raise
         return self
 
     def try_acquire(self) -> bool:
@@ -66,15 +75,22 @@ class WriteTurn:
         :meth:`release`."""
         if self._fd is None:
             return True
+        if not self._holder.acquire(blocking=False):
+            return False
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self._holder.release()
             return False
+        except BaseException:
+            self._holder.release()
+            raise
         return True
 
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._holder.release()
 
     def __exit__(
         self,

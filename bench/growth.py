@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from core.storage.schema import sqlite_datetime
+from alertgate.storage.schema import sqlite_datetime
 
 ALERTS_PER_INCIDENT = 8
 BATCH = 20_000

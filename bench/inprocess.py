@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alertgate.server.logbuffer import BatchingStreamHandler
 from bench import server
 from bench.workload import Params, generate
-from core.server.logbuffer import BatchingStreamHandler
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -118,7 +118,7 @@ def measure(
     logging.getLogger("alertgate.delivery").propagate = False
     logging.getLogger().setLevel(log_level.upper())
 
-    from core.server.app import serve_app
+    from alertgate.server.app import serve_app
 
     # Built as each `alertgate serve` worker builds it, with the collector tuned: with
     # Python's defaults a full collection walked every object of the process about once a
@@ -161,7 +161,7 @@ def measure(
 def sign_workload(messages: int, cert_dir: Path, seed: int = 11) -> tuple[list[bytes], list[bytes]]:
     """The measured bodies and the warm-up bodies, signed with a certificate in
     ``cert_dir``."""
-    from plugins.aws_sns.signer import SnsSigner
+    from alertgate.plugins.aws_sns.signer import SnsSigner
 
     signer = SnsSigner(cert_dir, name="inprocess")
     bodies = [

@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alertgate.server.runner import free_port
+from alertgate.storage.database import make_engine
 from bench import alertmanager, bare, calibrate, growth, loadgen, profile, server
 from bench.check import check_database
 from bench.procs import Sampler, cpu_seconds, machine
 from bench.workload import Params, Workload, generate, write_requests
-from core.server.runner import free_port
-from core.storage.database import make_engine
 
 MB = 1024 * 1024
 
@@ -254,7 +254,7 @@ def _pg_commits(db: Any) -> int:
 
 def warmup_bodies(workload: Workload, cert_dir: Path, count: int = 32) -> list[bytes]:
     """Signed deliveries for the warm-up integration: other alarms, other MessageIds."""
-    from plugins.aws_sns.signer import SnsSigner
+    from alertgate.plugins.aws_sns.signer import SnsSigner
 
     signer = SnsSigner(cert_dir, name="alertgate-bench-warmup")
     params = Params(messages=count, gap=1, seed=workload.params.seed + 1000)
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "phases": [],
     }
     try:
-        from plugins.aws_sns.signer import SnsSigner
+        from alertgate.plugins.aws_sns.signer import SnsSigner
 
         cert_dir = workdir / "certs"
         signer = SnsSigner(cert_dir, name="alertgate-bench")

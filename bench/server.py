@@ -26,7 +26,7 @@ def alertgate_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("alertgate")
     if exe.exists():
         return [str(exe)]
-    return [sys.executable, "-c", "from core.cli import main; main()"]
+    return [sys.executable, "-c", "from alertgate.cli import main; main()"]
 
 
 def base_env(

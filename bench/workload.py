@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from plugins.aws_sns.signer import SnsSigner, sns_timestamp
+from alertgate.plugins.aws_sns.signer import SnsSigner, sns_timestamp
 
 REGIONS = {
     "us-east-1": "US East (N. Virginia)",

@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from core.hookspecs import hookimpl
+from alertgate.hookspecs import hookimpl
 
 __all__ = ["__version__", "hookimpl"]

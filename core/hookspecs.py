@@ -2,7 +2,7 @@
 
 Every hook is prefixed ``alertgate_``. A plugin is a module (or object) registered through
 the ``alertgate.plugins`` entry-point group that implements some of them with
-``@core.hookimpl``. Implementations may accept any subset of a hook's arguments.
+``@alertgate.hookimpl``. Implementations may accept any subset of a hook's arguments.
 
 Built-in plugins mark their implementations ``trylast=True``, so a third-party plugin's
 implementation of a ``firstresult`` hook always runs before the built-in one and can
@@ -20,7 +20,7 @@ import pluggy
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from core.models import (
+    from alertgate.models import (
         Action,
         Alert,
         InboundRequest,
@@ -48,7 +48,7 @@ def alertgate_integration_types() -> list[IntegrationType]:
     Called once when the plugin manager is built. Every implementation's list is
     collected; a slug claimed by two plugins is a load error naming both.
 
-    :return: A list of :class:`core.models.IntegrationType` (slug, title, description,
+    :return: A list of :class:`alertgate.models.IntegrationType` (slug, title, description,
         docs link, pydantic settings model). Return an empty list to provide none, e.g.
         for a plugin that only changes fingerprinting of an existing type.
     """
@@ -73,9 +73,9 @@ def alertgate_parse_request(
         Return ``None`` for slugs this plugin does not handle.
     :param request: The body, lower-cased headers and content type of the delivery.
     :param context: The integration id, its validated settings and recorded state.
-    :raises core.errors.MalformedDelivery: The body cannot be parsed (HTTP 400).
-    :raises core.errors.ForbiddenDelivery: The body is not trusted (HTTP 403).
-    :return: A :class:`core.models.ParseResult`. Its alerts need no fingerprint or
+    :raises alertgate.errors.MalformedDelivery: The body cannot be parsed (HTTP 400).
+    :raises alertgate.errors.ForbiddenDelivery: The body is not trusted (HTTP 403).
+    :return: A :class:`alertgate.models.ParseResult`. Its alerts need no fingerprint or
         action yet: the two hooks below fill those in.
 
     Stops at first non-None result.
@@ -106,7 +106,7 @@ def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel)
     :param integration_type: The slug of the integration that received the alert.
     :param alert: The parsed alert, fingerprint already set.
     :param settings: The integration's validated settings.
-    :return: A :class:`core.models.Action`, or ``None`` to let the next implementation
+    :return: A :class:`alertgate.models.Action`, or ``None`` to let the next implementation
         decide. When no implementation decides, the alert triggers.
 
     Stops at first non-None result.

@@ -127,8 +127,8 @@ class IntegrationType:
     settings_model: type[BaseModel]
     parses_inline: bool = False
     """The parse hook for this type never blocks, or calls
-    :func:`core.blocking.before_blocking_io` first: alertgate then parses its deliveries on
-    the event loop instead of a worker thread (see :mod:`core.blocking`)."""
+    :func:`alertgate.blocking.before_blocking_io` first: alertgate then parses its deliveries on
+    the event loop instead of a worker thread (see :mod:`alertgate.blocking`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.models import InboundRequest, ParseContext, ParseResult
-from core.plugins import Plugins, load_plugins
+from alertgate.models import InboundRequest, ParseContext, ParseResult
+from alertgate.registry import Plugins, load_plugins
 
 AWS_FIXTURES = Path(__file__).parent / "fixtures" / "aws"
 

@@ -16,8 +16,8 @@ import traceback
 from multiprocessing.queues import Queue
 from typing import Any
 
-from core.engine import Delivery, IngestEngine
-from core.storage.database import make_engine
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.storage.database import make_engine
 
 
 def replay(url: str, streams: list[list[Delivery]]) -> None:

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from core.storage.database import make_engine
-from core.storage.migrate import upgrade
-from core.storage.schema import Base, Integration, Organization, Service
+from alertgate.storage.database import make_engine
+from alertgate.storage.migrate import upgrade
+from alertgate.storage.schema import Base, Integration, Organization, Service
 
 POSTGRES_ENV = "ALERTGATE_TEST_POSTGRES_URL"
 SKIP_PG_REASON = (

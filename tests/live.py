@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from core.server.runner import ThreadedServer, free_port
+from alertgate.server.runner import ThreadedServer, free_port
 
 __all__ = ["free_port", "serve_app"]
 

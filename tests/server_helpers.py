@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from core.server import admin
-from core.server.app import create_app
-from core.settings import Settings
-from core.storage import migrate
-from core.storage.database import make_engine, make_sessionmaker
+from alertgate.server import admin
+from alertgate.server.app import create_app
+from alertgate.settings import Settings
+from alertgate.storage import migrate
+from alertgate.storage.database import make_engine, make_sessionmaker
 from tests.live import serve_app
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.engine import Delivery, IngestEngine, Outcome
-from core.models import InboundRequest, ParseContext
-from core.plugins import load_plugins
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.engine import Delivery, IngestEngine, Outcome
+from alertgate.models import InboundRequest, ParseContext
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import load_plugins
 from tests.db_fixtures import Seeded
 
 

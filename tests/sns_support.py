@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from core.models import InboundRequest, ParseContext
-from plugins.aws_sns import SnsSettings
+from alertgate.models import InboundRequest, ParseContext
+from alertgate.plugins.aws_sns import SnsSettings
 
 ROOT = Path(__file__).parent
 SNS_FIXTURES = ROOT / "fixtures" / "aws" / "sns"

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core.engine import IngestEngine, Outcome
-from core.plugins import load_plugins
-from core.storage.schema import Incident
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.engine import IngestEngine, Outcome
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import load_plugins
+from alertgate.storage.schema import Incident
 from tests.db_fixtures import Seeded, SeedFn
 from tests.sns_story import SnsStory
 from tests.test_cloudtrail_alarms import alarm_message
@@ -124,7 +124,7 @@ def test_cis_alarm_opens_and_ok_resolves(story: Story, db_engine: Engine) -> Non
 
 
 ACCOUNT_GROUPING = """
-from core import hookimpl
+from alertgate import hookimpl
 
 
 @hookimpl

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import ForbiddenDelivery, MalformedDelivery
-from core.models import Action, Alert, InboundRequest, ParseContext, Severity
-from core.plugins import load_plugins
-from plugins.aws_cloudwatch import alarms
+from alertgate.errors import ForbiddenDelivery, MalformedDelivery
+from alertgate.models import Action, Alert, InboundRequest, ParseContext, Severity
+from alertgate.plugins.aws_cloudwatch import alarms
+from alertgate.registry import load_plugins
 from tests.aws_cases import (
     AWS_FIXTURES,
     OFFLINE,
@@ -662,7 +662,7 @@ def test_subscription_confirmation_yields_no_alert() -> None:
 
 
 ACCOUNT_GROUPING = """
-from core import hookimpl
+from alertgate import hookimpl
 
 
 @hookimpl

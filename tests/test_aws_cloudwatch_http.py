@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from core.cli.demo_cmd import sns_headers
-from core.server import admin
-from core.storage.database import make_sessionmaker
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.cli.demo_cmd import sns_headers
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.server import admin
+from alertgate.storage.database import make_sessionmaker
 from tests.aws_cases import load
 from tests.server_helpers import Live, live_server, new_token
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core.engine import IngestEngine, Outcome
-from core.storage.schema import Incident
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.engine import IngestEngine, Outcome
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.storage.schema import Incident
 from tests.aws_cases import load
 from tests.db_fixtures import Seeded, SeedFn
 from tests.sns_story import SnsStory

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from alertgate.models import InboundRequest, ParseContext
+from alertgate.plugins.aws_sns.runtime import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import load_plugins
+from alertgate.server.runner import free_port
 from bench import bare, instructions, loadgen, run
 from bench.check import check_rows
 from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
-from core.models import InboundRequest, ParseContext
-from core.plugins import load_plugins
-from core.server.runner import free_port
-from plugins.aws_sns.runtime import SnsRuntime, set_runtime
-from plugins.aws_sns.signer import SnsSigner
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Params(messages=400, gap=20, seed=7, duplicate_rate=0.03, stale_rate=0.2)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from alertgate.cli import main
 from tests.aws_cases import AWS_FIXTURES, DEFAULT_TOPIC, Case, envelope, load
 from tests.test_aws_cloudwatch import CASES, SNS_METRIC
 
@@ -193,8 +193,8 @@ def test_parse_is_generic_for_any_plugin(install_plugin: Any, tmp_path: Path) ->
         """
         from datetime import datetime, timezone
         from pydantic import BaseModel
-        from core import hookimpl
-        from core.models import Alert, IntegrationType, ParseResult
+        from alertgate import hookimpl
+        from alertgate.models import Alert, IntegrationType, ParseResult
 
         class LinesSettings(BaseModel):
             prefix: str = "line"

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from core.models import Action, InboundRequest, ParseContext, Severity
-from core.plugins import Plugins, load_plugins
-from plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
-from plugins.aws_cloudtrail.metrics import identify, normalize
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
-from plugins.aws_sns import SnsRuntime, set_runtime
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.models import Action, InboundRequest, ParseContext, Severity
+from alertgate.plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
+from alertgate.plugins.aws_cloudtrail.metrics import identify, normalize
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import Plugins, load_plugins
 from tests.conftest import FIXTURES
 
 CLOUDWATCH = FIXTURES / "aws" / "cloudwatch"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from core.cli import main
-from plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
-from plugins.aws_cloudtrail.docs import fill_guide
+from alertgate.cli import main
+from alertgate.plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
+from alertgate.plugins.aws_cloudtrail.docs import fill_guide
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "integrations" / "aws-cloudtrail.md"
@@ -87,7 +87,8 @@ def test_markdown_output_is_the_guides_table() -> None:
 def test_guide_generated_sections_are_current() -> None:
     text = GUIDE.read_text()
     assert fill_guide(text) == text, (
-        "regenerate: python -m plugins.aws_cloudtrail.docs docs/integrations/aws-cloudtrail.md"
+        "regenerate: python -m alertgate.plugins.aws_cloudtrail.docs "
+        "docs/integrations/aws-cloudtrail.md"
     )
     for detection in BUILTIN_DETECTIONS:
         assert detection.pattern()[0] in text

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from core.models import Action, Severity
-from plugins.aws_cloudtrail import event_fingerprint
-from plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
-from plugins.aws_cloudtrail.events import document_alerts, extract_records
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.models import Action, Severity
+from alertgate.plugins.aws_cloudtrail import event_fingerprint
+from alertgate.plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
+from alertgate.plugins.aws_cloudtrail.events import document_alerts, extract_records
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 from tests.conftest import FIXTURES
 
 CLOUDTRAIL = FIXTURES / "aws" / "cloudtrail"
@@ -285,7 +285,7 @@ def test_bare_list_of_records_is_a_log_file_too() -> None:
 
 def test_fixture_actions_via_classify() -> None:
     """Detections trigger, the rest is info, and nothing ever resolves."""
-    from plugins.aws_cloudtrail import alertgate_classify
+    from alertgate.plugins.aws_cloudtrail import alertgate_classify
 
     settings = CloudTrailSettings()
     seen = set()
@@ -310,7 +310,7 @@ def test_catalog_covers_the_cis_monitoring_controls() -> None:
 
 
 def test_catalog_rules_are_plain_json() -> None:
-    from plugins.aws_cloudtrail.catalog import Detection
+    from alertgate.plugins.aws_cloudtrail.catalog import Detection
 
     for detection in BUILTIN_DETECTIONS:
         data = json.loads(json.dumps(detection.describe()))

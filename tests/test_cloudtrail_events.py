@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core.errors import ForbiddenDelivery, MalformedDelivery
-from core.models import Action, InboundRequest, ParseContext, ParseResult, Severity
-from core.plugins import Plugins, load_plugins
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
-from plugins.aws_sns import SnsRuntime, set_runtime
-from plugins.aws_sns.signer import SnsSigner
-from plugins.aws_sns.unsigned import hash_secret
+from alertgate.errors import ForbiddenDelivery, MalformedDelivery
+from alertgate.models import Action, InboundRequest, ParseContext, ParseResult, Severity
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.unsigned import hash_secret
+from alertgate.registry import Plugins, load_plugins
 from tests.conftest import FIXTURES
 
 CLOUDTRAIL = FIXTURES / "aws" / "cloudtrail"
@@ -341,7 +341,7 @@ def test_settings_round_trip_as_stored() -> None:
     again = CloudTrailSettings.model_validate(stored)
     assert again == settings
     record = records("stratus_aws.persistence.iam-create-admin-user.json")[0]
-    from plugins.aws_cloudtrail.events import document_alerts
+    from alertgate.plugins.aws_cloudtrail.events import document_alerts
 
     (alert,) = document_alerts(record, again) or []
     # The custom detection supersedes the built-in generic one.

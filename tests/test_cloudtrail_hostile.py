@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import MalformedDelivery
-from plugins.aws_cloudtrail import alerts_for
-from plugins.aws_cloudtrail.events import MAX_RECORDS
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
-from plugins.aws_sns import SnsNotification
+from alertgate.errors import MalformedDelivery
+from alertgate.plugins.aws_cloudtrail import alerts_for
+from alertgate.plugins.aws_cloudtrail.events import MAX_RECORDS
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_sns import SnsNotification
 from tests.test_cloudtrail_events import eventbridge, records
 
 SETTINGS = CloudTrailSettings()

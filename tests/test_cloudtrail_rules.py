@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from plugins.aws_cloudtrail.catalog import Detection
-from plugins.aws_cloudtrail.rules import (
+from alertgate.plugins.aws_cloudtrail.catalog import Detection
+from alertgate.plugins.aws_cloudtrail.rules import (
     MAX_DEPTH,
     AllOf,
     AnyOf,

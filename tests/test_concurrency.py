@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from core.engine import Delivery, IngestEngine
-from core.models import Action, Alert, Severity
-from core.storage.database import make_engine
-from core.storage.schema import Alert as AlertRow
-from core.storage.schema import Incident
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import Action, Alert, Severity
+from alertgate.storage.database import make_engine
+from alertgate.storage.schema import Alert as AlertRow
+from alertgate.storage.schema import Incident
 from tests.concurrency_worker import serve
 from tests.db_fixtures import fresh_sqlite_url, truncate_all
 from tests.test_engine import T0

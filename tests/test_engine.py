@@ -14,17 +14,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.engine import (
+from alertgate.engine import (
     Delivery,
     IncidentNotFound,
     IngestEngine,
     Outcome,
 )
-from core.engine.writer import _Job
-from core.models import Action, Alert, Severity
-from core.storage.schema import Alert as AlertRow
-from core.storage.schema import Incident
-from core.storage.schema import Integration as IntegrationRow
+from alertgate.engine.writer import _Job
+from alertgate.models import Action, Alert, Severity
+from alertgate.storage.schema import Alert as AlertRow
+from alertgate.storage.schema import Incident
+from alertgate.storage.schema import Integration as IntegrationRow
 from tests.db_fixtures import SeedFn
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -342,7 +342,7 @@ def test_a_state_update_changing_only_its_timestamp_is_skipped(
 
 
 def test_state_changes() -> None:
-    from core.engine.apply import state_changes
+    from alertgate.engine.apply import state_changes
 
     current = {"sns": {"status": "confirmed", "updated_at": "t1"}, "n": 1}
     assert not state_changes(current, {})
@@ -471,7 +471,7 @@ def test_far_future_source_time_cannot_freeze_a_fingerprint(
 
 def test_hot_path_lookups_use_indexes(db_engine: Engine) -> None:
     """No statement on the ingest path scans a table (ingest rate must not fall with size)."""
-    from core.engine.sql import RawSql
+    from alertgate.engine.sql import RawSql
 
     sql = RawSql(db_engine.dialect.name)
     statements = {
@@ -500,8 +500,8 @@ def test_hot_path_lookups_use_indexes(db_engine: Engine) -> None:
 
 
 def test_unreachable_database_raises_storage_unavailable() -> None:
-    from core.engine import StorageUnavailable
-    from core.storage.database import make_engine
+    from alertgate.engine import StorageUnavailable
+    from alertgate.storage.database import make_engine
 
     # nothing listens on port 1: every attempt fails to connect, nothing is stored
     db = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.engine import Delivery, IngestEngine
-from core.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from core.engine.writeturn import WriteTurn
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from alertgate.engine.writeturn import WriteTurn
 from tests.db_fixtures import SeedFn
 from tests.test_engine import alarm
 

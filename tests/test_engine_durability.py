@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from core.engine import Delivery, IngestEngine
-from core.models import Action, Alert
-from core.storage.database import make_engine
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import Action, Alert
+from alertgate.storage.database import make_engine
 from tests.test_concurrency import seed_ids
 from tests.test_engine import T0
 

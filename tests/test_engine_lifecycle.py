@@ -10,20 +10,20 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.cli import main
-from core.engine import Delivery, IngestEngine, Outcome
-from core.models import Action
-from core.plugins import load_plugins
-from core.storage.retention import prune_payloads
-from core.storage.schema import Alert as AlertRow
-from core.storage.schema import Incident
+from alertgate.cli import main
+from alertgate.engine import Delivery, IngestEngine, Outcome
+from alertgate.models import Action
+from alertgate.registry import load_plugins
+from alertgate.storage.retention import prune_payloads
+from alertgate.storage.schema import Alert as AlertRow
+from alertgate.storage.schema import Incident
 from tests.conftest import InstallPlugin
 from tests.db_fixtures import SeedFn
 from tests.test_engine import T0, alarm
 
 RECORDER = """
     import threading
-    from core.hookspecs import hookimpl
+    from alertgate.hookspecs import hookimpl
 
     EVENTS = []
     GATE = threading.Event()
@@ -48,7 +48,7 @@ RECORDER = """
 """
 
 BROKEN = """
-    from core.hookspecs import hookimpl
+    from alertgate.hookspecs import hookimpl
 
     @hookimpl
     def alertgate_incident_opened(event):
@@ -225,7 +225,7 @@ def test_retention_prunes_payloads_and_keeps_incidents(
     assert prune_payloads(db_engine, timedelta(days=30), now=now) == 0
 
     # the command, with the period from ALERTGATE_RETENTION_DAYS
-    from core.settings import get_settings
+    from alertgate.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from core.engine import Delivery, IngestEngine, IngestReport, Outcome
-from core.engine.loopbatch import MAX_TURN_WAIT_SECONDS
+from alertgate.engine import Delivery, IngestEngine, IngestReport, Outcome
+from alertgate.engine.loopbatch import MAX_TURN_WAIT_SECONDS
 from tests.db_fixtures import SeedFn
 from tests.test_engine import alarm
 from tests.turn_holder import TurnHolder
@@ -74,7 +74,7 @@ def test_a_turn_held_by_another_process_sends_the_batch_to_the_thread_and_the_lo
     holder_factory: list[TurnHolder],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="core.engine.loopbatch")
+    caplog.set_level(logging.DEBUG, logger="alertgate.engine.loopbatch")
     s = seed()
     assert db_engine.url.database is not None
     holder = TurnHolder(db_engine.url.database)
@@ -163,7 +163,7 @@ def test_a_delivery_submitted_after_close_is_refused(engine: IngestEngine, seed:
 
 
 def test_on_the_thread_when_asked(db_engine: Engine, seed: SeedFn) -> None:
-    from core.engine.writer import GroupCommitWriter
+    from alertgate.engine.writer import GroupCommitWriter
 
     s = seed()
     writer = GroupCommitWriter(db_engine, sqlite_on_loop=False)

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.engine import Delivery, IngestEngine
-from core.models import SEVERITY_RANK, Action, Alert, Severity
-from core.storage.schema import Incident
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import SEVERITY_RANK, Action, Alert, Severity
+from alertgate.storage.schema import Incident
 from tests.db_fixtures import SeedFn
 from tests.test_engine import T0
 

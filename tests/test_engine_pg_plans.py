@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from core.engine.apply import pg_alert_params
-from core.engine.sql import PG_APPLY_ALERT
-from core.engine.types import Delivery
-from core.models import Action, Alert, Severity
+from alertgate.engine.apply import pg_alert_params
+from alertgate.engine.sql import PG_APPLY_ALERT
+from alertgate.engine.types import Delivery
+from alertgate.models import Action, Alert, Severity
 from tests.db_fixtures import migrated_pg_database
 
 pytestmark = pytest.mark.postgres
@@ -147,7 +147,7 @@ def test_lookups_use_unique_indexes_with_skewed_statistics(pg_url: str) -> None:
 
 
 def test_retention_walks_the_listing_index_with_skewed_statistics(pg_url: str) -> None:
-    from core.storage.retention import _PRUNE
+    from alertgate.storage.retention import _PRUNE
 
     url = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url) as conn:

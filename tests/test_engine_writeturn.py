@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.engine import Delivery, IngestEngine, Outcome
-from core.engine.writeturn import LOCK_SUFFIX, WriteTurn
-from core.models import Action, Alert, Severity
+from alertgate.engine import Delivery, IngestEngine, Outcome
+from alertgate.engine.writeturn import LOCK_SUFFIX, WriteTurn
+from alertgate.models import Action, Alert, Severity
 from tests.db_fixtures import SeedFn
 from tests.turn_holder import TurnHolder
 

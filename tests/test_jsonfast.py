@@ -1,4 +1,4 @@
-"""core.jsonfast: the same JSON values as the standard library, faster."""
+"""alertgate.jsonfast: the same JSON values as the standard library, faster."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import jsonfast
+from alertgate import jsonfast
 
 json_values = st.recursive(
     st.none()

@@ -16,16 +16,16 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from core.cli import main
-from core.storage.database import make_engine
-from core.storage.migrate import (
+from alertgate.cli import main
+from alertgate.storage.database import make_engine
+from alertgate.storage.migrate import (
     alembic_config,
     current_is_head,
     current_revision,
     head_revision,
     upgrade,
 )
-from core.storage.schema import Base, Organization
+from alertgate.storage.schema import Base, Organization
 
 
 def test_models_and_migrations_agree(db_engine: Engine) -> None:

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core import hookspecs
-from core.cli import main
-from core.errors import PluginError
-from core.models import Action, Alert, InboundRequest, IncidentEvent, ParseContext, Severity
-from core.plugins import load_plugins
+from alertgate import hookspecs
+from alertgate.cli import main
+from alertgate.errors import PluginError
+from alertgate.models import Action, Alert, InboundRequest, IncidentEvent, ParseContext, Severity
+from alertgate.registry import load_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WEBHOOK_PLUGIN = """
 from pydantic import BaseModel
-from core import hookimpl
-from core.models import Alert, IntegrationType, ParseResult
+from alertgate import hookimpl
+from alertgate.models import Alert, IntegrationType, ParseResult
 import json
 from datetime import datetime, timezone
 
@@ -53,7 +53,7 @@ def alertgate_classify(integration_type, alert):
 """
 
 ACCOUNT_GROUPING_PLUGIN = """
-from core import hookimpl
+from alertgate import hookimpl
 
 @hookimpl
 def alertgate_fingerprint(integration_type, alert):
@@ -174,8 +174,8 @@ def test_duplicate_slug_names_both_plugins(install_plugin) -> None:
         "impostor",
         """
 from pydantic import BaseModel
-from core import hookimpl
-from core.models import IntegrationType
+from alertgate import hookimpl
+from alertgate.models import IntegrationType
 @hookimpl
 def alertgate_integration_types():
     return [IntegrationType("aws_cloudtrail", "Fake", "", "", BaseModel)]
@@ -195,7 +195,7 @@ def test_unknown_type_is_clear() -> None:
 
 
 LIFECYCLE_PLUGIN = """
-from core import hookimpl
+from alertgate import hookimpl
 EVENTS = []
 
 @hookimpl
@@ -216,7 +216,7 @@ def alertgate_incident_resolved(event):
 """
 
 FAILING_NOTIFIER = """
-from core import hookimpl
+from alertgate import hookimpl
 
 @hookimpl(tryfirst=True)
 def alertgate_incident_opened(event):

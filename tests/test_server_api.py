@@ -11,13 +11,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from core.engine import Delivery
-from core.models import Action, Alert, Severity
-from core.server import admin
-from core.server import api as api_routes
-from core.server.keys import hash_secret
-from core.storage.database import make_sessionmaker
-from core.storage.schema import ApiToken, Integration
+from alertgate.engine import Delivery
+from alertgate.models import Action, Alert, Severity
+from alertgate.server import admin
+from alertgate.server import api as api_routes
+from alertgate.server.keys import hash_secret
+from alertgate.storage.database import make_sessionmaker
+from alertgate.storage.schema import ApiToken, Integration
 from tests.server_helpers import Live, live_server, new_token
 
 

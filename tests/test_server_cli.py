@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from core.cli import main
-from core.server.keys import hash_secret
-from core.settings import get_settings
-from core.storage.database import make_engine, make_sessionmaker
-from core.storage.schema import ApiToken, Integration
+from alertgate.cli import main
+from alertgate.server.keys import hash_secret
+from alertgate.settings import get_settings
+from alertgate.storage.database import make_engine, make_sessionmaker
+from alertgate.storage.schema import ApiToken, Integration
 
 
 @pytest.fixture(autouse=True)

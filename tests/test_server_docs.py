@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from core.cli import main
-from core.server import api
+from alertgate.cli import main
+from alertgate.server import api
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

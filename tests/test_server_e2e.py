@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from core.cli import main
-from core.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
-from core.settings import get_settings
-from core.storage.database import make_sessionmaker
-from core.storage.schema import Alert
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.cli import main
+from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.settings import get_settings
+from alertgate.storage.database import make_sessionmaker
+from alertgate.storage.schema import Alert
 from tests.server_helpers import Live, live_server, new_token
 from tests.sns_support import fake_sns
 

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from core.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
-from core.server import admin
-from core.storage.database import make_sessionmaker
-from core.storage.schema import Alert
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.server import admin
+from alertgate.storage.database import make_sessionmaker
+from alertgate.storage.schema import Alert
 from tests.server_helpers import Live, live_server
 
 

@@ -11,24 +11,24 @@ from typing import Any
 
 import pytest
 
-from core.blocking import WouldBlock, before_blocking_io, running_inline
-from core.cli.demo_cmd import TOPIC_ARN, alarm_message
-from core.models import InboundRequest, ParseContext
-from core.plugins import load_plugins
-from core.server.ingest import IngestEndpoint
-from plugins.aws_sns.models import SnsSettings
-from plugins.aws_sns.receive import receive
-from plugins.aws_sns.runtime import SnsRuntime
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.blocking import WouldBlock, before_blocking_io, running_inline
+from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message
+from alertgate.models import InboundRequest, ParseContext
+from alertgate.plugins.aws_sns.models import SnsSettings
+from alertgate.plugins.aws_sns.receive import receive
+from alertgate.plugins.aws_sns.runtime import SnsRuntime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import load_plugins
+from alertgate.server.ingest import IngestEndpoint
 from tests.conftest import InstallPlugin
 
 PROBE_PLUGIN = """
 import threading
 from datetime import UTC, datetime
 from pydantic import BaseModel
-from core import hookimpl
-from core.blocking import before_blocking_io
-from core.models import Alert, IntegrationType, ParseResult
+from alertgate import hookimpl
+from alertgate.blocking import before_blocking_io
+from alertgate.models import Alert, IntegrationType, ParseResult
 
 CALLS = []
 

@@ -6,8 +6,8 @@ import io
 import logging
 import time
 
-from core.cli.serve_cmd import log_config
-from core.server.logbuffer import BatchingStreamHandler, message_writer
+from alertgate.cli.serve_cmd import log_config
+from alertgate.server.logbuffer import BatchingStreamHandler, message_writer
 
 
 class CountingStream(io.StringIO):

@@ -19,8 +19,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.parameters import ParameterLocation
 
-from core.server import api
-from core.server.schemas import IntegrationCreate, ServiceOut
+from alertgate.server import api
+from alertgate.server.schemas import IntegrationCreate, ServiceOut
 from tests.server_helpers import Live, live_server, new_token
 
 

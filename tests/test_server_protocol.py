@@ -1,4 +1,4 @@
-"""core.server.protocol: each response leaves in one write, and HTTP still works."""
+"""alertgate.server.protocol: each response leaves in one write, and HTTP still works."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from core.server.protocol import MAX_HELD_BYTES, CoalescingTransport
-from core.server.runner import ThreadedServer
+from alertgate.server.protocol import MAX_HELD_BYTES, CoalescingTransport
+from alertgate.server.runner import ThreadedServer
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 
-from core.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
-from core.server.app import create_app
-from core.settings import Settings
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.server.app import create_app
+from alertgate.settings import Settings
 from tests.live import free_port, serve_app
 from tests.test_server_demo import ALERTGATE, clean_env
 
@@ -137,7 +137,7 @@ def test_serve_factory_tunes_the_garbage_collector(tmp_path: Path) -> None:
     # In a fresh interpreter, as each `alertgate serve` worker calls it.
     script = (
         "import gc\n"
-        "from core.server.app import GC_THRESHOLDS, serve_app\n"
+        "from alertgate.server.app import GC_THRESHOLDS, serve_app\n"
         "before = gc.get_threshold()\n"
         "serve_app()\n"
         "print(before != GC_THRESHOLDS, gc.get_threshold() == GC_THRESHOLDS,"

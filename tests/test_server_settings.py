@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings
+from alertgate.settings import Settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 

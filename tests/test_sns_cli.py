@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from core.cli import main
+from alertgate.cli import main
 from tests.sns_support import CERT_FIXTURES, SNS_FIXTURES
 
 FIXTURES = sorted(SNS_FIXTURES.glob("*.json"))
@@ -65,7 +65,7 @@ def test_unknown_certificate_without_network_is_invalid(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from core.cli import main; main()",
+            "from alertgate.cli import main; main()",
             "sns",
             "verify",
             "--cert-dir",

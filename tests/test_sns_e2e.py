@@ -1,7 +1,7 @@
 """End to end over real HTTP: moto's SNS server as an independent signing peer, and a local
 fake SNS that sends a signed SubscriptionConfirmation and records the confirmation GET.
 
-alertgate is the real application (``core.server.app.create_app``) under uvicorn on a free
+alertgate is the real application (``alertgate.server.app.create_app``) under uvicorn on a free
 port with a migrated SQLite database; the service and integration are created through the
 admin API, and results are read back through it.
 """
@@ -23,9 +23,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from core.storage.schema import Alert as AlertRow
-from plugins.aws_sns import set_runtime
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns import set_runtime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.storage.schema import Alert as AlertRow
 from tests.live import free_port
 from tests.server_helpers import Live, live_server, new_token
 from tests.sns_support import fake_sns

@@ -8,8 +8,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import DeliveryRejected
-from plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, receive
+from alertgate.errors import DeliveryRejected
+from alertgate.plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, receive
 from tests.sns_support import SNS_FIXTURES, context, request
 
 RUNTIME = SnsRuntime.create(endpoint_url="http://127.0.0.1:9", timeout=0.5)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ForbiddenDelivery
-from core.models import Action, ParseContext, Severity
-from core.plugins import Plugins, load_plugins
-from plugins.aws_sns import SnsRuntime, set_runtime
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.errors import ForbiddenDelivery
+from alertgate.models import Action, ParseContext, Severity
+from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import Plugins, load_plugins
 from tests.sns_support import TOPIC, request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_entry_point_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["entry-points"]["alertgate.plugins"]["aws_sns"] == "plugins.aws_sns"
+    assert (
+        project["project"]["entry-points"]["alertgate.plugins"]["aws_sns"]
+        == "alertgate.plugins.aws_sns"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from core.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
-from core.models import ParseResult
-from plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, get_runtime, receive
-from plugins.aws_sns.certs import CertificateStore
-from plugins.aws_sns.errors import DeliveryTooLarge, UpstreamUnavailable
-from plugins.aws_sns.signer import SnsSigner
-from plugins.aws_sns.unsigned import hash_secret
-from plugins.aws_sns.urls import check_cert_url
+from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
+from alertgate.models import ParseResult
+from alertgate.plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, get_runtime, receive
+from alertgate.plugins.aws_sns.certs import CertificateStore
+from alertgate.plugins.aws_sns.errors import DeliveryTooLarge, UpstreamUnavailable
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.unsigned import hash_secret
+from alertgate.plugins.aws_sns.urls import check_cert_url
 from tests.sns_support import SNS_FIXTURES, TOPIC, FakeSns, context, fake_sns, request
 
 OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:other"

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
-from plugins.aws_sns.certs import CertificateStore
-from plugins.aws_sns.envelope import parse_envelope
-from plugins.aws_sns.signature import CONFIRMATION_FIELDS, NOTIFICATION_FIELDS, string_to_sign
-from plugins.aws_sns.signer import SnsSigner
-from plugins.aws_sns.urls import check_cert_url
-from plugins.aws_sns.verify import verify_envelope
+from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
+from alertgate.plugins.aws_sns.certs import CertificateStore
+from alertgate.plugins.aws_sns.envelope import parse_envelope
+from alertgate.plugins.aws_sns.signature import (
+    CONFIRMATION_FIELDS,
+    NOTIFICATION_FIELDS,
+    string_to_sign,
+)
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.urls import check_cert_url
+from alertgate.plugins.aws_sns.verify import verify_envelope
 from tests.sns_support import CERT_FIXTURES, SNS_FIXTURES, TOPIC
 
 FIXTURES = sorted(SNS_FIXTURES.glob("*.json"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ForbiddenDelivery
-from plugins.aws_sns import SnsRuntime, SnsSettings, receive
-from plugins.aws_sns.signer import SnsSigner
-from plugins.aws_sns.urls import check_cert_url, check_endpoint_url, check_subscribe_url
+from alertgate.errors import ForbiddenDelivery
+from alertgate.plugins.aws_sns import SnsRuntime, SnsSettings, receive
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.urls import check_cert_url, check_endpoint_url, check_subscribe_url
 from tests.sns_support import TOPIC, context, fake_sns, request
 
 PEM = "/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem"

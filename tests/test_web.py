@@ -19,14 +19,14 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import insert
 
-from core.plugins import load_plugins
-from core.server import admin
-from core.settings import Settings
-from core.storage.schema import Alert as AlertRow
-from core.web.app import safe_next
-from core.web.forms import FormError, setting_fields, settings_from_form
-from core.web.session import COOKIE_NAME, load_secret_key, secret_key_path
-from core.web.views import INTEGRATION_LOG_LIMIT
+from alertgate.registry import load_plugins
+from alertgate.server import admin
+from alertgate.settings import Settings
+from alertgate.storage.schema import Alert as AlertRow
+from alertgate.web.app import safe_next
+from alertgate.web.forms import FormError, setting_fields, settings_from_form
+from alertgate.web.session import COOKIE_NAME, load_secret_key, secret_key_path
+from alertgate.web.views import INTEGRATION_LOG_LIMIT
 from tests.browser.support import UiServer, running_ui
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -11,7 +11,7 @@ import pytest
 
 HOLDER = """
 import sys
-from core.engine.writeturn import WriteTurn
+from alertgate.engine.writeturn import WriteTurn
 turn = WriteTurn(sys.argv[1])
 with turn:
     print("held", flush=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from core import __version__
-from core.cli import (
+from alertgate import __version__
+from alertgate.cli import (
     cloudtrail_cmd,
     db_cmd,
     demo_cmd,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from core.cli.output import echo_json, echo_table
+from alertgate.cli.output import echo_json, echo_table
 
 
 @click.group()
@@ -19,7 +19,7 @@ def cloudtrail() -> None:
 
 def _load_settings(path: Path | None) -> Any:
     # Imported lazily: the CLI must start even if a plugin is broken or disabled.
-    from plugins.aws_cloudtrail.settings import CloudTrailSettings
+    from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 
     if path is None:
         return CloudTrailSettings()
@@ -51,7 +51,7 @@ def detections(as_json: bool, as_markdown: bool, settings_path: Path | None) -> 
     Each detection is data: a rule over CloudTrail record fields, also rendered as the
     CloudWatch Logs metric filter pattern for the alarm path (see --json).
     """
-    from plugins.aws_cloudtrail.docs import catalog_markdown, catalog_rows
+    from alertgate.plugins.aws_cloudtrail.docs import catalog_markdown, catalog_rows
 
     settings = _load_settings(settings_path)
     rows = catalog_rows(settings)

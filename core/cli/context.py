@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import PluginError
-from core.plugins import Plugins, load_plugins
-from core.server.admin import AdminError
-from core.settings import Settings, get_settings
-from core.storage.database import make_engine, make_sessionmaker
+from alertgate.errors import PluginError
+from alertgate.registry import Plugins, load_plugins
+from alertgate.server.admin import AdminError
+from alertgate.settings import Settings, get_settings
+from alertgate.storage.database import make_engine, make_sessionmaker
 
 CLI_ACTOR = "cli"
 
@@ -38,7 +38,7 @@ class Db:
 
 def open_db(settings: Settings | None = None) -> Db:
     """The configured database, migrated to the current schema first."""
-    from core.storage import migrate
+    from alertgate.storage import migrate
 
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)

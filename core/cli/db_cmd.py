@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import click
 
-from core.settings import get_settings
-from core.storage.database import make_engine
-from core.storage.migrate import head_revision, upgrade
-from core.storage.retention import prune_payloads
+from alertgate.settings import get_settings
+from alertgate.storage.database import make_engine
+from alertgate.storage.migrate import head_revision, upgrade
+from alertgate.storage.retention import prune_payloads
 
 _URL_HELP = "Database URL (default: ALERTGATE_DATABASE_URL or ./alertgate.db)."
 

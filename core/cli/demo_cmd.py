@@ -24,12 +24,12 @@ from typing import Any
 import click
 import httpx
 
-from core.cli.context import Db
-from core.cli.incidents_cmd import echo_incident, incident_detail
-from core.server import admin
-from core.server.keys import integration_url
-from core.settings import Settings
-from core.storage.database import make_engine, make_sessionmaker
+from alertgate.cli.context import Db
+from alertgate.cli.incidents_cmd import echo_incident, incident_detail
+from alertgate.server import admin
+from alertgate.server.keys import integration_url
+from alertgate.settings import Settings
+from alertgate.storage.database import make_engine, make_sessionmaker
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -106,7 +106,7 @@ def sns_headers(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def build_story(cert_dir: Path, now: datetime) -> list[Step]:
-    from plugins.aws_sns.signer import SnsSigner
+    from alertgate.plugins.aws_sns.signer import SnsSigner
 
     signer = SnsSigner(cert_dir, name="alertgate-demo", region=REGION)
     first = now - timedelta(minutes=6)
@@ -187,9 +187,9 @@ def setup(settings: Settings) -> tuple[str, str, int]:
 @click.option("--keep", is_flag=True, help="Keep the temporary database and certificate.")
 def demo(port: int, no_serve: bool, keep: bool) -> None:
     """Run the CloudTrail story end to end on a temporary database, no AWS needed."""
-    from core.server.app import create_app
-    from core.server.runner import ThreadedServer, free_port
-    from core.storage import migrate
+    from alertgate.server.app import create_app
+    from alertgate.server.runner import ThreadedServer, free_port
+    from alertgate.storage import migrate
 
     workdir = Path(tempfile.mkdtemp(prefix="alertgate-demo-"))
     cert_dir = workdir / "sns-certs"

@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from core.cli.context import CLI_ACTOR, Db, admin_errors, open_db
-from core.cli.output import echo_json, echo_table
-from core.server import admin
-from core.server.schemas import AlertOut, IncidentDetail, IncidentOut
+from alertgate.cli.context import CLI_ACTOR, Db, admin_errors, open_db
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.server import admin
+from alertgate.server.schemas import AlertOut, IncidentDetail, IncidentOut
 
 STATUSES = click.Choice(["triggered", "acknowledged", "resolved", "open"])
 
@@ -93,7 +93,7 @@ def show(incident_id: int, as_json: bool) -> None:
 
 
 def _change(incident_id: int, verb: str) -> None:
-    from core.engine import IngestEngine
+    from alertgate.engine import IngestEngine
 
     db = open_db()
     with admin_errors(), db.sessions() as session:

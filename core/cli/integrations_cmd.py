@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from core.cli.context import admin_errors, open_db
-from core.cli.output import echo_json, echo_table
-from core.server import admin
-from core.server.keys import integration_url
-from core.server.schemas import IntegrationOut
+from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.server import admin
+from alertgate.server.keys import integration_url
+from alertgate.server.schemas import IntegrationOut
 
 
 def _print_url(data: dict[str, Any], as_json: bool, verb: str) -> None:

@@ -29,10 +29,10 @@ from typing import Any
 import click
 from pydantic import BaseModel, ValidationError
 
-from core.cli.output import echo_json, echo_table
-from core.errors import DeliveryRejected, PluginError
-from core.models import Alert, InboundRequest, ParseContext, ParseResult
-from core.plugins import Plugins, UnknownIntegrationType, load_plugins
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.errors import DeliveryRejected, PluginError
+from alertgate.models import Alert, InboundRequest, ParseContext, ParseResult
+from alertgate.registry import Plugins, UnknownIntegrationType, load_plugins
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SNS_TYPES = frozenset({"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"})

@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from core.cli.output import echo_json, echo_table
-from core.errors import PluginError
-from core.plugins import Plugins, load_plugins
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.errors import PluginError
+from alertgate.registry import Plugins, load_plugins
 
 
 def plugin_rows(plugins: Plugins | None = None) -> list[dict[str, Any]]:

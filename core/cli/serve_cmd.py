@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from core.settings import Settings, get_settings
+from alertgate.settings import Settings, get_settings
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -22,7 +22,10 @@ def log_config(level: str) -> dict[str, Any]:
         },
         "handlers": {
             # One line per delivery: written in batches (see core/server/logbuffer.py).
-            "json": {"()": "core.server.logbuffer.BatchingStreamHandler", "formatter": "plain"},
+            "json": {
+                "()": "alertgate.server.logbuffer.BatchingStreamHandler",
+                "formatter": "plain",
+            },
             "default": {"class": "logging.StreamHandler", "formatter": "default"},
         },
         "loggers": {
@@ -41,7 +44,7 @@ def log_config(level: str) -> dict[str, Any]:
 def prepare(settings: Settings, workers: int) -> None:
     """Migrate once, before any worker starts; set up multi-process metrics."""
     if settings.auto_migrate:
-        from core.storage import migrate
+        from alertgate.storage import migrate
 
         migrate.upgrade(settings.database_url)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -64,7 +67,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the server: Integration URLs, admin API, health and metrics."""
     import uvicorn
 
-    from core.server.protocol import HTTP_PROTOCOL
+    from alertgate.server.protocol import HTTP_PROTOCOL
 
     settings = get_settings()
     workers = workers or settings.workers
@@ -78,7 +81,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         err=True,
     )
     uvicorn.run(
-        "core.server.app:serve_app",
+        "alertgate.server.app:serve_app",
         factory=True,
         host=host or settings.host,
         port=settings.port if port is None else port,

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.cli.output import echo_json
-from core.errors import DeliveryRejected
+from alertgate.cli.output import echo_json
+from alertgate.errors import DeliveryRejected
 
 if TYPE_CHECKING:
-    from plugins.aws_sns.runtime import SnsRuntime
+    from alertgate.plugins.aws_sns.runtime import SnsRuntime
 
 
 @click.group("sns")
@@ -20,8 +20,8 @@ def sns() -> None:
 
 
 def _check(path: Path, runtime: SnsRuntime, max_age: int) -> dict[str, Any]:
-    from plugins.aws_sns.envelope import load_json, parse_envelope
-    from plugins.aws_sns.verify import verify_envelope
+    from alertgate.plugins.aws_sns.envelope import load_json, parse_envelope
+    from alertgate.plugins.aws_sns.verify import verify_envelope
 
     row: dict[str, Any] = {"file": str(path), "valid": False, "code": None, "reason": None}
     try:
@@ -66,8 +66,8 @@ def verify(files: tuple[Path, ...], cert_dir: Path | None, max_age: int, as_json
     Certificate validity is checked at each message's own Timestamp, so archived messages
     signed with since-expired certificates still verify. Exit 1 if any file is invalid.
     """
-    from core.settings import Settings
-    from plugins.aws_sns.runtime import SnsRuntime
+    from alertgate.plugins.aws_sns.runtime import SnsRuntime
+    from alertgate.settings import Settings
 
     settings = Settings()
     if cert_dir is not None:

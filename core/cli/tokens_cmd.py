@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import admin_errors, open_db
-from core.cli.output import echo_json, echo_table
-from core.server import admin
+from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.server import admin
 
 
 @click.group()

@@ -3,8 +3,8 @@
 See docs/storage.md for the semantics and the group-commit write path.
 """
 
-from core.engine.engine import QUIET_PERIOD_ACTOR, QUIET_PERIOD_SETTING, IngestEngine
-from core.engine.types import (
+from alertgate.engine.engine import QUIET_PERIOD_ACTOR, QUIET_PERIOD_SETTING, IngestEngine
+from alertgate.engine.types import (
     AlertOutcome,
     Delivery,
     IncidentChange,

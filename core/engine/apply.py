@@ -1,6 +1,6 @@
 """The incident semantics, applied to one delivery inside an open transaction.
 
-Pure decisions on top of :mod:`core.engine.sql`; the caller (the group-commit writer) owns
+Pure decisions on top of :mod:`alertgate.engine.sql`; the caller (the group-commit writer) owns
 the transaction, the savepoint around each delivery and the retries.
 """
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.engine.sql import PG_APPLY_ALERT, RawSql, dump_json
-from core.engine.types import AlertOutcome, Delivery, Outcome
-from core.models import SEVERITY_RANK, Action, Alert, Severity
-from core.storage.schema import to_utc
+from alertgate.engine.sql import PG_APPLY_ALERT, RawSql, dump_json
+from alertgate.engine.types import AlertOutcome, Delivery, Outcome
+from alertgate.models import SEVERITY_RANK, Action, Alert, Severity
+from alertgate.storage.schema import to_utc
 
 MAX_FUTURE_SKEW = timedelta(minutes=15)
 """A source clock may run ahead of ours by this much. Beyond it, ordering uses our receive

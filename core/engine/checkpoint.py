@@ -11,7 +11,7 @@ it exits) checkpoints from a thread of its own, every ``interval`` seconds:
 
 1. a PASSIVE checkpoint while writers go on: it copies almost everything and fsyncs, without
    blocking anyone;
-2. the same again while holding the write turn (:mod:`core.engine.writeturn`), which copies
+2. the same again while holding the write turn (:mod:`alertgate.engine.writeturn`), which copies
    only what was written meanwhile. With every frame copied, the next writer restarts the
    WAL from its beginning, so the file stays small instead of growing under constant load.
 
@@ -26,7 +26,7 @@ import os
 import sqlite3
 import threading
 
-from core.engine.writeturn import WriteTurn
+from alertgate.engine.writeturn import WriteTurn
 
 try:
     import fcntl

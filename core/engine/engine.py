@@ -2,7 +2,7 @@
 
 :class:`IngestEngine` is the one object the server needs. ``ingest`` is thread-safe and
 returns only after a durable commit; concurrent callers are group-committed by
-:class:`~core.engine.writer.GroupCommitWriter`. Manual actions and the quiet-period sweep
+:class:`~alertgate.engine.writer.GroupCommitWriter`. Manual actions and the quiet-period sweep
 are single conditional ``UPDATE ... RETURNING`` statements, so they are atomic against
 concurrent ingest in this and other processes. Lifecycle hooks run after commit on a
 separate notifier thread: a slow or failing notifier plugin never delays or loses an alert.
@@ -19,17 +19,17 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from core.engine.apply import PendingEvent
-from core.engine.types import (
+from alertgate.engine.apply import PendingEvent
+from alertgate.engine.types import (
     Delivery,
     IncidentChange,
     IncidentNotFound,
     IngestReport,
 )
-from core.engine.writer import GroupCommitWriter
-from core.models import IncidentEvent, Severity
-from core.plugins import Plugins
-from core.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
+from alertgate.engine.writer import GroupCommitWriter
+from alertgate.models import IncidentEvent, Severity
+from alertgate.registry import Plugins
+from alertgate.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class IngestEngine:
     def ingest(self, delivery: Delivery) -> IngestReport:
         """Apply one delivery; returns after the commit that contains it.
 
-        :raises core.engine.StorageUnavailable: The database is down or stayed locked;
+        :raises alertgate.engine.StorageUnavailable: The database is down or stayed locked;
             nothing was stored (answer 503 so the sender retries).
         """
         return self._writer.submit(delivery).result()

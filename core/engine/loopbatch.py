@@ -10,7 +10,7 @@ are short and, with ``synchronous=NORMAL`` in WAL mode, a commit does not wait f
 so a batch blocks the loop for about as long as parsing its deliveries took.
 
 The loop must never wait for another process, though. So each drain takes the write turn
-(:mod:`core.engine.writeturn`) only if it is free; if another worker or the checkpointer
+(:mod:`alertgate.engine.writeturn`) only if it is free; if another worker or the checkpointer
 holds it, the drain tries again :data:`TURN_POLL_SECONDS` later while new deliveries keep
 joining the batch, and after :data:`MAX_TURN_WAIT_SECONDS` hands the batch to the writer
 thread, which may block. Anything else that could wait (a lock held by a writer outside
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from core.engine.writeturn import WriteTurn
+from alertgate.engine.writeturn import WriteTurn
 
 TURN_POLL_SECONDS = 0.001
 """How soon a drain that found the turn taken tries again (timers have ms resolution)."""

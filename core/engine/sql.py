@@ -13,15 +13,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from core import jsonfast
-from core.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
+from alertgate import jsonfast
+from alertgate.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
 
 SELECT_DUPLICATE = "SELECT id, incident_id FROM alerts WHERE integration_id = ? AND dedupe_key = ?"
 
 # The ordering guard in one statement: it changes a row (the cursor's rowcount is 1) only
 # when this alert is not older than the last applied state change, else 0.
 #
-# This upsert and the two inserts below serve SQLite only (core.engine.apply; PostgreSQL
+# This upsert and the two inserts below serve SQLite only (alertgate.engine.apply; PostgreSQL
 # makes the same decisions in alertgate_apply_alert). They report through the cursor
 # (rowcount, lastrowid) rather than RETURNING: a RETURNING row costs SQLite extra work and
 # the cursor a second step and a fetch, each of which releases and retakes the GIL while
@@ -84,7 +84,7 @@ PG_APPLY_ALERT = (
 
 
 def dump_json(value: Any) -> str:
-    """Compact JSON for a JSON column (see :mod:`core.jsonfast`)."""
+    """Compact JSON for a JSON column (see :mod:`alertgate.jsonfast`)."""
     if not value and isinstance(value, dict):
         return "{}"
     return jsonfast.dumps(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.models import Alert
+from alertgate.models import Alert
 
 
 class Outcome(enum.StrEnum):
@@ -56,7 +56,7 @@ class AlertOutcome:
 
 @dataclass(frozen=True, slots=True)
 class IngestReport:
-    """Returned by :meth:`core.engine.IngestEngine.ingest` once the delivery is committed."""
+    """Returned by :meth:`alertgate.engine.IngestEngine.ingest` once the delivery is committed."""
 
     outcomes: list[AlertOutcome]
 

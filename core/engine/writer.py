@@ -1,6 +1,6 @@
 """Group commit: one writer thread applies concurrent deliveries in shared transactions.
 
-Callers hand a :class:`~core.engine.types.Delivery` to :meth:`GroupCommitWriter.submit`
+Callers hand a :class:`~alertgate.engine.types.Delivery` to :meth:`GroupCommitWriter.submit`
 and wait on the returned future. The writer takes everything queued (up to ``max_batch``),
 opens one transaction, applies the deliveries, commits once, and only then resolves the
 futures. A batch is first applied without savepoints; should anything fail, it is rolled
@@ -16,12 +16,12 @@ become the next batch. There is no timer and no added latency for a lone deliver
 
 On SQLite, deliveries submitted from an event loop (:meth:`GroupCommitWriter.submit_async`,
 the server's path) are applied on that loop instead, one batch per drain, on a connection
-and write turn of their own (:mod:`core.engine.loopbatch` says why and how); the thread
+and write turn of their own (:mod:`alertgate.engine.loopbatch` says why and how); the thread
 takes whatever the loop hands over and every :meth:`GroupCommitWriter.submit`.
 
 Across processes (several server workers on one SQLite file or one PostgreSQL), the
 database arbitrates: SQLite's write lock (``BEGIN IMMEDIATE``, taken during a write turn,
-:mod:`core.engine.writeturn`, so waiting writers wake at once), PostgreSQL row locks taken
+:mod:`alertgate.engine.writeturn`, so waiting writers wake at once), PostgreSQL row locks taken
 by the fingerprint upsert, and unique indexes. A unique violation (a race on the
 open-incident index or on dedupe) rolls the delivery back to its savepoint and applies it
 again, now seeing the other process's row; a deadlock, lock timeout or lost connection
@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.engine.apply import (
+from alertgate.engine.apply import (
     Applied,
     PendingEvent,
     apply_delivery,
@@ -51,13 +51,13 @@ from core.engine.apply import (
     collect_pg_row,
     pg_alert_params,
 )
-from core.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from core.engine.loopbatch import LoopBatches
-from core.engine.sql import PG_APPLY_ALERT, RawSql
-from core.engine.types import Delivery, IngestReport, StorageUnavailable
-from core.engine.writeturn import WriteTurn
-from core.models import Alert
-from core.storage.schema import to_utc
+from alertgate.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from alertgate.engine.loopbatch import LoopBatches
+from alertgate.engine.sql import PG_APPLY_ALERT, RawSql
+from alertgate.engine.types import Delivery, IngestReport, StorageUnavailable
+from alertgate.engine.writeturn import WriteTurn
+from alertgate.models import Alert
+from alertgate.storage.schema import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class _Job:
 @dataclass(slots=True)
 class _Lane:
     """A connection and a write turn, used by one thread at a time: the writer thread's,
-    or the event loop's (see :mod:`core.engine.loopbatch`)."""
+    or the event loop's (see :mod:`alertgate.engine.loopbatch`)."""
 
     turn: WriteTurn
     busy_timeout_ms: int | None = None

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection or URL that core.storage.migrate hands over.
+"""Alembic environment: runs on the connection or URL that alertgate.storage.migrate hands over.
 
-There is no alembic.ini; :mod:`core.storage.migrate` builds the configuration in code so
+There is no alembic.ini; :mod:`alertgate.storage.migrate` builds the configuration in code so
 the migrations ship inside the package and run from any working directory.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from core.storage.database import make_engine
-from core.storage.schema import Base
+from alertgate.storage.database import make_engine
+from alertgate.storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.engine.types import IncidentChange, IncidentNotFound
-from core.plugins import Plugins, UnknownIntegrationType
-from core.server import keys
-from core.storage.schema import Alert, ApiToken, Incident, Integration, Organization, Service
+from alertgate.engine.types import IncidentChange, IncidentNotFound
+from alertgate.registry import Plugins, UnknownIntegrationType
+from alertgate.server import keys
+from alertgate.storage.schema import Alert, ApiToken, Incident, Integration, Organization, Service
 
 if TYPE_CHECKING:
-    from core.engine import IngestEngine
+    from alertgate.engine import IngestEngine
 
 DEFAULT_ORGANIZATION = "default"
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
@@ -447,7 +447,7 @@ def resolve_incident(engine: IngestEngine, incident_id: int, actor: str) -> Inci
     except IncidentNotFound:
         raise NotFound("incident_not_found", f"no incident with id {incident_id}") from None
     if change.changed:
-        from core.server import metrics
+        from alertgate.server import metrics
 
         metrics.INCIDENTS_RESOLVED.labels("hand").inc()
     return change

@@ -10,11 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.cli.plugins_cmd import plugin_rows
-from core.server import admin
-from core.server.keys import integration_url
-from core.server.routing import ApiRoute, Call
-from core.server.schemas import (
+from alertgate.cli.plugins_cmd import plugin_rows
+from alertgate.server import admin
+from alertgate.server.keys import integration_url
+from alertgate.server.routing import ApiRoute, Call
+from alertgate.server.schemas import (
     AlertOut,
     IncidentDetail,
     IncidentOut,
@@ -27,7 +27,7 @@ from core.server.schemas import (
     ServiceCreate,
     ServiceOut,
 )
-from core.storage.schema import Organization
+from alertgate.storage.schema import Organization
 
 PREFIX = "/api/v1"
 

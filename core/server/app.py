@@ -1,6 +1,6 @@
 """The Starlette application factory: explicit routes, no magic.
 
-``create_app()`` reads :class:`~core.settings.Settings` from the environment, which is what
+``create_app()`` reads :class:`~alertgate.settings.Settings` from the environment, which is what
 ``uvicorn --factory`` (and ``alertgate serve``, once per worker) calls. Tests pass their own
 settings, database engine or plugins.
 """
@@ -26,16 +26,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from core import web
-from core.engine import IngestEngine
-from core.plugins import Plugins, load_plugins
-from core.server import api, health, metrics
-from core.server.errors import http_exception_handler, server_error_handler
-from core.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
-from core.server.openapi import build_openapi
-from core.server.routing import starlette_routes
-from core.settings import Settings, get_settings
-from core.storage.database import make_engine, make_sessionmaker
+from alertgate import web
+from alertgate.engine import IngestEngine
+from alertgate.registry import Plugins, load_plugins
+from alertgate.server import api, health, metrics
+from alertgate.server.errors import http_exception_handler, server_error_handler
+from alertgate.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
+from alertgate.server.openapi import build_openapi
+from alertgate.server.routing import starlette_routes
+from alertgate.settings import Settings, get_settings
+from alertgate.storage.database import make_engine, make_sessionmaker
 
 log = logging.getLogger("alertgate.server")
 
@@ -92,7 +92,7 @@ def tune_gc() -> None:
 class AlertgateApp(Starlette):
     """Starlette, with the Integration URL answered before Starlette's own layers.
 
-    Deliveries are the hot path; :class:`~core.server.ingest.IngestFastPath` serves them as
+    Deliveries are the hot path; :class:`~alertgate.server.ingest.IngestFastPath` serves them as
     plain ASGI. Everything else (and the lifespan) goes through Starlette unchanged.
     """
 

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.server.errors import error_response
+from alertgate.server.errors import error_response
 
 if TYPE_CHECKING:
-    from core.server.app import AppState
+    from alertgate.server.app import AppState
 
 
 async def healthz(_request: Request) -> Response:
@@ -24,14 +24,14 @@ async def healthz(_request: Request) -> Response:
 def _head_revision() -> str:
     """The newest migration shipped with this process's code: read once (it parses the
     migration scripts), not on every probe."""
-    from core.storage import migrate
+    from alertgate.storage import migrate
 
     return migrate.head_revision()
 
 
 def migrations_pending(engine: Engine) -> str | None:
     """``None`` when the database schema is at the latest migration, else why not."""
-    from core.storage import migrate
+    from alertgate.storage import migrate
 
     current, head = migrate.current_revision(engine), _head_revision()
     if current == head:

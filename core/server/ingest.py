@@ -3,7 +3,7 @@
 Order of work, cheapest refusal first: key lookup (cached), body read under a hard size
 limit, plugin parse (on the event loop for types with ``parses_inline``, else, or when the
 parse needs network I/O such as an SNS certificate download, in a worker thread; see
-:mod:`core.blocking`), then the engine's durable commit. A 2xx is sent only
+:mod:`alertgate.blocking`), then the engine's durable commit. A 2xx is sent only
 after the commit; any failure before it is a 5xx so the sender (SNS) retries.
 """
 
@@ -28,16 +28,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from core import jsonfast
-from core.blocking import WouldBlock, running_inline
-from core.engine import Delivery, IngestEngine, StorageUnavailable
-from core.errors import DeliveryRejected
-from core.models import InboundRequest, ParseContext, ParseResult
-from core.plugins import Plugins
-from core.server import keys, metrics
-from core.server.errors import error_body
-from core.server.logbuffer import message_writer
-from core.storage.schema import Integration
+from alertgate import jsonfast
+from alertgate.blocking import WouldBlock, running_inline
+from alertgate.engine import Delivery, IngestEngine, StorageUnavailable
+from alertgate.errors import DeliveryRejected
+from alertgate.models import InboundRequest, ParseContext, ParseResult
+from alertgate.registry import Plugins
+from alertgate.server import keys, metrics
+from alertgate.server.errors import error_body
+from alertgate.server.logbuffer import message_writer
+from alertgate.storage.schema import Integration
 
 log = logging.getLogger("alertgate.delivery")
 
@@ -218,7 +218,7 @@ class IngestEndpoint:
 
     async def _parse(self, context: ParseContext, inbound: InboundRequest) -> ParseResult:
         """Parse on the event loop when the type allows it, else (or when the parse needs
-        I/O after all) in the parse pool; see :mod:`core.blocking`."""
+        I/O after all) in the parse pool; see :mod:`alertgate.blocking`."""
         if self._parses_inline(context.integration_type):
             try:
                 with running_inline():
@@ -344,7 +344,7 @@ class IngestFastPath:
 
     The Integration URL is the hot path (thousands of deliveries a second); Starlette's
     middleware stack, router, request wrapper and response class cost more than the rest
-    of the server's own work there. The app (:class:`core.server.app.AlertgateApp`) asks
+    of the server's own work there. The app (:class:`alertgate.server.app.AlertgateApp`) asks
     :meth:`matches` before anything else; every other request, and every other method on
     this path (405), goes through Starlette as usual, where the route stays declared so
     it is visible and answers those.

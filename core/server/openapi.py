@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from core import __version__
-from core.server.routing import ApiRoute
-from core.server.schemas import ErrorBody
+from alertgate import __version__
+from alertgate.server.routing import ApiRoute
+from alertgate.server.schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
 

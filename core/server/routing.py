@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.server import admin
-from core.server.errors import error_response
+from alertgate.server import admin
+from alertgate.server.errors import error_response
 
 if TYPE_CHECKING:
-    from core.server.app import AppState
+    from alertgate.server.app import AppState
 
 MAX_JSON_BODY = 1024 * 1024
 MAX_ID = admin.MAX_ID

@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from core.server.protocol import HTTP_PROTOCOL
+from alertgate.server.protocol import HTTP_PROTOCOL
 
 
 def free_port(host: str = "127.0.0.1") -> int:

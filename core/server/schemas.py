@@ -8,8 +8,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.server.admin import as_utc
-from core.storage import schema as db
+from alertgate.server.admin import as_utc
+from alertgate.storage import schema as db
 
 T = TypeVar("T")
 

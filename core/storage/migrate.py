@@ -22,9 +22,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from core.storage.database import make_engine
+from alertgate.storage.database import make_engine
 
-SCRIPT_LOCATION = "core:migrations"
+SCRIPT_LOCATION = "alertgate:migrations"
 # Any constant will do; it only has to be the same in every alertgate process.
 _PG_LOCK_KEY = 0x616C6572  # "aler"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from core.storage.schema import sqlite_datetime, to_utc
+from alertgate.storage.schema import sqlite_datetime, to_utc
 
 PRUNE_BATCH = 1000
 """Rows updated per transaction, so a large prune never holds the write lock for long."""

@@ -1,7 +1,7 @@
 """The web UI at ``/``: server-rendered Jinja2 pages plus a little hand-written JS and CSS.
 
-The server's app factory mounts it with ``*core.web.routes(settings)`` after its own
-routes. Pages run on the same :class:`~core.server.app.AppState` (database sessions,
+The server's app factory mounts it with ``*alertgate.web.routes(settings)`` after its own
+routes. Pages run on the same :class:`~alertgate.server.app.AppState` (database sessions,
 plugins, engine) and the same admin functions as the API, scoped to the signed-in
 token's organization. Nothing is fetched from another origin.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from core.settings import Settings
-from core.web import views
-from core.web.app import WebUI
+from alertgate.settings import Settings
+from alertgate.web import views
+from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
 

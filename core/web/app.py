@@ -22,13 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from core.server import admin
-from core.settings import Settings
-from core.storage.schema import ApiToken, Organization
-from core.web.session import SessionCodec, csrf_matches, load_secret_key, new_csrf_token
+from alertgate.server import admin
+from alertgate.settings import Settings
+from alertgate.storage.schema import ApiToken, Organization
+from alertgate.web.session import SessionCodec, csrf_matches, load_secret_key, new_csrf_token
 
 if TYPE_CHECKING:
-    from core.server.app import AppState
+    from alertgate.server.app import AppState
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 256 * 1024

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.settings import Settings
+from alertgate.settings import Settings
 
 COOKIE_NAME = "alertgate_session"
 MAX_COOKIE_BYTES = 4096

@@ -1,6 +1,6 @@
 """The UI's pages: sign-in and set-up, services, integrations, incidents.
 
-Every query goes through :mod:`core.server.admin` with the signed-in organization, so the
+Every query goes through :mod:`alertgate.server.admin` with the signed-in organization, so the
 UI sees exactly what an API token of that organization sees and nothing else.
 """
 
@@ -14,9 +14,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, Response
 
-from core.server import admin
-from core.server.keys import integration_url
-from core.storage.schema import (
+from alertgate.server import admin
+from alertgate.server.keys import integration_url
+from alertgate.storage.schema import (
     OPEN_STATUSES,
     ApiToken,
     Incident,
@@ -24,9 +24,9 @@ from core.storage.schema import (
     Organization,
     Service,
 )
-from core.web.app import Page, PageError, safe_next
-from core.web.forms import FormError, setting_fields, settings_from_form
-from core.web.session import new_csrf_token
+from alertgate.web.app import Page, PageError, safe_next
+from alertgate.web.forms import FormError, setting_fields, settings_from_form
+from alertgate.web.session import new_csrf_token
 
 FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
 """What the set-up page suggests calling the first API token (a label, not a secret)."""

@@ -1,13 +1,13 @@
 """Built-in integration ``aws_cloudtrail``: CloudTrail alarms and CloudTrail security events.
 
-Two paths reach the same Integration URL, both through :func:`plugins.aws_sns.receive`
+Two paths reach the same Integration URL, both through :func:`alertgate.plugins.aws_sns.receive`
 (signed SNS deliveries, or opted-in unsigned direct posts):
 
 1. CloudWatch alarms on metrics that CloudWatch Logs metric filters count over CloudTrail
-   logs (the setup guide's path). Parsed by :mod:`plugins.aws_cloudwatch.alarms`, then
-   enriched by :mod:`plugins.aws_cloudtrail.metrics`: ALARM opens, OK resolves.
+   logs (the setup guide's path). Parsed by :mod:`alertgate.plugins.aws_cloudwatch.alarms`, then
+   enriched by :mod:`alertgate.plugins.aws_cloudtrail.metrics`: ALARM opens, OK resolves.
 2. CloudTrail events (EventBridge events "... via CloudTrail", or raw CloudTrail records),
-   judged by the detection catalog in :mod:`plugins.aws_cloudtrail.catalog`: a match opens
+   judged by the detection catalog in :mod:`alertgate.plugins.aws_cloudtrail.catalog`: a match opens
    or joins the incident of (detection, account, principal); anything else is ``info``.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core import hookimpl, jsonfast
-from core.errors import MalformedDelivery
-from core.models import (
+from alertgate import hookimpl, jsonfast
+from alertgate.errors import MalformedDelivery
+from alertgate.models import (
     Action,
     Alert,
     InboundRequest,
@@ -28,9 +28,9 @@ from core.models import (
     ParseContext,
     ParseResult,
 )
-from plugins.aws_cloudtrail import events, metrics
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
-from plugins.aws_cloudwatch.alarms import (
+from alertgate.plugins.aws_cloudtrail import events, metrics
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_cloudwatch.alarms import (
     alarm_action,
     alarm_fingerprint,
     build_alarm_alert,
@@ -38,8 +38,12 @@ from plugins.aws_cloudwatch.alarms import (
     is_alarm_message,
     non_alarm_alert,
 )
-from plugins.aws_sns import SnsNotification
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
+from alertgate.plugins.aws_sns import SnsNotification
+from alertgate.plugins.aws_sns.hooks import (
+    coerce_settings,
+    parse_sns_delivery,
+    sns_integration_type,
+)
 
 SLUG = "aws_cloudtrail"
 

@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.models import Severity
-from plugins.aws_cloudtrail.rules import (
+from alertgate.models import Severity
+from alertgate.plugins.aws_cloudtrail.rules import (
     AllOf,
     AnyOf,
     Condition,

@@ -3,7 +3,7 @@
 docs/integrations/aws-cloudtrail.md embeds :func:`catalog_markdown` and
 :func:`patterns_markdown` between marker comments; a test keeps them identical, so the
 guide cannot drift from the code. Regenerate them with
-``python -m plugins.aws_cloudtrail.docs docs/integrations/aws-cloudtrail.md``.
+``python -m alertgate.plugins.aws_cloudtrail.docs docs/integrations/aws-cloudtrail.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 
 
 def catalog_rows(settings: CloudTrailSettings | None = None) -> list[dict[str, Any]]:

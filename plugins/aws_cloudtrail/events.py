@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.errors import MalformedDelivery
-from core.models import Alert, Severity
-from plugins.aws_cloudtrail.catalog import Detection
-from plugins.aws_cloudtrail.rules import matches
-from plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.errors import MalformedDelivery
+from alertgate.models import Alert, Severity
+from alertgate.plugins.aws_cloudtrail.catalog import Detection
+from alertgate.plugins.aws_cloudtrail.rules import matches
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 
 KIND = "cloudtrail_event"
 """``Alert.kind`` of every alert made from a CloudTrail record."""

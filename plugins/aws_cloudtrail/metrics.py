@@ -1,6 +1,6 @@
 """CloudTrail enrichment of CloudWatch alarms (path 1): what does this alarm's metric watch?
 
-The alarm itself is parsed by :mod:`plugins.aws_cloudwatch.alarms`. Here its metric name
+The alarm itself is parsed by :mod:`alertgate.plugins.aws_cloudwatch.alarms`. Here its metric name
 (or, failing that, its alarm name) is matched against the metric names of the detection
 catalog - the CIS benchmark's own (``root_usage_metric``), AWS's CloudFormation sample's
 (``RootAccountUsageCount``) and common variants - and against the integration's
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import Alert, Severity
-from plugins.aws_cloudtrail.catalog import Detection, normalize_metric_name
-from plugins.aws_cloudtrail.settings import CloudTrailSettings, MetricMapping
+from alertgate.models import Alert, Severity
+from alertgate.plugins.aws_cloudtrail.catalog import Detection, normalize_metric_name
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings, MetricMapping
 
 normalize = normalize_metric_name
 

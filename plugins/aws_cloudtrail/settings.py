@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from core.models import Severity
-from plugins.aws_cloudtrail.catalog import (
+from alertgate.models import Severity
+from alertgate.plugins.aws_cloudtrail.catalog import (
     Detection,
     builtin_by_id,
     builtin_metric_index,
     normalize_metric_name,
 )
-from plugins.aws_cloudwatch.alarms import AlarmSettings
+from alertgate.plugins.aws_cloudwatch.alarms import AlarmSettings
 
 MAX_CUSTOM_DETECTIONS = 50
 MAX_METRIC_MAPPINGS = 200

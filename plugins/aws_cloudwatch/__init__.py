@@ -1,7 +1,7 @@
 """Built-in integration ``aws_cloudwatch``: CloudWatch alarms delivered by Amazon SNS.
 
-The SNS layer (:func:`plugins.aws_sns.receive`) verifies and unwraps the delivery; the
-alarm itself is parsed by :mod:`plugins.aws_cloudwatch.alarms`, which the
+The SNS layer (:func:`alertgate.plugins.aws_sns.receive`) verifies and unwraps the delivery; the
+alarm itself is parsed by :mod:`alertgate.plugins.aws_cloudwatch.alarms`, which the
 ``aws_cloudtrail`` plugin reuses.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from core import hookimpl
-from core.models import (
+from alertgate import hookimpl
+from alertgate.models import (
     Action,
     Alert,
     InboundRequest,
@@ -18,15 +18,19 @@ from core.models import (
     ParseContext,
     ParseResult,
 )
-from plugins.aws_cloudwatch.alarms import (
+from alertgate.plugins.aws_cloudwatch.alarms import (
     AlarmSettings,
     alarm_action,
     alarm_alerts,
     alarm_fingerprint,
     non_alarm_alert,
 )
-from plugins.aws_sns import SnsNotification
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
+from alertgate.plugins.aws_sns import SnsNotification
+from alertgate.plugins.aws_sns.hooks import (
+    coerce_settings,
+    parse_sns_delivery,
+    sns_integration_type,
+)
 
 SLUG = "aws_cloudwatch"
 

@@ -7,7 +7,7 @@ Two wire formats carry an alarm state change:
 * the EventBridge event ``"detail-type": "CloudWatch Alarm State Change"``, forwarded by
   an EventBridge rule to SNS or posted directly by an API destination.
 
-Both become one :class:`~core.models.Alert` of kind ``cloudwatch_alarm`` whose attributes
+Both become one :class:`~alertgate.models.Alert` of kind ``cloudwatch_alarm`` whose attributes
 follow the cross-plugin contract (``account``, ``region``, ``alarm_arn``, ``state`` ...).
 The ``aws_cloudtrail`` plugin calls :func:`alarm_alerts`, :func:`alarm_fingerprint` and
 :func:`alarm_action` for its CloudWatch-alarm path instead of re-implementing them.
@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from core import jsonfast
-from core.models import Action, Alert, Severity
-from plugins.aws_cloudwatch import regions
-from plugins.aws_sns import SnsNotification, SnsSettings
+from alertgate import jsonfast
+from alertgate.models import Action, Alert, Severity
+from alertgate.plugins.aws_cloudwatch import regions
+from alertgate.plugins.aws_sns import SnsNotification, SnsSettings
 
 KIND = "cloudwatch_alarm"
 """``Alert.kind`` of every alarm state change."""
@@ -617,7 +617,7 @@ def decode_message(message: str) -> Any:
 def alarm_alerts(notification: SnsNotification, settings: Any) -> list[Alert] | None:
     """Alerts for an SNS notification that carries an alarm state change.
 
-    :param notification: What :func:`plugins.aws_sns.receive` returned.
+    :param notification: What :func:`alertgate.plugins.aws_sns.receive` returned.
     :param settings: The integration's settings (an :class:`AlarmSettings` or subclass).
     :return: A one-element list, or ``None`` when the message is not an alarm (then the
         caller decides: e.g. :func:`non_alarm_alert`, or CloudTrail's event path).

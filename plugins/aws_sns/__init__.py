@@ -21,15 +21,15 @@ See docs/sns.md.
 
 from __future__ import annotations
 
-from plugins.aws_sns.integration import (
+from alertgate.plugins.aws_sns.integration import (
     alertgate_classify,
     alertgate_fingerprint,
     alertgate_integration_types,
     alertgate_parse_request,
 )
-from plugins.aws_sns.models import SnsNotification, SnsSettings
-from plugins.aws_sns.receive import STATE_KEY, receive
-from plugins.aws_sns.runtime import SnsRuntime, get_runtime, set_runtime
+from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
+from alertgate.plugins.aws_sns.receive import STATE_KEY, receive
+from alertgate.plugins.aws_sns.runtime import SnsRuntime, get_runtime, set_runtime
 
 __all__ = [
     "STATE_KEY",

@@ -23,10 +23,10 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 
-from core.blocking import before_blocking_io
-from core.errors import DeliveryRejected, ForbiddenDelivery
-from plugins.aws_sns.errors import UpstreamUnavailable
-from plugins.aws_sns.urls import SnsUrl, is_cert_file_name
+from alertgate.blocking import before_blocking_io
+from alertgate.errors import DeliveryRejected, ForbiddenDelivery
+from alertgate.plugins.aws_sns.errors import UpstreamUnavailable
+from alertgate.plugins.aws_sns.urls import SnsUrl, is_cert_file_name
 
 log = logging.getLogger(__name__)
 

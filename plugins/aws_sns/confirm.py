@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from core.blocking import before_blocking_io
-from plugins.aws_sns.urls import SnsUrl
+from alertgate.blocking import before_blocking_io
+from alertgate.plugins.aws_sns.urls import SnsUrl
 
 MAX_RESPONSE_BYTES = 64 * 1024
 # A regex instead of an XML parser: the answer is untrusted and only one element is needed.

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core import jsonfast
-from core.errors import MalformedDelivery
-from plugins.aws_sns.errors import DeliveryTooLarge
+from alertgate import jsonfast
+from alertgate.errors import MalformedDelivery
+from alertgate.plugins.aws_sns.errors import DeliveryTooLarge
 
 NOTIFICATION = "Notification"
 SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"

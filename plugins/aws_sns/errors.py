@@ -1,12 +1,12 @@
 """SNS-specific rejections that need an HTTP status besides 400 and 403.
 
-Everything else the SNS layer raises is a plain :class:`core.errors.MalformedDelivery` (400)
-or :class:`core.errors.ForbiddenDelivery` (403) with a stable code.
+Everything else the SNS layer raises is a plain :class:`alertgate.errors.MalformedDelivery` (400)
+or :class:`alertgate.errors.ForbiddenDelivery` (403) with a stable code.
 """
 
 from __future__ import annotations
 
-from core.errors import DeliveryRejected
+from alertgate.errors import DeliveryRejected
 
 
 class DeliveryTooLarge(DeliveryRejected):

@@ -1,7 +1,7 @@
 """What every SNS-fed integration type shares: its declaration and its parse hook's shape.
 
 Coerce the integration's settings to the type's model, verify and unwrap the delivery with
-:func:`~plugins.aws_sns.receive.receive`, answer a handshake as is, or build alerts from
+:func:`~alertgate.plugins.aws_sns.receive.receive`, answer a handshake as is, or build alerts from
 the notification; the SNS state updates (subscription confirmed, topic pinned) ride along
 with whatever the type built.
 """
@@ -13,9 +13,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from core.models import InboundRequest, IntegrationType, ParseContext, ParseResult
-from plugins.aws_sns.models import SnsNotification, SnsSettings
-from plugins.aws_sns.receive import receive
+from alertgate.models import InboundRequest, IntegrationType, ParseContext, ParseResult
+from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
+from alertgate.plugins.aws_sns.receive import receive
 
 SettingsT = TypeVar("SettingsT", bound=SnsSettings)
 
@@ -25,7 +25,7 @@ def sns_integration_type(
 ) -> IntegrationType:
     """The declaration of an SNS-fed type. Such types parse on the event loop: this
     package's only blocking steps (certificate download, subscription confirmation) call
-    :func:`core.blocking.before_blocking_io` first."""
+    :func:`alertgate.blocking.before_blocking_io` first."""
     return IntegrationType(
         slug=slug,
         title=title,

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from core import hookimpl
-from core.models import (
+from alertgate import hookimpl
+from alertgate.models import (
     Action,
     Alert,
     InboundRequest,
@@ -23,8 +23,12 @@ from core.models import (
     ParseResult,
     Severity,
 )
-from plugins.aws_sns.hooks import coerce_settings, parse_sns_delivery, sns_integration_type
-from plugins.aws_sns.models import SnsNotification, SnsSettings
+from alertgate.plugins.aws_sns.hooks import (
+    coerce_settings,
+    parse_sns_delivery,
+    sns_integration_type,
+)
+from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 
 SLUG = "aws_sns"
 KIND = "sns_message"

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from plugins.aws_sns.verify import DEFAULT_MAX_AGE_SECONDS
+from alertgate.plugins.aws_sns.verify import DEFAULT_MAX_AGE_SECONDS
 
 
 class SnsSettings(BaseModel):

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core import jsonfast
-from core.errors import ForbiddenDelivery, MalformedDelivery
-from core.models import HandshakeResponse, InboundRequest, ParseContext, ParseResult
-from plugins.aws_sns.confirm import confirm_subscription
-from plugins.aws_sns.envelope import (
+from alertgate import jsonfast
+from alertgate.errors import ForbiddenDelivery, MalformedDelivery
+from alertgate.models import HandshakeResponse, InboundRequest, ParseContext, ParseResult
+from alertgate.plugins.aws_sns.confirm import confirm_subscription
+from alertgate.plugins.aws_sns.envelope import (
     MAX_BODY_BYTES,
     NOTIFICATION,
     SUBSCRIPTION_CONFIRMATION,
@@ -19,13 +19,13 @@ from plugins.aws_sns.envelope import (
     looks_like_envelope,
     parse_envelope,
 )
-from plugins.aws_sns.errors import DeliveryTooLarge
-from plugins.aws_sns.models import SnsNotification, SnsSettings
-from plugins.aws_sns.runtime import SnsRuntime, get_runtime
-from plugins.aws_sns.topics import check_topic, check_topic_arn_syntax
-from plugins.aws_sns.unsigned import check_shared_secret
-from plugins.aws_sns.urls import SnsUrl
-from plugins.aws_sns.verify import check_fresh, verify_envelope
+from alertgate.plugins.aws_sns.errors import DeliveryTooLarge
+from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
+from alertgate.plugins.aws_sns.runtime import SnsRuntime, get_runtime
+from alertgate.plugins.aws_sns.topics import check_topic, check_topic_arn_syntax
+from alertgate.plugins.aws_sns.unsigned import check_shared_secret
+from alertgate.plugins.aws_sns.urls import SnsUrl
+from alertgate.plugins.aws_sns.verify import check_fresh, verify_envelope
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,10 @@ def receive(
         or direct post), or a :class:`ParseResult` with no alerts for
         SubscriptionConfirmation and UnsubscribeConfirmation (already handled: confirmed,
         recorded in ``state_updates["sns"]``).
-    :raises core.errors.MalformedDelivery: Not an SNS message (HTTP 400).
-    :raises core.errors.ForbiddenDelivery: Bad signature, disallowed topic... (HTTP 403).
-    :raises plugins.aws_sns.errors.DeliveryTooLarge: Body over 1 MiB (HTTP 413).
-    :raises plugins.aws_sns.errors.UpstreamUnavailable: Certificate fetch failed for a
+    :raises alertgate.errors.MalformedDelivery: Not an SNS message (HTTP 400).
+    :raises alertgate.errors.ForbiddenDelivery: Bad signature, disallowed topic... (HTTP 403).
+    :raises alertgate.plugins.aws_sns.errors.DeliveryTooLarge: Body over 1 MiB (HTTP 413).
+    :raises alertgate.plugins.aws_sns.errors.UpstreamUnavailable: Certificate fetch failed for a
         transient reason (HTTP 503, so SNS retries).
     """
     now = now or datetime.now(UTC)

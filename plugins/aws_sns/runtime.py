@@ -1,6 +1,6 @@
 """Process-wide SNS machinery: the certificate store and HTTP client, built from settings.
 
-Settings come from ``core.settings.Settings`` (``ALERTGATE_SNS_*``) plus the AWS SDK's
+Settings come from ``alertgate.settings.Settings`` (``ALERTGATE_SNS_*``) plus the AWS SDK's
 ``AWS_ENDPOINT_URL_SNS``. The runtime is rebuilt when one of those environment variables
 changes, so a test that sets them gets a matching runtime; :func:`set_runtime` installs an
 explicit one (e.g. a signer's certificate folder in the demo).
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import Settings
-from plugins.aws_sns.certs import CertificateStore, make_client
-from plugins.aws_sns.urls import check_endpoint_url
+from alertgate.plugins.aws_sns.certs import CertificateStore, make_client
+from alertgate.plugins.aws_sns.urls import check_endpoint_url
+from alertgate.settings import Settings
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_SNS"
 _ENV_KEYS = (
@@ -32,7 +32,7 @@ _ENV_KEYS = (
 
 @dataclass(slots=True)
 class SnsRuntime:
-    """What :func:`plugins.aws_sns.receive` needs besides the request and the settings."""
+    """What :func:`alertgate.plugins.aws_sns.receive` needs besides the request and the settings."""
 
     certs: CertificateStore
     client: httpx.Client

@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from core.errors import ForbiddenDelivery
-from plugins.aws_sns.envelope import NOTIFICATION, Envelope
+from alertgate.errors import ForbiddenDelivery
+from alertgate.plugins.aws_sns.envelope import NOTIFICATION, Envelope
 
 NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 CONFIRMATION_FIELDS = (

@@ -4,9 +4,10 @@ It creates an RSA key and a self-signed certificate, writes the certificate as
 ``SimpleNotificationService-<name>.pem`` into a directory, and produces SNS HTTP-delivery
 envelopes byte-for-byte shaped like the real ones (field names, ``SignatureVersion`` 1 or 2,
 ``SigningCertURL`` on ``sns.<region>.amazonaws.com``). alertgate accepts them when
-``ALERTGATE_SNS_CERT_DIR`` (or the ``cert_dir`` a :class:`~plugins.aws_sns.runtime.SnsRuntime`
-is built with) points at that directory — a trust decision the operator makes explicitly;
-nothing here is trusted by default.
+``ALERTGATE_SNS_CERT_DIR`` (or the ``cert_dir`` a
+:class:`~alertgate.plugins.aws_sns.runtime.SnsRuntime` is built with) points at that
+directory — a trust decision the operator makes explicitly; nothing here is trusted by
+default.
 
 Example::
 
@@ -28,12 +29,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from plugins.aws_sns.envelope import (
+from alertgate.plugins.aws_sns.envelope import (
     NOTIFICATION,
     SUBSCRIPTION_CONFIRMATION,
     UNSUBSCRIBE_CONFIRMATION,
 )
-from plugins.aws_sns.signature import sign
+from alertgate.plugins.aws_sns.signature import sign
 
 DEFAULT_REGION = "us-east-1"
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import ForbiddenDelivery, MalformedDelivery
+from alertgate.errors import ForbiddenDelivery, MalformedDelivery
 
 _TOPIC_ARN = re.compile(
     r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:sns:[a-z0-9-]{1,32}:\d{12}:[\w.-]{1,256}"

@@ -20,8 +20,8 @@ import binascii
 import hashlib
 import hmac
 
-from core.errors import ForbiddenDelivery
-from core.models import InboundRequest
+from alertgate.errors import ForbiddenDelivery
+from alertgate.models import InboundRequest
 
 MAX_SECRET_CHARS = 1024
 

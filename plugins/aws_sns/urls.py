@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from core.errors import ForbiddenDelivery
+from alertgate.errors import ForbiddenDelivery
 
 MAX_URL_LENGTH = 4096
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.errors import ForbiddenDelivery
-from plugins.aws_sns.certs import CertificateStore
-from plugins.aws_sns.envelope import (
+from alertgate.errors import ForbiddenDelivery
+from alertgate.plugins.aws_sns.certs import CertificateStore
+from alertgate.plugins.aws_sns.envelope import (
     SUBSCRIPTION_CONFIRMATION,
     Envelope,
     missing_signature_fields,
 )
-from plugins.aws_sns.signature import verify_signature
-from plugins.aws_sns.urls import SnsUrl, check_cert_url, check_subscribe_url
+from alertgate.plugins.aws_sns.signature import verify_signature
+from alertgate.plugins.aws_sns.urls import SnsUrl, check_cert_url, check_subscribe_url
 
 DEFAULT_MAX_AGE_SECONDS = 2 * 3600
 """SNS retries an HTTP delivery for at most one hour (its maximum delivery-policy span);
@@ -60,7 +60,7 @@ def verify_envelope(
         ``cert_url_not_allowed``, ``subscribe_url_not_allowed``, ``message_too_old``,
         ``message_from_future``, ``cert_unavailable``, ``cert_invalid``,
         ``signature_invalid``, ``cert_expired``.
-    :raises plugins.aws_sns.errors.UpstreamUnavailable: the certificate could not be
+    :raises alertgate.plugins.aws_sns.errors.UpstreamUnavailable: the certificate could not be
         fetched for a transient reason.
     """
     missing = missing_signature_fields(envelope)

@@ -25,12 +25,12 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from core.server import admin
-from core.server.app import create_app
-from core.settings import Settings, get_settings
-from core.storage import migrate
-from core.storage.database import make_engine, make_sessionmaker
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.server import admin
+from alertgate.server.app import create_app
+from alertgate.settings import Settings, get_settings
+from alertgate.storage import migrate
+from alertgate.storage.database import make_engine, make_sessionmaker
 from tests.live import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.signer import SnsSigner
 from tests.browser.support import (
     TOPIC_ARN,
     UiServer,
@@ -224,8 +224,8 @@ def test_acknowledge_and_resolve_buttons(browser: Any, ui_server: UiServer) -> N
     base = ui_server.base_url
     token = ui_server.new_token("acme")
     with ui_server.sessions().begin() as s:
-        from core.plugins import load_plugins
-        from core.server import admin
+        from alertgate.registry import load_plugins
+        from alertgate.server import admin
 
         org = admin.ensure_organization(s, "acme")
         service = admin.create_service(s, org, "web")
@@ -264,7 +264,7 @@ def test_phone_width_has_no_horizontal_scrolling(
 ) -> None:
     token = ui_server.new_token("acme")
     with ui_server.sessions().begin() as s:
-        from core.server import admin
+        from alertgate.server import admin
 
         org = admin.ensure_organization(s, "acme")
         admin.create_service(s, org, "a-service-with-a-rather-long-name-for-a-phone")

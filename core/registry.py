@@ -3,7 +3,7 @@
 Nothing happens at import time: call :func:`get_plugin_manager` (or :func:`load_plugins`)
 to discover the ``alertgate.plugins`` entry points. A plugin that fails to import, has a
 hook implementation without a spec, a bad hook signature, or claims a slug another plugin
-already claimed stops the load with a :class:`~core.errors.PluginError` naming the plugin
+already claimed stops the load with a :class:`~alertgate.errors.PluginError` naming the plugin
 and its distribution.
 """
 
@@ -20,9 +20,9 @@ from typing import Any, cast
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from core import hookspecs
-from core.errors import MalformedDelivery, PluginError
-from core.models import (
+from alertgate import hookspecs
+from alertgate.errors import MalformedDelivery, PluginError
+from alertgate.models import (
     Action,
     Alert,
     InboundRequest,
@@ -141,7 +141,7 @@ class Plugins:
                 if not isinstance(itype, IntegrationType):
                     raise PluginError(
                         f"plugin {info.name!r} returned {itype!r} from "
-                        "alertgate_integration_types; expected core.models.IntegrationType"
+                        "alertgate_integration_types; expected alertgate.models.IntegrationType"
                     )
                 if itype.slug in found:
                     other = found[itype.slug].plugin
@@ -184,7 +184,7 @@ class Plugins:
     def parse(self, context: ParseContext, request: InboundRequest) -> ParseResult:
         """Parse a delivery, then fingerprint and classify every alert it yields.
 
-        :raises core.errors.DeliveryRejected: The plugin refused the delivery.
+        :raises alertgate.errors.DeliveryRejected: The plugin refused the delivery.
         """
         result: ParseResult | None = self.pm.hook.alertgate_parse_request(
             integration_type=context.integration_type, request=request, context=context

@@ -1,7 +1,49 @@
-"""alertgate: the framework (hook specs, plugin manager, models, engine, storage, server, CLI)."""
+"""alertgate: an alerting integration framework.
+
+This module is the public API plugin authors import::
+
+    from alertgate import hookimpl, IntegrationType, Alert, Action, Severity, ParseResult
+
+Everything listed in ``__all__`` is covered by :data:`HOOK_API_VERSION` (see
+docs/plugins.md, "Compatibility"); other modules of the package are internal and may change
+in any release.
+"""
+
+from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
+from alertgate.hookspecs import hookimpl
+from alertgate.models import (
+    Action,
+    Alert,
+    HandshakeResponse,
+    InboundRequest,
+    IncidentEvent,
+    IntegrationType,
+    ParseContext,
+    ParseResult,
+    Severity,
+)
 
 __version__ = "0.1.0"
 
-from alertgate.hookspecs import hookimpl
+HOOK_API_VERSION = "1.0"
+"""Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
+the major part changes when a hook or a public name is removed or changes meaning, the
+minor part when one is added."""
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = [
+    "HOOK_API_VERSION",
+    "Action",
+    "Alert",
+    "DeliveryRejected",
+    "ForbiddenDelivery",
+    "HandshakeResponse",
+    "InboundRequest",
+    "IncidentEvent",
+    "IntegrationType",
+    "MalformedDelivery",
+    "ParseContext",
+    "ParseResult",
+    "Severity",
+    "__version__",
+    "hookimpl",
+]

@@ -1,6 +1,6 @@
 """A real OS process that replays delivery streams through its own IngestEngine.
 
-Started with the ``spawn`` method by tests/test_concurrency.py. Each command names a
+Started with the ``spawn`` method by tests/core/engine/test_concurrency.py. Each command names a
 database and one stream per replayer; every replayer sends its stream in order, waiting
 for each delivery's commit, like a retrying SNS sender would. Every other replayer is a
 thread calling ``ingest()`` (the writer thread's lane), the rest are coroutines on one

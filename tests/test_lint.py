@@ -6,11 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT_DIR
+
+ROOT = ROOT_DIR
 
 
 @pytest.mark.parametrize(

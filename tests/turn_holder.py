@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from tests.paths import ROOT_DIR
 
 HOLDER = """
 import sys
@@ -28,7 +29,7 @@ class TurnHolder:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=ROOT_DIR,
         )
         assert self.proc.stdout is not None
         assert self.proc.stdout.readline().strip() == "held"

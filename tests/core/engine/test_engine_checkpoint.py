@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from alertgate.engine import Delivery, IngestEngine
 from alertgate.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from alertgate.engine.writeturn import WriteTurn
+from tests.core.engine.test_engine import alarm
 from tests.db_fixtures import SeedFn
-from tests.test_engine import alarm
 
 
 def _writer(path: Path) -> sqlite3.Connection:

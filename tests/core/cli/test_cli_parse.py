@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from alertgate.cli import main
 from tests.aws_cases import AWS_FIXTURES, DEFAULT_TOPIC, Case, envelope, load
-from tests.test_aws_cloudwatch import CASES, SNS_METRIC
+from tests.paths import ROOT_DIR
+from tests.plugins.aws_cloudwatch.test_aws_cloudwatch import CASES, SNS_METRIC
 
 CERTS = AWS_FIXTURES / "certs"
 
@@ -243,7 +244,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
 
 
 def test_parse_and_the_integration_are_documented() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT_DIR
     doc = (root / "docs/integrations/aws-cloudwatch.md").read_text()
     assert "docs/integrations/aws-cloudwatch.md" in (root / "README.md").read_text()
     for param in main.commands["parse"].params:

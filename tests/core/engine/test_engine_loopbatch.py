@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from alertgate.engine import Delivery, IngestEngine, IngestReport, Outcome
 from alertgate.engine.loopbatch import MAX_TURN_WAIT_SECONDS
+from tests.core.engine.test_engine import alarm
 from tests.db_fixtures import SeedFn
-from tests.test_engine import alarm
 from tests.turn_holder import TurnHolder
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

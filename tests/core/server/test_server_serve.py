@@ -19,8 +19,9 @@ from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server.app import create_app
 from alertgate.settings import Settings
+from tests.core.cli.test_server_demo import ALERTGATE, clean_env
 from tests.live import free_port, serve_app
-from tests.test_server_demo import ALERTGATE, clean_env
+from tests.paths import ROOT_DIR
 
 
 def wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -149,7 +150,7 @@ def test_serve_factory_tunes_the_garbage_collector(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         env=env,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=ROOT_DIR,
         timeout=60,
     )
     assert out.returncode == 0, out.stderr

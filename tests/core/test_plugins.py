@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,8 +14,9 @@ from alertgate.cli import main
 from alertgate.errors import PluginError
 from alertgate.models import Action, Alert, InboundRequest, IncidentEvent, ParseContext, Severity
 from alertgate.registry import load_plugins
+from tests.paths import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 
 WEBHOOK_PLUGIN = """
 from pydantic import BaseModel

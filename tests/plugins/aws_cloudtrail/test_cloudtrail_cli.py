@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from alertgate.cli import main
 from alertgate.plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
 from alertgate.plugins.aws_cloudtrail.docs import fill_guide
+from tests.paths import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 GUIDE = ROOT / "docs" / "integrations" / "aws-cloudtrail.md"
 
 

@@ -27,8 +27,8 @@ from sqlalchemy import text
 from alertgate.engine import Delivery, IngestEngine
 from alertgate.models import Action, Alert
 from alertgate.storage.database import make_engine
-from tests.test_concurrency import seed_ids
-from tests.test_engine import T0
+from tests.core.engine.test_concurrency import seed_ids
+from tests.core.engine.test_engine import T0
 
 TOTAL = 4000
 

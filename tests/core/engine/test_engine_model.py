@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from alertgate.engine import Delivery, IngestEngine
 from alertgate.models import SEVERITY_RANK, Action, Alert, Severity
 from alertgate.storage.schema import Incident
+from tests.core.engine.test_engine import T0
 from tests.db_fixtures import SeedFn
-from tests.test_engine import T0
 
 EXAMPLES = itertools.count()
 FPS = ["a", "b"]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 
 from alertgate.cli import main
 from alertgate.server import api
+from tests.paths import ROOT_DIR
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = ROOT_DIR / "docs"
 
 
 def leaf_commands(group: click.Group, prefix: str = "") -> list[str]:

@@ -21,6 +21,7 @@ from alertgate.plugins.aws_sns.errors import DeliveryTooLarge, UpstreamUnavailab
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.plugins.aws_sns.unsigned import hash_secret
 from alertgate.plugins.aws_sns.urls import check_cert_url
+from tests.paths import TESTS_DIR
 from tests.sns_support import SNS_FIXTURES, TOPIC, FakeSns, context, fake_sns, request
 
 OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:other"
@@ -104,7 +105,7 @@ def test_unsigned_envelope_is_rejected(signer: SnsSigner, runtime: SnsRuntime) -
 
 def test_lambda_casing_and_null_subject_through_receive(tmp_path: Path) -> None:
     body = (SNS_FIXTURES / "awsphp_2022_lambda_style_v1_nosubject_subject_null.json").read_bytes()
-    runtime = SnsRuntime.create(cert_dir=Path(__file__).parent / "fixtures/aws/certs")
+    runtime = SnsRuntime.create(cert_dir=TESTS_DIR / "fixtures/aws/certs")
     settings = SnsSettings(max_message_age_seconds=0)
     result = _receive(body, settings, runtime)
     assert isinstance(result, SnsNotification)

@@ -27,7 +27,7 @@ from alertgate.web.app import safe_next
 from alertgate.web.forms import FormError, setting_fields, settings_from_form
 from alertgate.web.session import COOKIE_NAME, load_secret_key, secret_key_path
 from alertgate.web.views import INTEGRATION_LOG_LIMIT
-from tests.browser.support import UiServer, running_ui
+from tests.core.web.browser.support import UiServer, running_ui
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

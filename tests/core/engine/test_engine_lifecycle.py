@@ -18,8 +18,8 @@ from alertgate.storage.retention import prune_payloads
 from alertgate.storage.schema import Alert as AlertRow
 from alertgate.storage.schema import Incident
 from tests.conftest import InstallPlugin
+from tests.core.engine.test_engine import T0, alarm
 from tests.db_fixtures import SeedFn
-from tests.test_engine import T0, alarm
 
 RECORDER = """
     import threading

@@ -22,9 +22,9 @@ from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import load_plugins
 from alertgate.storage.schema import Incident
 from tests.db_fixtures import Seeded, SeedFn
+from tests.plugins.aws_cloudtrail.test_cloudtrail_alarms import alarm_message
+from tests.plugins.aws_cloudtrail.test_cloudtrail_events import eventbridge, records
 from tests.sns_story import SnsStory
-from tests.test_cloudtrail_alarms import alarm_message
-from tests.test_cloudtrail_events import eventbridge, records
 
 TOPIC = "arn:aws:sns:us-east-1:307578594326:alertgate-cloudtrail"
 STOP = records("stratus_aws.defense-evasion.cloudtrail-stop.json")[0]

@@ -36,8 +36,8 @@ from alertgate.storage.database import make_engine
 from alertgate.storage.schema import Alert as AlertRow
 from alertgate.storage.schema import Incident
 from tests.concurrency_worker import serve
+from tests.core.engine.test_engine import T0
 from tests.db_fixtures import fresh_sqlite_url, truncate_all
-from tests.test_engine import T0
 
 PROCESSES = 3
 THREADS = 4

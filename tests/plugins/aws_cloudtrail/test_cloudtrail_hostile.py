@@ -15,7 +15,7 @@ from alertgate.plugins.aws_cloudtrail import alerts_for
 from alertgate.plugins.aws_cloudtrail.events import MAX_RECORDS
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 from alertgate.plugins.aws_sns import SnsNotification
-from tests.test_cloudtrail_events import eventbridge, records
+from tests.plugins.aws_cloudtrail.test_cloudtrail_events import eventbridge, records
 
 SETTINGS = CloudTrailSettings()
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from alertgate.plugins.aws_sns.signer import SnsSigner
-from tests.browser.support import (
+from tests.core.web.browser.support import (
     TOPIC_ARN,
     UiServer,
     alarm_message,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from alertgate.settings import Settings
+from tests.paths import ROOT_DIR
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+DOC = ROOT_DIR / "docs" / "configuration.md"
 
 
 def test_every_setting_has_a_row_in_the_configuration_table() -> None:

@@ -13,9 +13,10 @@ from alertgate.models import Action, ParseContext, Severity
 from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import Plugins, load_plugins
+from tests.paths import ROOT_DIR
 from tests.sns_support import TOPIC, request
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 
 
 def test_entry_point_is_declared() -> None:

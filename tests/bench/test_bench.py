@@ -27,8 +27,9 @@ from alertgate.server.runner import free_port
 from bench import bare, instructions, loadgen, run
 from bench.check import check_rows
 from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
+from tests.paths import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT_DIR
 SMALL = Params(messages=400, gap=20, seed=7, duplicate_rate=0.03, stale_rate=0.2)
 
 

@@ -1,5 +1,5 @@
 """Fixtures of the browser tests live in support.py, next to the helpers the tests use."""
 
-from tests.browser.support import browser, pytest_collection_modifyitems, ui_server
+from tests.core.web.browser.support import browser, pytest_collection_modifyitems, ui_server
 
 __all__ = ["browser", "pytest_collection_modifyitems", "ui_server"]

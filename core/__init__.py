@@ -22,10 +22,12 @@ from alertgate.models import (
     ParseResult,
     Severity,
 )
+from alertgate.notify.outbound import OutboundHttp, check_url
+from alertgate.notify.types import ChannelType, Notification, NotificationError, NotifyEvent
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.0"
+HOOK_API_VERSION = "1.1"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""
@@ -34,6 +36,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "Action",
     "Alert",
+    "ChannelType",
     "DeliveryRejected",
     "ForbiddenDelivery",
     "HandshakeResponse",
@@ -41,9 +44,14 @@ __all__ = [
     "IncidentEvent",
     "IntegrationType",
     "MalformedDelivery",
+    "Notification",
+    "NotificationError",
+    "NotifyEvent",
+    "OutboundHttp",
     "ParseContext",
     "ParseResult",
     "Severity",
     "__version__",
+    "check_url",
     "hookimpl",
 ]

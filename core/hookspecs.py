@@ -29,6 +29,8 @@ if TYPE_CHECKING:
         ParseContext,
         ParseResult,
     )
+    from alertgate.notify.outbound import OutboundHttp
+    from alertgate.notify.types import ChannelType, Notification
 
 PROJECT_NAME = "alertgate"
 
@@ -158,3 +160,47 @@ def alertgate_incident_resolved(event: IncidentEvent) -> None:
 
     :param event: The incident, with ``actor`` naming who or what resolved it.
     """
+
+
+# -------------------------------------------------------------------------------------------
+# Notification channels (issue 19): channel types are plugins, like integration types.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def alertgate_channel_types() -> list[ChannelType]:
+    """Declare the notification channel types this plugin provides.
+
+    Called once when the plugin facade is built; a slug claimed by two plugins is a load
+    error naming both.
+
+    :return: A list of :class:`alertgate.ChannelType` (slug, title, description, pydantic
+        settings model; fields annotated ``SecretStr`` are stored encrypted and never shown).
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def alertgate_send_notification(
+    channel_type: str, notification: Notification, settings: BaseModel, http: OutboundHttp
+) -> bool | None:
+    """Send one notification through a channel.
+
+    Called by the dispatcher on a worker thread; blocking I/O is fine. Use ``http`` for
+    HTTP (it validates the URL and never follows redirects). Send
+    ``notification.idempotency_key`` along when the receiver can use it: a retry after a
+    crash may repeat a message that did get through.
+
+    :param channel_type: The channel's type slug. Return ``None`` for slugs this plugin
+        does not handle.
+    :param notification: The event, its payload (the documented JSON body) and the
+        idempotency key.
+    :param settings: The channel's validated settings, secrets included.
+    :param http: The outbound HTTP client.
+    :raises alertgate.NotificationError: The message did not get through (retryable or
+        not); any other exception counts as a retryable failure.
+    :return: ``True`` once sent.
+
+    Stops at first non-None result.
+    """
+    raise NotImplementedError

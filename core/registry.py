@@ -31,6 +31,8 @@ from alertgate.models import (
     ParseContext,
     ParseResult,
 )
+from alertgate.notify.outbound import OutboundHttp
+from alertgate.notify.types import ChannelType, Notification, NotificationError
 
 ENTRY_POINT_GROUP = "alertgate.plugins"
 BUILTIN_DISTRIBUTION = "alertgate"
@@ -245,6 +247,59 @@ class Plugins:
 
     def incident_resolved(self, event: IncidentEvent) -> None:
         self.notify("alertgate_incident_resolved", event)
+
+    # -- notification channels (issue 19) --------------------------------------------------
+
+    @functools.cached_property
+    def channel_types(self) -> Mapping[str, ChannelType]:
+        """Installed notification channel types by slug, sorted.
+
+        :raises PluginError: A plugin's declaration failed, or two claim one slug.
+        """
+        found: dict[str, tuple[ChannelType, str]] = {}
+        for impl in self.pm.hook.alertgate_channel_types.get_hookimpls():
+            where = f"plugin {impl.plugin_name!r}"
+            try:
+                declared = cast(list[ChannelType], impl.function())
+            except Exception as exc:
+                raise PluginError(f"{where} failed to declare its channel types: {exc!r}") from exc
+            for ctype in declared:
+                if not isinstance(ctype, ChannelType):
+                    raise PluginError(
+                        f"{where} returned {ctype!r} from alertgate_channel_types; "
+                        "expected alertgate.ChannelType"
+                    )
+                if ctype.slug in found:
+                    raise PluginError(
+                        f"channel type {ctype.slug!r} is claimed by {where} and by plugin "
+                        f"{found[ctype.slug][1]!r}"
+                    )
+                found[ctype.slug] = (ctype, impl.plugin_name)
+        return {slug: found[slug][0] for slug in sorted(found)}
+
+    def get_channel_type(self, slug: str) -> ChannelType:
+        try:
+            return self.channel_types[slug]
+        except KeyError:
+            known = ", ".join(self.channel_types) or "none"
+            raise UnknownIntegrationType(
+                f"unknown channel type {slug!r} (installed: {known})"
+            ) from None
+
+    def send_notification(
+        self, slug: str, notification: Notification, settings: BaseModel, http: OutboundHttp
+    ) -> None:
+        """Send through the channel type's plugin.
+
+        :raises NotificationError: The plugin reported a failure, or none handles ``slug``.
+        """
+        sent = self.pm.hook.alertgate_send_notification(
+            channel_type=slug, notification=notification, settings=settings, http=http
+        )
+        if sent is None:
+            raise NotificationError(
+                f"no installed plugin sends notifications of type {slug!r}", retryable=False
+            )
 
 
 __all__ = [

@@ -37,9 +37,12 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         None,
-        description="Key that signs the web UI's session cookies. Unset: a random key is "
-        "generated once and kept in `secret_key_file`. Set it (the same on every host) "
-        "when several hosts serve one database.",
+        description="Key that signs the web UI's session cookies and acknowledge links and "
+        "encrypts notification channel secrets (Fernet: url-safe base64 of 32 random "
+        "bytes, as `Fernet.generate_key()` makes; `alertgate demo` generates one). Unset: "
+        "a random session key is generated once and kept in `secret_key_file`, and "
+        "channels with secrets cannot be created. Set it (the same on every host) when "
+        "several hosts serve one database.",
     )
     secret_key_file: str = Field(
         "",
@@ -101,6 +104,55 @@ class Settings(BaseSettings):
     )
     sns_cert_cache_ttl_seconds: float = Field(
         3600.0, gt=0, description="How long a downloaded SNS certificate is reused."
+    )
+    notify_dispatcher: bool = Field(
+        True,
+        description="Whether each server worker runs a notification dispatcher (the outbox "
+        "is shared: every worker and server on one database may run one).",
+    )
+    notify_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often an idle dispatcher looks for due notifications (a commit "
+        "that queues some wakes its own process's dispatcher at once).",
+    )
+    notify_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts per notification before it is marked failed."
+    )
+    notify_retry_base_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="First retry delay; each further retry doubles it (with random jitter "
+        "of up to half), capped by `notify_retry_max_seconds`.",
+    )
+    notify_retry_max_seconds: float = Field(
+        600.0, gt=0, le=86400, description="Longest delay between two attempts."
+    )
+    notify_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="How long a claimed notification stays with its dispatcher; a "
+        "dispatcher killed mid-send leaves it to another one after this long (same "
+        "idempotency key).",
+    )
+    notify_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one outbound notification request."
+    )
+    notify_allow_private_addresses: bool = Field(
+        True,
+        description="Allow notification URLs that resolve to private, loopback or "
+        "link-local addresses (on by default: self-hosted chat and pager gateways are "
+        "often internal). Only http(s) URLs are ever allowed.",
+    )
+    notify_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=300,
+        description="How long a worker trusts its cached routing rules and silences before "
+        "checking for changes (changes made through the same worker apply at once).",
     )
 
 

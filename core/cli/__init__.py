@@ -10,6 +10,7 @@ import click
 
 from alertgate import __version__
 from alertgate.cli import (
+    channels_cmd,
     cloudtrail_cmd,
     db_cmd,
     demo_cmd,
@@ -17,8 +18,10 @@ from alertgate.cli import (
     integrations_cmd,
     parse_cmd,
     plugins_cmd,
+    rules_cmd,
     serve_cmd,
     services_cmd,
+    silences_cmd,
     sns_cmd,
     tokens_cmd,
 )
@@ -41,3 +44,6 @@ main.add_command(integrations_cmd.integrations)
 main.add_command(incidents_cmd.incidents)
 main.add_command(tokens_cmd.tokens)
 main.add_command(demo_cmd.demo)
+main.add_command(channels_cmd.channels)
+main.add_command(rules_cmd.rules)
+main.add_command(silences_cmd.silences)

@@ -15,9 +15,9 @@ import logging
 import queue
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from alertgate.engine.apply import PendingEvent
 from alertgate.engine.types import (
@@ -30,6 +30,9 @@ from alertgate.engine.writer import GroupCommitWriter
 from alertgate.models import IncidentEvent, Severity
 from alertgate.registry import Plugins
 from alertgate.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
+
+if TYPE_CHECKING:
+    from alertgate.notify.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,24 @@ class IngestEngine:
         PostgreSQL; in-memory SQLite is not supported, the writer uses its own connection).
     :param plugins: The plugin facade, for lifecycle hooks; ``None`` sends no notifications.
     :param max_batch: Most deliveries committed together.
+    :param outbox: Queues notifications in the transaction of each incident change; by
+        default a new one (each process should share one, see :mod:`alertgate.notify`).
     """
 
     def __init__(
-        self, db_engine: Engine, plugins: Plugins | None = None, *, max_batch: int = 256
+        self,
+        db_engine: Engine,
+        plugins: Plugins | None = None,
+        *,
+        max_batch: int = 256,
+        outbox: Outbox | None = None,
     ) -> None:
+        # Imported here: alertgate.notify builds on this package's modules.
+        from alertgate.notify.outbox import Outbox
+
         self.db = db_engine
         self.plugins = plugins
+        self.outbox = outbox if outbox is not None else Outbox()
         self._notify_enabled = plugins is not None and any(
             getattr(plugins.pm.hook, f"alertgate_{name}").get_hookimpls()
             for name in _LIFECYCLE_HOOKS
@@ -75,6 +89,7 @@ class IngestEngine:
             db_engine,
             max_batch=max_batch,
             on_committed=self._queue_events if self._notify_enabled else None,
+            outbox=self.outbox,
         )
         self._events: queue.SimpleQueue[list[PendingEvent] | None] = queue.SimpleQueue()
         self._pending = 0
@@ -108,6 +123,7 @@ class IngestEngine:
             "status = 'acknowledged', acknowledged_at = :now, acknowledged_by = :actor",
             "status = 'triggered'",
             actor,
+            "incident_acknowledged",
         )
         return self._finish(incident_id, change, "incident_acknowledged", actor)
 
@@ -121,10 +137,13 @@ class IngestEngine:
             "status = 'resolved', resolved_at = :now, resolved_by = :actor",
             OPEN_STATUS_SQL,
             actor,
+            "incident_resolved",
         )
         return self._finish(incident_id, change, "incident_resolved", actor)
 
-    def _transition(self, incident_id: int, assignments: str, condition: str, actor: str) -> Any:
+    def _transition(
+        self, incident_id: int, assignments: str, condition: str, actor: str, hook: str
+    ) -> Any:
         # Assignments and conditions are constants of this module, never user input.
         statement = text(
             f"UPDATE incidents SET {assignments} WHERE id = :id AND {condition} "  # noqa: S608
@@ -135,10 +154,15 @@ class IngestEngine:
                 statement, {"id": incident_id, "now": _now_param(self.db), "actor": actor[:200]}
             ).first()
             if row is not None:
-                return row
-            status = conn.execute(
-                text("SELECT status FROM incidents WHERE id = :id"), {"id": incident_id}
-            ).scalar()
+                queued = self._queue_outbox(conn, [_event_from_row(row, hook, actor)])
+            else:
+                status = conn.execute(
+                    text("SELECT status FROM incidents WHERE id = :id"), {"id": incident_id}
+                ).scalar()
+        if row is not None:
+            if queued:
+                self.outbox.committed()
+            return row
         if status is None:
             raise IncidentNotFound(f"no incident {incident_id}")
         return str(status)
@@ -180,14 +204,22 @@ class IngestEngine:
                         "cutoff": _dt_param(self.db, cutoff),
                     },
                 ).all()
+                events = [_event_from_row(r, "incident_resolved", QUIET_PERIOD_ACTOR) for r in rows]
+                queued = self._queue_outbox(conn, events)
+            if queued:
+                self.outbox.committed()
             if rows:
-                self._queue_events(
-                    [_event_from_row(r, "incident_resolved", QUIET_PERIOD_ACTOR) for r in rows]
-                )
+                self._queue_events(events)
                 resolved.extend(int(r.id) for r in rows)
         return sorted(resolved)
 
     # -- notifications -----------------------------------------------------------------------
+
+    def _queue_outbox(self, conn: Connection, events: list[PendingEvent]) -> bool:
+        """Notifications of a manual change, in its transaction (see alertgate.notify)."""
+        from alertgate.notify.sqlexec import ConnExec
+
+        return bool(events) and self.outbox.write_events(ConnExec(conn), events)
 
     def _queue_events(self, events: list[PendingEvent]) -> None:
         if not self._notify_enabled or not events:

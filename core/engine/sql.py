@@ -127,3 +127,8 @@ class RawSql:
     @staticmethod
     def read_json(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str | bytes) else value
+
+    def adapt(self, sql: str) -> str:
+        """A statement written with ``?`` and ``{json}`` placeholders, in this driver's
+        dialect (for code outside this module that talks to the DBAPI directly)."""
+        return self._q(sql)

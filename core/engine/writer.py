@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -68,6 +68,21 @@ MAX_BATCH_ATTEMPTS = 6
 LAST_ALERT_RESOLUTION = timedelta(seconds=1)
 """``integrations.last_alert_at`` is written at most once a second per integration and
 process: under load it would otherwise make every batch contend for the same row."""
+
+
+class BatchOutbox(Protocol):
+    """Queues the notifications a batch causes, in the batch's transaction
+    (:class:`alertgate.notify.outbox.Outbox`)."""
+
+    def write_batch(
+        self,
+        cur: Any,
+        sql: RawSql,
+        deliveries: Sequence[Delivery],
+        results: Sequence[Applied | BaseException],
+    ) -> bool: ...
+
+    def committed(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -139,9 +154,11 @@ class GroupCommitWriter:
         max_batch: int = 256,
         on_committed: Callable[[list[PendingEvent]], None] | None = None,
         sqlite_on_loop: bool = True,
+        outbox: BatchOutbox | None = None,
     ) -> None:
         """:param sqlite_on_loop: Apply :meth:`submit_async` deliveries on their event loop
-        (SQLite only; False keeps everything on the writer thread)."""
+        (SQLite only; False keeps everything on the writer thread).
+        :param outbox: Writes each batch's notifications before its COMMIT."""
         self._engine = db_engine
         self._sql = RawSql(db_engine.dialect.name)
         self._dbapi: Any = db_engine.dialect.loaded_dbapi
@@ -151,6 +168,7 @@ class GroupCommitWriter:
         )
         self._max_batch = max_batch
         self._on_committed = on_committed
+        self._outbox = outbox
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -405,7 +423,10 @@ class GroupCommitWriter:
             else:
                 results = self._sqlite_optimistic(conn, cur, jobs)
             self._touch_integrations(cur, jobs, results)
+            queued = self._queue_notifications(cur, jobs, results)
             conn.commit()
+            if queued:
+                self._outbox.committed()  # type: ignore[union-attr]
             return results
         except BaseException:
             try:
@@ -502,6 +523,14 @@ class GroupCommitWriter:
     def _rollback_savepoint(cur: Any) -> None:
         cur.execute("ROLLBACK TO SAVEPOINT delivery")
         cur.execute("RELEASE SAVEPOINT delivery")
+
+    def _queue_notifications(
+        self, cur: Any, jobs: Sequence[_Job], results: Sequence[Applied | BaseException]
+    ) -> bool:
+        """The outbox rows of the batch's incident changes, in its transaction."""
+        if self._outbox is None:
+            return False
+        return self._outbox.write_batch(cur, self._sql, [job.delivery for job in jobs], results)
 
     def _touch_integrations(
         self, cur: Any, jobs: Sequence[_Job], results: Sequence[Applied | BaseException]

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.cli.plugins_cmd import plugin_rows
-from alertgate.server import admin
+from alertgate.server import admin, notify_api
 from alertgate.server.keys import integration_url
 from alertgate.server.routing import ApiRoute, Call
 from alertgate.server.schemas import (
@@ -285,4 +285,5 @@ ROUTES: list[ApiRoute] = [
              errors=(404, 409)),
     ApiRoute("GET", f"{PREFIX}/plugins", list_plugins, "Installed integration types",
              "listPlugins", "plugins", PluginList),
+    *notify_api.ROUTES,
 ]  # fmt: skip

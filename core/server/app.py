@@ -28,8 +28,12 @@ from starlette.types import Receive, Scope, Send
 
 from alertgate import web
 from alertgate.engine import IngestEngine
+from alertgate.notify.acklink import ACK_PATH
+from alertgate.notify.dispatcher import Dispatcher
+from alertgate.notify.outbox import Outbox
+from alertgate.notify.routing import RoutingCache
 from alertgate.registry import Plugins, load_plugins
-from alertgate.server import api, health, metrics
+from alertgate.server import ack, api, health, metrics
 from alertgate.server.errors import http_exception_handler, server_error_handler
 from alertgate.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
 from alertgate.server.openapi import build_openapi
@@ -51,6 +55,7 @@ class AppState:
     engine: IngestEngine
     cache: KeyCache
     openapi: dict[str, Any]
+    dispatcher: Dispatcher
 
 
 async def sweep_quiet_periods(engine: IngestEngine, interval: float) -> None:
@@ -120,7 +125,10 @@ def create_app(
     plugins = plugins or load_plugins()
     sessions = make_sessionmaker(db_engine)
     cache = KeyCache(settings.key_cache_seconds)
-    ingest_engine = IngestEngine(db_engine, plugins)
+    outbox = Outbox(RoutingCache(settings.notify_cache_seconds))
+    ingest_engine = IngestEngine(db_engine, plugins, outbox=outbox)
+    dispatcher = Dispatcher(db_engine, plugins, settings)
+    outbox.on_written = dispatcher.wake
     state = AppState(
         settings=settings,
         db_engine=db_engine,
@@ -129,6 +137,7 @@ def create_app(
         engine=ingest_engine,
         cache=cache,
         openapi=build_openapi(api.ROUTES),
+        dispatcher=dispatcher,
     )
     ingest = IngestEndpoint(
         sessions=sessions,
@@ -148,6 +157,7 @@ def create_app(
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
+        Route(f"{ACK_PATH}/{{incident_id:int}}", ack.ack_link, methods=["GET", "POST"]),
         Route(f"{api.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
         *starlette_routes(api.ROUTES),
         *(extra_routes or []),
@@ -163,9 +173,12 @@ def create_app(
             if interval > 0
             else None
         )
+        if settings.notify_dispatcher:
+            dispatcher.start()
         try:
             yield
         finally:
+            dispatcher.stop()
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -238,3 +238,115 @@ class FingerprintState(Base):
     last_source_time: Mapped[datetime]
     """Source time of the newest trigger or resolve applied; older ones are stale."""
     last_action: Mapped[str] = mapped_column(String(20))
+
+
+# -- notifications (core/notify) -------------------------------------------------------------
+
+
+class NotifyConfig(Base):
+    """One row whose ``version`` grows with every change to channels, rules or silences:
+    workers cache the routing table and reload it only when this changes."""
+
+    __tablename__ = "notify_config"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class NotificationChannel(Base):
+    """A configured destination of a channel type (a plugin). Secret settings are kept
+    only in ``secrets``, encrypted (Fernet, ``ALERTGATE_SECRET_KEY``)."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The non-secret settings."""
+    secrets: Mapped[str | None] = mapped_column(Text)
+    """Fernet token of the secret settings (JSON), or NULL when the type has none set."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class NotificationRule(Base):
+    """Which events of a service's incidents go to a channel. ``service_id`` NULL: the
+    organization's default, used for services without a rule of their own."""
+
+    __tablename__ = "notification_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_severity: Mapped[str] = mapped_column(String(20), default="info")
+    created_at: Mapped[datetime]
+
+
+class Silence(Base):
+    """Suppresses notifications of matching incidents between ``starts_at`` and
+    ``ends_at`` (and, when ``weekly`` is set, only inside its weekly window)."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    matchers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Key (``title``, ``fingerprint``, ``severity``, ``integration``,
+    ``attributes.NAME``) to a glob; all must match."""
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    weekly: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """Optional recurring window: ``{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}``
+    (UTC, Monday = 0)."""
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The outbox: one message to one channel, written in the transaction of the incident
+    change that causes it, delivered (or failed) later by a dispatcher."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    """Stable for the life of the notification: every attempt carries the same one."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    """pending, sending (claimed under a lease), delivered, failed or suppressed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    """Due time while pending; the lease's expiry while sending."""
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id", ondelete="SET NULL"))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -65,10 +65,17 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         "integration_id": integration_id,
         "incident_id": _open_incident(live, service_id, integration_id),
     }
+    hook = {"type": "webhook", "settings": {"url": "http://127.0.0.1:9/"}}
+    ids["channel_id"] = api.post("/api/v1/channels", json={**hook, "name": "h1"}).json()["id"]
+    ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    ids["silence_id"] = api.post("/api/v1/silences", json={"ends_at": ends}).json()["id"]
     bodies = {
         "createService": {"name": "another"},
         "createIntegration": {"service_id": service_id, "type": "aws_cloudtrail"},
         "updateIntegration": {"name": "renamed"},
+        "createChannel": {**hook, "name": "h2"},
+        "createRule": {"channel_id": ids["channel_id"]},
+        "createSilence": {"ends_at": ends},
     }
     assert {r.operation_id for r in api_routes.ROUTES if r.body is not None} == set(bodies)
     refused = (

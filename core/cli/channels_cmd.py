@@ -1,0 +1,110 @@
+"""``alertgate channels``: notification channels (types are plugins: webhook, slack, ...)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.notify.dispatcher import Dispatcher
+from alertgate.server import admin, notify_admin
+from alertgate.server.notify_api import send_test
+
+
+@click.group()
+def channels() -> None:
+    """Where notifications go."""
+
+
+@channels.command("create")
+@click.option(
+    "--type", "type_slug", required=True, help="Channel type slug (see `channels types`)."
+)
+@click.option("--name", required=True, help="Channel name, unique in the organization.")
+@click.option("--settings", "raw", default="{}", help="Settings as a JSON object.")
+@click.option("--org", help="Organization (default: the 'default' organization).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def create(type_slug: str, name: str, raw: str, org: str | None, as_json: bool) -> None:
+    """Create a channel. Secret settings are stored encrypted with ALERTGATE_SECRET_KEY."""
+    try:
+        settings = json.loads(raw)
+    except ValueError as exc:
+        raise click.UsageError(f"--settings is not JSON: {exc}") from None
+    if not isinstance(settings, dict):
+        raise click.UsageError("--settings must be a JSON object")
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        organization = admin.ensure_organization(session, org)
+        row = notify_admin.create_channel(
+            session, db.plugins, db.settings.secret_key, organization, type_slug, name, settings
+        )
+        out = notify_admin.channel_out(db.plugins, row)
+    if as_json:
+        echo_json(out.model_dump(mode="json"))
+    else:
+        click.echo(f"Channel {out.id} {out.name!r} ({out.type}) created.")
+
+
+@channels.command("list")
+@click.option("--org", help="Only this organization.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(org: str | None, as_json: bool) -> None:
+    """List channels (secrets masked)."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        rows = [
+            notify_admin.channel_out(db.plugins, r).model_dump(mode="json")
+            for r in notify_admin.list_channels(session, org_id)
+        ]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["id", "name", "type", "enabled", "created_at"])
+
+
+@channels.command("types")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def types(as_json: bool) -> None:
+    """Installed channel types and their settings."""
+    db = open_db()
+    rows = [
+        {
+            "slug": t.slug,
+            "title": t.title,
+            "description": t.description,
+            "secret_fields": sorted(t.secret_fields),
+            "settings_schema": t.settings_model.model_json_schema(),
+        }
+        for t in db.plugins.channel_types.values()
+    ]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["slug", "title", "description"])
+
+
+@channels.command("test")
+@click.argument("name")
+@click.option("--org", help="Organization of the channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def test(name: str, org: str | None, as_json: bool) -> None:
+    """Send a test notification through channel NAME now (exit 1 if it fails)."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        row = notify_admin.find_channel(session, name, org_id)
+        session.expunge(row)
+    dispatcher = Dispatcher(db.engine, db.plugins, db.settings)
+    try:
+        result = send_test(dispatcher, row)
+    finally:
+        dispatcher.stop()
+    if as_json:
+        echo_json(result.model_dump(mode="json"))
+    elif result.ok:
+        click.echo(f"Test notification sent through {name!r} ({result.idempotency_key}).")
+    if not result.ok:
+        raise click.ClickException(f"test notification through {name!r} failed: {result.error}")

@@ -1,0 +1,81 @@
+"""``alertgate rules``: which incident events of a service go to which channel."""
+
+from __future__ import annotations
+
+import click
+
+from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.output import echo_json, echo_table
+from alertgate.server import admin, notify_admin
+from alertgate.server.notify_schemas import DEFAULT_EVENTS
+
+
+@click.group()
+def rules() -> None:
+    """Routing rules: service events -> channels."""
+
+
+@rules.command("create")
+@click.option("--service", help="Service name; omit with --org-default.")
+@click.option("--org-default", is_flag=True, help="The organization's default rule.")
+@click.option("--channel", required=True, help="Channel name.")
+@click.option(
+    "--events",
+    default=",".join(DEFAULT_EVENTS),
+    show_default=True,
+    help="Comma-separated: opened, acknowledged, resolved.",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice(["info", "warning", "error", "critical"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--org", help="Organization (default: the 'default' organization).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def create(
+    service: str | None,
+    org_default: bool,
+    channel: str,
+    events: str,
+    min_severity: str,
+    org: str | None,
+    as_json: bool,
+) -> None:
+    """Send a service's (or, with --org-default, every service's) incident events to a channel."""
+    if (service is None) == (not org_default):
+        raise click.UsageError("give exactly one of --service NAME and --org-default")
+    chosen = [e.strip() for e in events.split(",") if e.strip()]
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        organization = admin.ensure_organization(session, org)
+        target = admin.find_service(session, service, organization.id) if service else None
+        row = notify_admin.find_channel(session, channel, organization.id)
+        rule = notify_admin.create_rule(session, organization.id, target, row, chosen, min_severity)
+        rule_id, org_id = rule.id, organization.id
+    with db.sessions() as session:
+        out = next(r for r in notify_admin.list_rules(session, org_id) if r.id == rule_id)
+    if as_json:
+        echo_json(out.model_dump(mode="json"))
+    else:
+        click.echo(
+            f"Rule {out.id}: {out.service or 'organization default'} "
+            f"[{','.join(out.events)}] >= {out.min_severity} -> {out.channel}."
+        )
+
+
+@rules.command("list")
+@click.option("--org", help="Only this organization.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(org: str | None, as_json: bool) -> None:
+    """List routing rules."""
+    db = open_db()
+    with admin_errors(), db.sessions() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        rows = [r.model_dump(mode="json") for r in notify_admin.list_rules(session, org_id)]
+    if as_json:
+        echo_json(rows)
+    else:
+        for row in rows:
+            row["events"] = ",".join(row["events"])
+        echo_table(rows, ["id", "service", "channel", "events", "min_severity"])

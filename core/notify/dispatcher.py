@@ -1,0 +1,314 @@
+"""The dispatcher: claims due notifications, sends them through channel plugins, retries.
+
+Every server worker runs one (a thread). A claim is one ``UPDATE ... RETURNING`` that marks
+due rows ``sending`` under a random lease token and sets ``next_attempt_at`` to the lease's
+expiry; on PostgreSQL its subquery takes the rows ``FOR UPDATE SKIP LOCKED``, so concurrent
+dispatchers (workers, servers) claim disjoint rows; on SQLite the UPDATE holds the
+database's write lock, which serializes claims the same way. A dispatcher killed
+mid-send leaves its rows ``sending``; once the lease expires they are due again and
+another dispatcher sends them, with the same idempotency key.
+
+A failed attempt is retried after ``base * 2**(attempt-1)`` seconds (capped), scaled by
+a random factor in [0.5, 1] so receivers coming back are not hit by every retry at once.
+After the last attempt (or a failure the plugin says cannot be retried) the notification
+is ``failed``: shown on the incident's timeline, in the API and in /metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from alertgate.engine.sql import RawSql
+from alertgate.engine.writeturn import WriteTurn
+from alertgate.notify import acklink
+from alertgate.notify.outbound import OutboundHttp
+from alertgate.notify.secrets import SecretKeyError, decrypt, fernet_from
+from alertgate.notify.sqlexec import ConnExec
+from alertgate.notify.types import Notification, NotificationError, NotifyEvent
+from alertgate.registry import Plugins, UnknownIntegrationType
+from alertgate.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NOTIFICATIONS = Counter(
+    "alertgate_notifications_total",
+    "Notification attempts by channel type and result: delivered, retried, failed.",
+    ["channel_type", "result"],
+)
+
+CLAIM_BATCH = 20
+MAX_ERROR = 500
+
+CLAIM = (
+    "UPDATE notifications SET status = 'sending', lease_token = ?, attempts = attempts + 1, "
+    "next_attempt_at = ? WHERE id IN (SELECT id FROM notifications "
+    "WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? "
+    "ORDER BY next_attempt_at LIMIT ?{lock}) "
+    "RETURNING id, incident_id, channel_id, event, idempotency_key, payload, attempts"
+)
+MARK_DELIVERED = (
+    "UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_token = NULL, "
+    "last_error = NULL WHERE id = ? AND lease_token = ?"
+)
+MARK_RETRY = (
+    "UPDATE notifications SET status = 'pending', next_attempt_at = ?, last_error = ?, "
+    "lease_token = NULL WHERE id = ? AND lease_token = ?"
+)
+MARK_FAILED = (
+    "UPDATE notifications SET status = 'failed', last_error = ?, lease_token = NULL "
+    "WHERE id = ? AND lease_token = ?"
+)
+SELECT_CHANNEL = (
+    "SELECT id, name, type, settings, secrets, enabled FROM notification_channels WHERE id = ?"
+)
+SELECT_INCIDENT_STATUS = "SELECT status FROM incidents WHERE id = ?"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel row, ready to send through."""
+
+    id: int
+    name: str
+    type: str
+    settings: dict[str, Any]
+    secrets: str | None
+    enabled: bool
+
+
+def test_notification(channel_name: str, public_url: str, now: datetime) -> Notification:
+    """What ``channels test`` sends: a made-up incident, marked ``test``."""
+    payload = {
+        "event": NotifyEvent.TEST.value,
+        "incident": {
+            "id": 0,
+            "status": "triggered",
+            "title": "Test notification from alertgate",
+            "severity": "info",
+            "service": "alertgate",
+            "url": public_url.rstrip("/") + "/",
+        },
+        "occurred_at": now.isoformat(),
+    }
+    key = f"ag-test-{secrets.token_hex(12)}"
+    return Notification(key, NotifyEvent.TEST, payload, channel_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    incident_id: int
+    channel_id: int
+    event: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    attempts: int
+    lease: str
+
+
+def retry_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter."""
+    delay: float = min(cap, base * 2.0 ** (attempt - 1))
+    return delay * rng.uniform(0.5, 1.0)
+
+
+class Dispatcher:
+    """Delivers the outbox. :meth:`run_once` is one claim-and-send round (tests call it);
+    :meth:`start` runs rounds on a thread until :meth:`stop`."""
+
+    def __init__(self, db: Engine, plugins: Plugins, settings: Settings) -> None:
+        self.db = db
+        self.plugins = plugins
+        self.settings = settings
+        self.sql = RawSql(db.dialect.name)
+        self._claim = self.sql.adapt(
+            CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if self.sql.postgresql else "")
+        )
+        database = None if self.sql.postgresql else db.url.database
+        # SQLite: writes take the writers' turn, so the ingest writer never finds the
+        # database locked by a dispatcher (see alertgate.engine.writeturn).
+        self._turn = WriteTurn(database)
+        self._http = OutboundHttp(
+            timeout=settings.notify_timeout_seconds,
+            allow_private=settings.notify_allow_private_addresses,
+        )
+        self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="alertgate-dispatcher", daemon=True
+            )
+            self._thread.start()
+
+    def wake(self) -> None:
+        """New notifications were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._http.close()
+        self._turn.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() > 0
+            except Exception:
+                log.exception("notification dispatch round failed")
+                busy = False
+            if not busy:
+                self._wake.wait(self.settings.notify_poll_seconds)
+                self._wake.clear()
+
+    # -- one round -----------------------------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Claim due notifications and send each; returns how many were claimed."""
+        claimed = self._claim_due(now or datetime.now(UTC))
+        for item in claimed:
+            if self._stop.is_set():
+                break  # the lease brings the rest back
+            self._deliver(item)
+        return len(claimed)
+
+    def _claim_due(self, now: datetime) -> list[Claimed]:
+        token = secrets.token_hex(16)
+        lease_end = now + timedelta(seconds=self.settings.notify_lease_seconds)
+        params = (token, self.sql.dt(lease_end), self.sql.dt(now), CLAIM_BATCH)
+        with self._turn, self.db.begin() as conn:
+            rows = conn.exec_driver_sql(self._claim, params).all()
+        return [
+            Claimed(
+                int(r[0]),
+                int(r[1]),
+                int(r[2]),
+                str(r[3]),
+                str(r[4]),
+                dict(self.sql.read_json(r[5]) or {}),
+                int(r[6]),
+                token,
+            )
+            for r in rows
+        ]
+
+    def _deliver(self, item: Claimed) -> None:
+        channel = self._channel(item.channel_id)
+        if channel is None:
+            self._finish(item, "-", NotificationError("the channel was deleted", retryable=False))
+            return
+        payload = self.render(item.payload, incident_open=self._is_open(item.incident_id))
+        notification = Notification(
+            item.idempotency_key, NotifyEvent(item.event), payload, channel.name, item.attempts
+        )
+        try:
+            self.send(channel, notification)
+        except Exception as exc:
+            self._finish(item, channel.type, exc)
+        else:
+            self._finish(item, channel.type, None)
+
+    def send(self, channel: Channel, notification: Notification) -> None:
+        """Send one notification through ``channel`` now (also ``channels test``).
+
+        :raises NotificationError: It did not get through.
+        """
+        if not channel.enabled:
+            raise NotificationError("the channel is disabled", retryable=False)
+        try:
+            ctype = self.plugins.get_channel_type(channel.type)
+        except UnknownIntegrationType as exc:
+            raise NotificationError(str(exc.args[0]), retryable=False) from None
+        try:
+            fernet = fernet_from(self.settings.secret_key) if channel.secrets else None
+            values = {**channel.settings, **decrypt(fernet, channel.secrets)}
+            settings = ctype.settings_model.model_validate(values)
+        except SecretKeyError as exc:
+            raise NotificationError(str(exc), retryable=False) from None
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
+            raise NotificationError(
+                f"invalid channel settings: {fields}", retryable=False
+            ) from None
+        self.plugins.send_notification(channel.type, notification, settings, self._http)
+
+    def render(self, stored: dict[str, Any], *, incident_open: bool) -> dict[str, Any]:
+        """The documented body: the stored payload plus the incident's URL and, while the
+        incident is open, a signed acknowledge link."""
+        payload = dict(stored)
+        incident = dict(payload.get("incident") or {})
+        public = self.settings.public_url.rstrip("/")
+        path = incident.pop("path", None)
+        if path and incident.get("id") is not None:
+            incident["url"] = f"{public}{path}"
+        payload["incident"] = incident
+        key = self.settings.secret_key
+        if incident_open and key is not None and isinstance(incident.get("id"), int):
+            payload["ack_url"] = acklink.ack_url(public, key, incident["id"], datetime.now(UTC))
+        return payload
+
+    def _channel(self, channel_id: int) -> Channel | None:
+        with self.db.connect() as conn:
+            rows = ConnExec(conn).rows(SELECT_CHANNEL, (channel_id,))
+        if not rows:
+            return None
+        cid, name, ctype, settings, token, enabled = rows[0]
+        return Channel(
+            int(cid), str(name), str(ctype), dict(self.sql.read_json(settings) or {}), token,
+            bool(enabled),
+        )  # fmt: skip
+
+    def _is_open(self, incident_id: int) -> bool:
+        with self.db.connect() as conn:
+            rows = ConnExec(conn).rows(SELECT_INCIDENT_STATUS, (incident_id,))
+        return bool(rows) and str(rows[0][0]) in ("triggered", "acknowledged")
+
+    def _finish(self, item: Claimed, channel_type: str, error: BaseException | None) -> None:
+        now = datetime.now(UTC)
+        params: tuple[Any, ...]
+        if error is None:
+            statement, params = MARK_DELIVERED, (self.sql.dt(now), item.id, item.lease)
+            result = "delivered"
+        else:
+            message = (
+                str(error) if isinstance(error, NotificationError) else type(error).__name__
+            )[:MAX_ERROR]
+            retryable = getattr(error, "retryable", True)
+            if retryable and item.attempts < self.settings.notify_max_attempts:
+                delay = retry_delay(
+                    item.attempts,
+                    self.settings.notify_retry_base_seconds,
+                    self.settings.notify_retry_max_seconds,
+                    self._rng,
+                )
+                at = self.sql.dt(now + timedelta(seconds=delay))
+                statement, params = MARK_RETRY, (at, message, item.id, item.lease)
+                result = "retried"
+            else:
+                statement, params = MARK_FAILED, (message, item.id, item.lease)
+                result = "failed"
+            log.warning(
+                "notification %s (incident %s, %s) attempt %d: %s (%s)",
+                item.id, item.incident_id, channel_type, item.attempts, message, result,
+            )  # fmt: skip
+        with self._turn, self.db.begin() as conn:
+            ConnExec(conn).rows(statement, params)
+        NOTIFICATIONS.labels(channel_type, result).inc()

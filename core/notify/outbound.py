@@ -1,0 +1,108 @@
+"""Outbound HTTP for channel plugins: every URL checked, errors stripped of secrets.
+
+Only ``http`` and ``https`` URLs with a host and no user info are sent to. Private,
+loopback and link-local addresses are allowed by default (a self-hosted alertgate often
+notifies an internal chat server or a pager gateway); set
+``ALERTGATE_NOTIFY_ALLOW_PRIVATE_ADDRESSES=false`` to refuse them, which is checked on
+the resolved addresses at send time. Redirects are never followed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from alertgate.notify.types import NotificationError
+
+MAX_URL_LENGTH = 2048
+
+
+def check_url(url: str) -> str:
+    """Validate the shape of an outbound URL (settings validators call this).
+
+    :raises ValueError: Not an absolute http(s) URL with a host, or it carries user info.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError("URL too long")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("only http and https URLs are allowed")
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("user info in URLs is not allowed")
+    return url
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+def check_destination(url: str, *, allow_private: bool) -> None:
+    """:func:`check_url`, then (when private addresses are refused) every address the host
+    resolves to must be public.
+
+    :raises NotificationError: Not retryable: the channel's settings must change.
+    """
+    try:
+        check_url(url)
+    except ValueError as exc:
+        raise NotificationError(f"refused URL: {exc}", retryable=False) from None
+    if allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise NotificationError("could not resolve the destination host") from None
+    if not infos or not all(_is_public(str(info[4][0])) for info in infos):
+        raise NotificationError(
+            "refused URL: the host resolves to a private address "
+            "(ALERTGATE_NOTIFY_ALLOW_PRIVATE_ADDRESSES is false)",
+            retryable=False,
+        )
+
+
+class OutboundHttp:
+    """The HTTP client handed to ``alertgate_send_notification``.
+
+    :param timeout: Seconds for connect, read and write each.
+    :param allow_private: Whether private, loopback and link-local destinations are allowed.
+    """
+
+    def __init__(self, *, timeout: float = 10.0, allow_private: bool = True) -> None:
+        self.allow_private = allow_private
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def post(
+        self, url: str, *, content: bytes, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """POST ``content``; returns the 2xx response.
+
+        :raises NotificationError: Refused URL, transport error or non-2xx status; the
+            message names neither the URL nor the body. 408, 429 and 5xx are retryable,
+            other statuses are not.
+        """
+        check_destination(url, allow_private=self.allow_private)
+        try:
+            response = self._client.post(url, content=content, headers=dict(headers or {}))
+        except httpx.HTTPError as exc:
+            raise NotificationError(f"request failed: {type(exc).__name__}") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        retryable = status in (408, 429) or status >= 500
+        raise NotificationError(f"the receiver answered HTTP {status}", retryable=retryable)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,352 @@
+"""Managing channels, routing rules and silences: one copy of the rules for the API, CLI
+and web UI. Every change bumps ``notify_config.version`` in its transaction, so ingest
+workers reload their cached routing table (see :mod:`alertgate.notify.routing`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alertgate.notify.routing import RoutingCache, bump_version
+from alertgate.notify.secrets import SecretKeyError, encrypt, fernet_from, masked, split_settings
+from alertgate.notify.silences import SilenceRule, Weekly, check_matchers
+from alertgate.notify.sqlexec import ConnExec
+from alertgate.registry import Plugins, UnknownIntegrationType
+from alertgate.server.admin import Conflict, InvalidInput, NotFound, _check_name
+from alertgate.server.notify_schemas import (
+    DEFAULT_EVENTS,
+    ChannelOut,
+    NotificationOut,
+    RuleOut,
+    SilenceOut,
+)
+from alertgate.storage.schema import (
+    Notification,
+    NotificationChannel,
+    NotificationRule,
+    Organization,
+    Service,
+    Silence,
+    to_utc,
+)
+
+MAX_SILENCE = timedelta(days=366)
+EXPIRING_SOON = timedelta(hours=1)
+
+
+def _changed(session: Session, cache: RoutingCache | None) -> None:
+    bump_version(ConnExec(session.connection()))
+    if cache is not None:
+        cache.invalidate()
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "settings"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+# -- channels ---------------------------------------------------------------------------------
+
+
+def create_channel(
+    session: Session,
+    plugins: Plugins,
+    secret_key: SecretStr | None,
+    org: Organization,
+    type_slug: str,
+    name: str,
+    raw_settings: Mapping[str, Any],
+    cache: RoutingCache | None = None,
+) -> NotificationChannel:
+    """:raises AdminError: Unknown type, invalid settings, a secret without a secret key,
+    or the name is taken."""
+    name = _check_name(name, "channel")
+    try:
+        ctype = plugins.get_channel_type(type_slug)
+    except UnknownIntegrationType as exc:
+        raise InvalidInput("unknown_channel_type", str(exc.args[0])) from None
+    try:
+        validated = ctype.settings_model.model_validate(dict(raw_settings))
+    except ValidationError as exc:
+        raise InvalidInput("invalid_settings", _validation_message(exc)) from None
+    plain, secrets = split_settings(ctype, validated)
+    try:
+        token = encrypt(fernet_from(secret_key) if secrets else None, secrets)
+    except SecretKeyError as exc:
+        raise InvalidInput("secret_key_missing", str(exc)) from None
+    existing = session.scalar(
+        select(NotificationChannel).where(
+            NotificationChannel.organization_id == org.id, NotificationChannel.name == name
+        )
+    )
+    if existing is not None:
+        raise Conflict("channel_exists", f"channel {name!r} already exists in {org.name!r}")
+    channel = NotificationChannel(
+        organization_id=org.id,
+        name=name,
+        type=type_slug,
+        settings=plain,
+        secrets=token,
+        enabled=True,
+        created_at=datetime.now(UTC),
+    )
+    session.add(channel)
+    session.flush()
+    _changed(session, cache)
+    return channel
+
+
+def list_channels(session: Session, org_id: int | None) -> Sequence[NotificationChannel]:
+    query = select(NotificationChannel).order_by(NotificationChannel.id)
+    if org_id is not None:
+        query = query.where(NotificationChannel.organization_id == org_id)
+    return session.scalars(query).all()
+
+
+def get_channel(session: Session, channel_id: int, org_id: int | None) -> NotificationChannel:
+    channel = session.get(NotificationChannel, channel_id)
+    if channel is None or (org_id is not None and channel.organization_id != org_id):
+        raise NotFound("channel_not_found", f"no channel with id {channel_id}")
+    return channel
+
+
+def find_channel(session: Session, name: str, org_id: int | None) -> NotificationChannel:
+    query = select(NotificationChannel).where(NotificationChannel.name == name)
+    if org_id is not None:
+        query = query.where(NotificationChannel.organization_id == org_id)
+    found = session.scalars(query).all()
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise Conflict("channel_ambiguous", f"several organizations have a channel {name!r}")
+    raise NotFound("channel_not_found", f"no channel named {name!r}")
+
+
+def delete_channel(
+    session: Session, channel: NotificationChannel, cache: RoutingCache | None
+) -> None:
+    session.delete(channel)
+    session.flush()
+    _changed(session, cache)
+
+
+def channel_out(plugins: Plugins, row: NotificationChannel) -> ChannelOut:
+    ctype = plugins.channel_types.get(row.type)
+    return ChannelOut(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        settings=dict(row.settings or {}),
+        secrets=masked(ctype, row.secrets),
+        enabled=row.enabled,
+        created_at=to_utc(row.created_at),
+    )
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+
+def create_rule(
+    session: Session,
+    org_id: int,
+    service: Service | None,
+    channel: NotificationChannel,
+    events: Sequence[str] | None,
+    min_severity: str,
+    cache: RoutingCache | None = None,
+) -> NotificationRule:
+    if channel.organization_id != org_id or (
+        service is not None and service.organization_id != org_id
+    ):
+        raise InvalidInput("cross_organization", "service and channel must share an organization")
+    chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
+    unknown = [e for e in chosen if e not in DEFAULT_EVENTS]
+    if unknown:
+        raise InvalidInput(
+            "invalid_events", f"unknown events {unknown}: use {', '.join(DEFAULT_EVENTS)}"
+        )
+    rule = NotificationRule(
+        organization_id=org_id,
+        service_id=service.id if service is not None else None,
+        channel_id=channel.id,
+        events=chosen,
+        min_severity=min_severity,
+        created_at=datetime.now(UTC),
+    )
+    session.add(rule)
+    session.flush()
+    _changed(session, cache)
+    return rule
+
+
+def list_rules(session: Session, org_id: int | None) -> list[RuleOut]:
+    query = select(NotificationRule).order_by(NotificationRule.id)
+    if org_id is not None:
+        query = query.where(NotificationRule.organization_id == org_id)
+    rules = session.scalars(query).all()
+    services = _names(session, Service, {r.service_id for r in rules if r.service_id})
+    channels = _names(session, NotificationChannel, {r.channel_id for r in rules})
+    return [
+        RuleOut(
+            id=r.id,
+            service_id=r.service_id,
+            service=services.get(r.service_id) if r.service_id else None,
+            channel_id=r.channel_id,
+            channel=channels.get(r.channel_id, ""),
+            events=list(r.events or ()),
+            min_severity=r.min_severity,
+            created_at=to_utc(r.created_at),
+        )
+        for r in rules
+    ]
+
+
+def _names(session: Session, model: Any, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {
+        int(i): str(n)
+        for i, n in session.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    }
+
+
+# -- silences ---------------------------------------------------------------------------------
+
+
+def create_silence(
+    session: Session,
+    org_id: int,
+    service: Service | None,
+    matchers: Mapping[str, str],
+    ends_at: datetime,
+    *,
+    starts_at: datetime | None = None,
+    weekly: Mapping[str, Any] | None = None,
+    comment: str = "",
+    actor: str,
+    cache: RoutingCache | None = None,
+) -> Silence:
+    now = datetime.now(UTC)
+    starts = to_utc(starts_at) if starts_at is not None else now
+    ends = to_utc(ends_at)
+    if ends <= starts or ends <= now:
+        raise InvalidInput("invalid_window", "ends_at must be in the future and after starts_at")
+    if ends - starts > MAX_SILENCE:
+        raise InvalidInput("invalid_window", "a silence lasts at most 366 days")
+    try:
+        checked = check_matchers(matchers)
+        window = Weekly.parse(weekly).as_json() if weekly else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("invalid_silence", str(exc)) from None
+    if service is not None and service.organization_id != org_id:
+        raise NotFound("service_not_found", f"no service with id {service.id}")
+    silence = Silence(
+        organization_id=org_id,
+        service_id=service.id if service is not None else None,
+        matchers=checked,
+        starts_at=starts,
+        ends_at=ends,
+        weekly=window,
+        comment=comment[:2000],
+        created_by=actor[:200],
+        created_at=now,
+    )
+    session.add(silence)
+    session.flush()
+    _changed(session, cache)
+    return silence
+
+
+def expire_silence(session: Session, silence: Silence, cache: RoutingCache | None) -> None:
+    silence.ends_at = datetime.now(UTC)
+    session.flush()
+    _changed(session, cache)
+
+
+def get_silence(session: Session, silence_id: int, org_id: int | None) -> Silence:
+    silence = session.get(Silence, silence_id)
+    if silence is None or (org_id is not None and silence.organization_id != org_id):
+        raise NotFound("silence_not_found", f"no silence with id {silence_id}")
+    return silence
+
+
+def list_silences(
+    session: Session, org_id: int | None, *, include_expired: bool = False
+) -> list[SilenceOut]:
+    now = datetime.now(UTC)
+    query = select(Silence).order_by(Silence.ends_at)
+    if org_id is not None:
+        query = query.where(Silence.organization_id == org_id)
+    if not include_expired:
+        query = query.where(Silence.ends_at > now)
+    rows = session.scalars(query).all()
+    services = _names(session, Service, {r.service_id for r in rows if r.service_id})
+    return [silence_out(r, services.get(r.service_id or 0), now) for r in rows]
+
+
+def silence_out(row: Silence, service: str | None, now: datetime) -> SilenceOut:
+    rule = SilenceRule(
+        row.id,
+        row.organization_id,
+        row.service_id,
+        (),
+        to_utc(row.starts_at),
+        to_utc(row.ends_at),
+        Weekly.parse(row.weekly) if row.weekly else None,
+    )
+    return SilenceOut(
+        id=row.id,
+        service_id=row.service_id,
+        service=service,
+        matchers=dict(row.matchers or {}),
+        starts_at=rule.starts_at,
+        ends_at=rule.ends_at,
+        weekly=row.weekly,
+        comment=row.comment,
+        created_by=row.created_by,
+        created_at=to_utc(row.created_at),
+        active=rule.active(now),
+        expired=rule.ends_at <= now,
+    )
+
+
+def expiring_soon(silence: SilenceOut, now: datetime) -> bool:
+    return silence.active and silence.ends_at - now <= EXPIRING_SOON
+
+
+# -- the incident's notifications (its timeline) ----------------------------------------------
+
+
+def incident_notifications(session: Session, incident_id: int) -> list[NotificationOut]:
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.incident_id == incident_id)
+        .order_by(Notification.id)
+    ).all()
+    channels = _names(session, NotificationChannel, {r.channel_id for r in rows})
+    return [
+        NotificationOut(
+            id=r.id,
+            incident_id=r.incident_id,
+            channel_id=r.channel_id,
+            channel=channels.get(r.channel_id, ""),
+            event=r.event,
+            status=r.status,
+            attempts=r.attempts,
+            idempotency_key=r.idempotency_key,
+            last_error=r.last_error,
+            silence_id=r.silence_id,
+            created_at=to_utc(r.created_at),
+            next_attempt_at=to_utc(r.next_attempt_at),
+            delivered_at=to_utc(r.delivered_at) if r.delivered_at else None,
+        )
+        for r in rows
+    ]

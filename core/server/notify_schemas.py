@@ -1,0 +1,145 @@
+"""Request and response models of the notification API (channels, rules, silences)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alertgate.notify.types import ROUTABLE_EVENTS
+
+EventName = Literal["opened", "acknowledged", "resolved"]
+SeverityName = Literal["critical", "error", "warning", "info"]
+DEFAULT_EVENTS: list[EventName] = [e.value for e in ROUTABLE_EVENTS]  # type: ignore[misc]
+
+
+class ChannelCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=100, description="Channel type slug.")
+    name: str = Field(min_length=1, max_length=200)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Settings of the type; secret fields are write-only (stored encrypted).",
+    )
+
+
+class ChannelOut(BaseModel):
+    id: int
+    name: str
+    type: str
+    settings: dict[str, Any] = Field(description="Non-secret settings.")
+    secrets: dict[str, str] = Field(description="Secret fields that are set, masked.")
+    enabled: bool
+    created_at: datetime
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelOut]
+
+
+class TestResult(BaseModel):
+    ok: bool
+    error: str | None = None
+    idempotency_key: str
+
+
+class RuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: int | None = Field(
+        None, ge=1, le=2**62, description="The service; omit for the organization default."
+    )
+    channel_id: int = Field(ge=1, le=2**62)
+    events: list[EventName] = Field(default_factory=lambda: list(DEFAULT_EVENTS), max_length=3)
+    min_severity: SeverityName = "info"
+
+
+class RuleOut(BaseModel):
+    id: int
+    service_id: int | None
+    service: str | None = Field(description="None: the organization default.")
+    channel_id: int
+    channel: str
+    events: list[str]
+    min_severity: str
+    created_at: datetime
+
+
+class RuleList(BaseModel):
+    items: list[RuleOut]
+
+
+class WeeklyWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[int] = Field(min_length=1, max_length=7, description="0 = Monday ... 6 = Sunday")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", description="HH:MM, UTC")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$", description="HH:MM, UTC (before start: overnight)")
+
+
+class SilenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: int | None = Field(
+        None, ge=1, le=2**62, description="Only this service; omit for every service."
+    )
+    matchers: dict[str, str] = Field(
+        default_factory=dict,
+        description="title, fingerprint, severity, integration, service or attributes.NAME "
+        "to a glob; all must match.",
+    )
+    starts_at: datetime | None = Field(None, description="Default: now.")
+    ends_at: datetime
+    weekly: WeeklyWindow | None = None
+    comment: str = Field("", max_length=2000)
+
+
+class SilenceOut(BaseModel):
+    id: int
+    service_id: int | None
+    service: str | None
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    weekly: dict[str, Any] | None
+    comment: str
+    created_by: str
+    created_at: datetime
+    active: bool = Field(description="In force now (started, not ended, inside its window).")
+    expired: bool
+
+
+class SilenceList(BaseModel):
+    items: list[SilenceOut]
+
+
+class SilenceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_expired: bool = False
+
+
+class NotificationOut(BaseModel):
+    id: int
+    incident_id: int
+    channel_id: int
+    channel: str
+    event: str
+    status: str = Field(description="pending, sending, delivered, failed or suppressed.")
+    attempts: int
+    idempotency_key: str
+    last_error: str | None
+    silence_id: int | None
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

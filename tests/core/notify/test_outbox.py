@@ -1,0 +1,276 @@
+"""The outbox and dispatcher on SQLite and PostgreSQL: notifications are written with the
+incident change, delivered once per claim with a stable idempotency key, retried, failed,
+suppressed by silences."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import Action, Alert, Severity
+from alertgate.notify.dispatcher import NOTIFICATIONS, Dispatcher
+from alertgate.notify.outbox import Outbox
+from alertgate.notify.routing import RoutingCache
+from alertgate.registry import load_plugins
+from alertgate.server import notify_admin
+from alertgate.settings import Settings
+from alertgate.storage.schema import Notification
+from tests.db_fixtures import SeedFn
+from tests.notify_support import SECRET_KEY, http_receiver, route_to_channel
+
+PLUGINS = load_plugins()
+
+
+def _settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "public_url": "http://alertgate.test",
+        "secret_key": SECRET_KEY,
+        "notify_retry_base_seconds": 0.01,
+        "notify_retry_max_seconds": 0.02,
+    }
+    return Settings(**{**values, **overrides})
+
+
+def _alert(action: Action, fingerprint: str = "cpu", **attributes: Any) -> Alert:
+    return Alert(
+        title=f"CPU {fingerprint}",
+        source_time=datetime.now(UTC),
+        severity=Severity.ERROR,
+        fingerprint=fingerprint,
+        action=action,
+        attributes=attributes,
+    )
+
+
+def _engine(db_engine: Engine) -> IngestEngine:
+    # TTL 0: every batch sees the rules created just before it.
+    return IngestEngine(db_engine, PLUGINS, outbox=Outbox(RoutingCache(0)))
+
+
+def _rows(db_engine: Engine) -> list[Notification]:
+    with Session(db_engine) as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def _drain(dispatcher: Dispatcher) -> None:
+    while dispatcher.run_once():
+        pass
+
+
+def test_notifications_are_written_with_the_change_and_delivered_signed(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(
+                db_engine, PLUGINS, ids.service_id, "webhook",
+                {"url": f"{receiver.url}/hook", "secret": "s3cret"},
+            )  # fmt: skip
+            opened = engine.ingest(
+                Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)])
+            )
+            incident_id = opened.outcomes[0].incident_id
+            assert incident_id is not None
+            # A repeat is no routable event: nothing more is queued.
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)]))
+            assert [(r.event, r.status) for r in _rows(db_engine)] == [("opened", "pending")]
+            _drain(dispatcher)
+            engine.acknowledge(incident_id, "alice")
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.RESOLVE)]))
+            _drain(dispatcher)
+            got = receiver.wait_for(3)
+    finally:
+        dispatcher.stop()
+        engine.close()
+    assert [r.json()["event"] for r in got] == ["opened", "acknowledged", "resolved"]
+    first = got[0]
+    expected = hmac.new(b"s3cret", first.body, hashlib.sha256).hexdigest()
+    assert first.headers["x-alertgate-signature"] == f"sha256={expected}"
+    body = first.json()
+    assert body["incident"] == {
+        "id": incident_id,
+        "status": "triggered",
+        "title": "CPU cpu",
+        "severity": "error",
+        "service": "payments",
+        "fingerprint": "cpu",
+        "url": f"http://alertgate.test/incidents/{incident_id}",
+    }
+    assert body["ack_url"].startswith(f"http://alertgate.test/ack/{incident_id}?expires=")
+    assert "ack_url" not in got[2].json()  # resolved: nothing left to acknowledge
+    assert got[1].json()["actor"] == "alice"
+    keys = [r.headers["x-alertgate-idempotency-key"] for r in got]
+    assert len(set(keys)) == 3
+    rows = _rows(db_engine)
+    assert [r.status for r in rows] == ["delivered"] * 3
+    assert keys == [r.idempotency_key for r in rows]
+
+
+def test_no_rules_no_rows(db_engine: Engine, seed: SeedFn) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    try:
+        engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)]))
+        engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.RESOLVE)]))
+    finally:
+        engine.close()
+    assert _rows(db_engine) == []
+
+
+def test_rule_filters_events_and_severity(db_engine: Engine, seed: SeedFn) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    route_to_channel(
+        db_engine, PLUGINS, ids.service_id, "webhook", {"url": "http://127.0.0.1:9/"},
+        events=["resolved"], min_severity="critical",
+    )  # fmt: skip
+    try:
+        engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)]))
+        engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.RESOLVE)]))
+    finally:
+        engine.close()
+    assert _rows(db_engine) == []  # error < critical
+
+
+def test_retries_with_the_same_key_then_fails(db_engine: Engine, seed: SeedFn) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings(notify_max_attempts=3))
+    failed_before = NOTIFICATIONS.labels("webhook", "failed")._value.get()
+    try:
+        with http_receiver(statuses=[503, 500, 502]) as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)]))
+            deadline = datetime.now(UTC) + timedelta(seconds=20)
+            while _rows(db_engine)[0].status != "failed" and datetime.now(UTC) < deadline:
+                dispatcher.run_once()
+            got = receiver.received
+    finally:
+        dispatcher.stop()
+        engine.close()
+    row = _rows(db_engine)[0]
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert row.last_error == "the receiver answered HTTP 502"
+    assert len({r.headers["x-alertgate-idempotency-key"] for r in got}) == 1
+    assert len(got) == 3
+    assert NOTIFICATIONS.labels("webhook", "failed")._value.get() == failed_before + 1
+
+
+def test_a_4xx_is_not_retried(db_engine: Engine, seed: SeedFn) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    try:
+        with http_receiver(statuses=[404]) as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER)]))
+            _drain(dispatcher)
+    finally:
+        dispatcher.stop()
+        engine.close()
+    assert [(r.status, r.attempts) for r in _rows(db_engine)] == [("failed", 1)]
+
+
+def test_silence_suppresses_and_is_named(db_engine: Engine, seed: SeedFn) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            with Session(db_engine) as session, session.begin():
+                from alertgate.storage.schema import Service
+
+                service = session.get(Service, ids.service_id)
+                silence = notify_admin.create_silence(
+                    session, ids.organization_id, service,
+                    {"title": "CPU maint*", "attributes.region": "eu-*"},
+                    datetime.now(UTC) + timedelta(hours=1), actor="test", comment="patching",
+                )  # fmt: skip
+                silence_id = silence.id
+            alerts = [
+                _alert(Action.TRIGGER, "maint-1", region="eu-west-1"),  # silenced
+                _alert(Action.TRIGGER, "maint-2", region="us-east-1"),  # attribute differs
+                _alert(Action.TRIGGER, "other", region="eu-west-1"),  # title differs
+            ]
+            for alert in alerts:
+                engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
+            _drain(dispatcher)
+            got = receiver.received
+    finally:
+        dispatcher.stop()
+        engine.close()
+    rows = _rows(db_engine)
+    assert [(r.status, r.silence_id) for r in rows] == [
+        ("suppressed", silence_id),
+        ("delivered", None),
+        ("delivered", None),
+    ]
+    assert sorted(r.json()["incident"]["title"] for r in got) == ["CPU maint-2", "CPU other"]
+
+
+def test_concurrent_dispatchers_claim_each_notification_once(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatchers = [Dispatcher(db_engine, PLUGINS, _settings()) for _ in range(3)]
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            for n in range(30):
+                alert = _alert(Action.TRIGGER, f"fp-{n}")
+                engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
+            threads = [threading.Thread(target=_drain, args=(d,)) for d in dispatchers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            got = receiver.received
+    finally:
+        for d in dispatchers:
+            d.stop()
+        engine.close()
+    keys = [r.headers["x-alertgate-idempotency-key"] for r in got]
+    assert len(keys) == 30 and len(set(keys)) == 30
+    assert {r.status for r in _rows(db_engine)} == {"delivered"}
+
+
+def test_channel_secret_needs_a_key_and_is_stored_encrypted(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    ids = seed()
+    with Session(db_engine) as session, session.begin():
+        from alertgate.server.admin import InvalidInput
+        from alertgate.storage.schema import Organization
+
+        org = session.get(Organization, ids.organization_id)
+        assert org is not None
+        try:
+            notify_admin.create_channel(
+                session, PLUGINS, None, org, "webhook", "x",
+                {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+            )  # fmt: skip
+        except InvalidInput as exc:
+            assert exc.code == "secret_key_missing"
+            assert "ALERTGATE_SECRET_KEY" in exc.message
+        else:
+            raise AssertionError("a secret was stored without a key")
+        row = notify_admin.create_channel(
+            session, PLUGINS, SecretStr(SECRET_KEY), org, "webhook", "y",
+            {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+        )  # fmt: skip
+        assert row.settings == {"url": "http://127.0.0.1:9/"}
+        assert row.secrets and "s3cret" not in row.secrets
+        assert notify_admin.channel_out(PLUGINS, row).secrets == {"secret": "********"}

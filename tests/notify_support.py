@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -121,3 +122,56 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 __all__ = ["SECRET_KEY", "http_receiver", "route_to_channel", "wait_until"]
+
+
+def run_story(
+    db_engine: Engine,
+    plugins: Any,
+    service_id: int,
+    integration_id: int,
+    type_slug: str,
+    settings: dict[str, Any],
+) -> int:
+    """Open, acknowledge and resolve one incident with the service routed to a new channel
+    of ``type_slug``, delivering every notification; returns the incident id."""
+    from alertgate.engine import Delivery, IngestEngine
+    from alertgate.models import Action, Alert, Severity
+    from alertgate.notify.dispatcher import Dispatcher
+    from alertgate.notify.outbox import Outbox
+    from alertgate.notify.routing import RoutingCache
+    from alertgate.settings import Settings
+
+    route_to_channel(db_engine, plugins, service_id, type_slug, settings, name=type_slug)
+    engine = IngestEngine(db_engine, plugins, outbox=Outbox(RoutingCache(0)))
+    dispatcher = Dispatcher(
+        db_engine,
+        plugins,
+        Settings(public_url="http://alertgate.test", secret_key=SECRET_KEY, notify_max_attempts=1),
+    )
+
+    def alert(action: Action) -> Alert:
+        return Alert(
+            title="Disk full on db-1",
+            source_time=datetime.now(UTC),
+            severity=Severity.CRITICAL,
+            fingerprint="disk",
+            action=action,
+        )
+
+    def drain() -> None:
+        while dispatcher.run_once():
+            pass
+
+    try:
+        report = engine.ingest(Delivery(integration_id, service_id, [alert(Action.TRIGGER)]))
+        incident_id = report.outcomes[0].incident_id
+        assert incident_id is not None
+        drain()
+        engine.acknowledge(incident_id, "bob")
+        drain()
+        engine.ingest(Delivery(integration_id, service_id, [alert(Action.RESOLVE)]))
+        drain()
+    finally:
+        dispatcher.stop()
+        engine.close()
+    return incident_id

@@ -82,6 +82,8 @@ class OutboundHttp:
 
     def __init__(self, *, timeout: float = 10.0, allow_private: bool = True) -> None:
         self.allow_private = allow_private
+        self.timeout = timeout
+        """Also the budget of non-HTTP channels (e.g. SMTP)."""
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
 
     def post(

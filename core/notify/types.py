@@ -23,6 +23,23 @@ class NotifyEvent(enum.StrEnum):
     TEST = "test"
 
 
+_LABELS = {
+    NotifyEvent.OPENED: "TRIGGERED",
+    NotifyEvent.ACKNOWLEDGED: "ACKNOWLEDGED",
+    NotifyEvent.RESOLVED: "RESOLVED",
+    NotifyEvent.RENOTIFIED: "STILL TRIGGERED",
+    NotifyEvent.DIGEST: "DIGEST",
+    NotifyEvent.TEST: "TEST",
+}
+_CHANGES = {
+    NotifyEvent.OPENED: "Incident opened",
+    NotifyEvent.ACKNOWLEDGED: "Acknowledged",
+    NotifyEvent.RESOLVED: "Resolved",
+    NotifyEvent.RENOTIFIED: "Still triggered, not acknowledged",
+    NotifyEvent.DIGEST: "Several changes folded into one message",
+    NotifyEvent.TEST: "A test notification: this channel works",
+}
+
 ROUTABLE_EVENTS = (NotifyEvent.OPENED, NotifyEvent.ACKNOWLEDGED, NotifyEvent.RESOLVED)
 """Events a routing rule may select; repeats of an open incident are only sent as digests."""
 
@@ -73,6 +90,27 @@ class Notification:
     def incident(self) -> Mapping[str, Any]:
         value = self.payload.get("incident")
         return value if isinstance(value, Mapping) else {}
+
+    @property
+    def headline(self) -> str:
+        """One line for chat and mail subjects: ``[RESOLVED] error payments: CPU high``."""
+        inc = self.incident
+        label = _LABELS.get(self.event, self.event.value.upper())
+        return (
+            f"[{label}] {inc.get('severity', '')} {inc.get('service', '')}: {inc.get('title', '')}"
+        )
+
+    @property
+    def what_changed(self) -> str:
+        """A sentence saying what happened, for people."""
+        actor = self.payload.get("actor")
+        alert = self.payload.get("alert")
+        by = f" by {actor}" if actor and actor != "alert" else ""
+        if self.event is NotifyEvent.OPENED and isinstance(alert, Mapping):
+            return f"Opened by alert: {alert.get('title', '')}"
+        if self.event is NotifyEvent.RESOLVED and isinstance(alert, Mapping):
+            return f"Resolved by alert: {alert.get('title', '')}"
+        return _CHANGES.get(self.event, "Incident updated") + by
 
 
 class NotificationError(Exception):

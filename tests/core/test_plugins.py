@@ -336,3 +336,68 @@ def test_hook_alertgate_incident_resolved(install_plugin) -> None:
     install_plugin("recorder", LIFECYCLE_PLUGIN)
     load_plugins(disabled=()).incident_resolved(_event(actor="alert"))
     assert sys.modules["recorder"].EVENTS == [("resolved", "alert")]
+
+
+CHANNEL_PLUGIN = """
+import json
+from pydantic import BaseModel, SecretStr
+from alertgate import ChannelType, NotificationError, hookimpl
+
+SENT = []
+
+
+class Settings(BaseModel):
+    url: str
+    token: SecretStr
+
+
+@hookimpl
+def alertgate_channel_types():
+    return [ChannelType("tiny_chat", "Tiny chat", "Posts a line.", Settings)]
+
+
+@hookimpl
+def alertgate_send_notification(channel_type, notification, settings, http):
+    if channel_type != "tiny_chat":
+        return None
+    if settings.token.get_secret_value() == "bad":
+        raise NotificationError("token refused", retryable=False)
+    SENT.append((notification.headline, notification.idempotency_key))
+    return True
+"""
+
+
+def test_hook_alertgate_channel_types(install_plugin) -> None:
+    install_plugin("tiny_chat_plugin", CHANNEL_PLUGIN)
+    plugins = load_plugins(disabled=())
+    ctype = plugins.get_channel_type("tiny_chat")
+    assert ctype.title == "Tiny chat"
+    assert ctype.secret_fields == {"token"}
+    assert {"webhook", "slack", "email", "pagerduty"} <= set(plugins.channel_types)
+
+
+def test_hook_alertgate_send_notification(install_plugin) -> None:
+    import sys
+
+    from alertgate import Notification, NotificationError, NotifyEvent, OutboundHttp
+
+    install_plugin("tiny_chat_plugin", CHANNEL_PLUGIN)
+    plugins = load_plugins(disabled=())
+    model = plugins.get_channel_type("tiny_chat").settings_model
+    payload = {"incident": {"severity": "error", "service": "api", "title": "down"}}
+    note = Notification("ag-1", NotifyEvent.OPENED, payload, "chat")
+    http = OutboundHttp()
+    plugins.send_notification("tiny_chat", note, model(url="http://x/", token="ok"), http)
+    assert sys.modules["tiny_chat_plugin"].SENT == [("[TRIGGERED] error api: down", "ag-1")]
+    try:
+        plugins.send_notification("tiny_chat", note, model(url="http://x/", token="bad"), http)
+    except NotificationError as exc:
+        assert not exc.retryable
+    else:
+        raise AssertionError("the plugin's failure was swallowed")
+    try:
+        plugins.send_notification("nobody", note, model(url="http://x/", token="ok"), http)
+    except NotificationError as exc:
+        assert "no installed plugin" in str(exc)
+    else:
+        raise AssertionError("an unknown type was sent")

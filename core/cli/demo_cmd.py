@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 import httpx
+from cryptography.fernet import Fernet
 
 from alertgate.cli.context import Db
 from alertgate.cli.incidents_cmd import echo_incident, incident_detail
@@ -197,10 +198,14 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
     public = f"http://127.0.0.1:{port}"
     # The explicit trust decision: SNS certificates are looked up in this folder first.
     os.environ["ALERTGATE_SNS_CERT_DIR"] = str(cert_dir)
+    # A Fernet key, so the demo can store notification channel secrets and sign
+    # acknowledge links (docs/notifications.md).
+    secret_key = os.environ.get("ALERTGATE_SECRET_KEY") or Fernet.generate_key().decode()
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'alertgate-demo.db'}",
         public_url=public,
         sns_cert_dir=cert_dir,
+        secret_key=secret_key,
     )
     steps = build_story(cert_dir, datetime.now(UTC))
     migrate.upgrade(settings.database_url)
@@ -254,6 +259,7 @@ def demo(port: int, no_serve: bool, keep: bool) -> None:
         click.echo(f"  API           {public}/api/v1/incidents  (Authorization: Bearer {token})")
         click.echo(f"  metrics       {public}/metrics")
         click.echo(f"  database      ALERTGATE_DATABASE_URL={settings.database_url}")
+        click.echo(f"  secret key    ALERTGATE_SECRET_KEY={secret_key}  (generated for the demo)")
         forever = threading.Event()
         while not forever.wait(0.5):  # wake up now and then, so signals are seen
             pass

@@ -9,12 +9,13 @@ token's organization. Nothing is fetched from another origin.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import views
+from alertgate.web import notify_views, views
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +53,24 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
         Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
         Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),
+        *notification_routes(page),
+    ]
+
+
+def notification_routes(page: Any) -> list[BaseRoute]:
+    """Channels, rules and silences (alertgate.web.notify_views)."""
+    nv, post = notify_views, ["POST"]
+    return [
+        Route(nv.PATH, page(nv.notifications), methods=["GET"]),
+        Route(f"{nv.PATH}/channels", page(nv.create_channel), methods=post),
+        Route(f"{nv.PATH}/channels/{{channel_id:int}}/test", page(nv.test_channel), methods=post),
+        Route(f"{nv.PATH}/rules", page(nv.create_rule), methods=post),
+        Route(f"{nv.PATH}/silences", page(nv.create_silence), methods=post),
+        Route(
+            f"{nv.PATH}/silences/{{silence_id:int}}/expire",
+            page(nv.expire_silence),
+            methods=post,
+        ),
     ]
 
 

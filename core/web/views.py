@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, Response
 
-from alertgate.server import admin
+from alertgate.server import admin, notify_admin
 from alertgate.server.keys import integration_url
 from alertgate.storage.schema import (
     OPEN_STATUSES,
@@ -457,7 +457,14 @@ def incident_detail(page: Page) -> Response:
             )
             for a in alerts
         ]
-    return page.render("incident.html", incident=incident, service=service, timeline=timeline)
+        notifications = notify_admin.incident_notifications(s, incident.id)
+    return page.render(
+        "incident.html",
+        incident=incident,
+        service=service,
+        timeline=timeline,
+        notifications=notifications,
+    )
 
 
 def _change_incident(page: Page, verb: str) -> Response:

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         "link-local addresses (on by default: self-hosted chat and pager gateways are "
         "often internal). Only http(s) URLs are ever allowed.",
     )
+    notify_rate_window_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="The window of each channel's rate limit (`rate_limit_per_minute` "
+        "messages per window); beyond it notifications are folded into one digest.",
+    )
     notify_cache_seconds: float = Field(
         1.0,
         ge=0,

@@ -101,6 +101,7 @@ def route_to_channel(
     events: list[str] | None = None,
     min_severity: str = "info",
     cache: Any = None,
+    rate_limit_per_minute: int = 20,
 ) -> int:
     """Create a channel and a rule sending the service's events to it; the channel id."""
     with Session(engine) as session, session.begin():
@@ -109,8 +110,9 @@ def route_to_channel(
         org = session.get(Organization, service.organization_id)
         assert org is not None
         channel = notify_admin.create_channel(
-            session, plugins, SecretStr(SECRET_KEY), org, type_slug, name, settings, cache
-        )
+            session, plugins, SecretStr(SECRET_KEY), org, type_slug, name, settings, cache,
+            rate_limit_per_minute,
+        )  # fmt: skip
         notify_admin.create_rule(session, org.id, service, channel, events, min_severity, cache)
         return channel.id
 

@@ -24,9 +24,18 @@ def channels() -> None:
 )
 @click.option("--name", required=True, help="Channel name, unique in the organization.")
 @click.option("--settings", "raw", default="{}", help="Settings as a JSON object.")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0, 10_000),
+    default=20,
+    show_default=True,
+    help="Messages per minute; beyond it notifications are folded into a digest (0: none).",
+)
 @click.option("--org", help="Organization (default: the 'default' organization).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def create(type_slug: str, name: str, raw: str, org: str | None, as_json: bool) -> None:
+def create(
+    type_slug: str, name: str, raw: str, rate_limit: int, org: str | None, as_json: bool
+) -> None:
     """Create a channel. Secret settings are stored encrypted with ALERTGATE_SECRET_KEY."""
     try:
         settings = json.loads(raw)
@@ -38,8 +47,9 @@ def create(type_slug: str, name: str, raw: str, org: str | None, as_json: bool) 
     with admin_errors(), db.sessions.begin() as session:
         organization = admin.ensure_organization(session, org)
         row = notify_admin.create_channel(
-            session, db.plugins, db.settings.secret_key, organization, type_slug, name, settings
-        )
+            session, db.plugins, db.settings.secret_key, organization, type_slug, name,
+            settings, rate_limit_per_minute=rate_limit,
+        )  # fmt: skip
         out = notify_admin.channel_out(db.plugins, row)
     if as_json:
         echo_json(out.model_dump(mode="json"))

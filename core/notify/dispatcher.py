@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from alertgate.engine.sql import RawSql
 from alertgate.engine.writeturn import WriteTurn
-from alertgate.notify import acklink
+from alertgate.notify import acklink, storm
 from alertgate.notify.outbound import OutboundHttp
 from alertgate.notify.secrets import SecretKeyError, decrypt, fernet_from
 from alertgate.notify.sqlexec import ConnExec
@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 NOTIFICATIONS = Counter(
     "alertgate_notifications_total",
-    "Notification attempts by channel type and result: delivered, retried, failed.",
+    "Notification attempts by channel type and result: delivered, retried, failed, folded "
+    "(over the channel's rate limit, sent later in a digest).",
     ["channel_type", "result"],
 )
 
@@ -53,7 +54,7 @@ CLAIM = (
     "UPDATE notifications SET status = 'sending', lease_token = ?, attempts = attempts + 1, "
     "next_attempt_at = ? WHERE id IN (SELECT id FROM notifications "
     "WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? "
-    "ORDER BY next_attempt_at LIMIT ?{lock}) "
+    "ORDER BY next_attempt_at, id LIMIT ?{lock}) "
     "RETURNING id, incident_id, channel_id, event, idempotency_key, payload, attempts"
 )
 MARK_DELIVERED = (
@@ -69,7 +70,8 @@ MARK_FAILED = (
     "WHERE id = ? AND lease_token = ?"
 )
 SELECT_CHANNEL = (
-    "SELECT id, name, type, settings, secrets, enabled FROM notification_channels WHERE id = ?"
+    "SELECT id, name, type, settings, secrets, enabled, rate_limit_per_minute "
+    "FROM notification_channels WHERE id = ?"
 )
 SELECT_INCIDENT_STATUS = "SELECT status FROM incidents WHERE id = ?"
 
@@ -84,6 +86,7 @@ class Channel:
     settings: dict[str, Any]
     secrets: str | None
     enabled: bool
+    rate_limit: int = 0
 
 
 def test_notification(channel_name: str, public_url: str, now: datetime) -> Notification:
@@ -114,6 +117,10 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     lease: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def retry_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -188,7 +195,7 @@ class Dispatcher:
             if self._stop.is_set():
                 break  # the lease brings the rest back
             self._deliver(item)
-        return len(claimed)
+        return len(claimed) + self._flush_digests(datetime.now(UTC))
 
     def _claim_due(self, now: datetime) -> list[Claimed]:
         token = secrets.token_hex(16)
@@ -207,13 +214,16 @@ class Dispatcher:
                 int(r[6]),
                 token,
             )
-            for r in rows
+            # RETURNING follows the table's physical order, not the subquery's: oldest first.
+            for r in sorted(rows, key=lambda r: int(r[0]))
         ]
 
     def _deliver(self, item: Claimed) -> None:
         channel = self._channel(item.channel_id)
         if channel is None:
             self._finish(item, "-", NotificationError("the channel was deleted", retryable=False))
+            return
+        if item.event != NotifyEvent.DIGEST and self._fold_if_over_limit(channel, item):
             return
         payload = self.render(item.payload, incident_open=self._is_open(item.incident_id))
         notification = Notification(
@@ -225,6 +235,39 @@ class Dispatcher:
             self._finish(item, channel.type, exc)
         else:
             self._finish(item, channel.type, None)
+
+    # -- storm control (alertgate.notify.storm) -------------------------------------------------
+
+    @property
+    def _window(self) -> timedelta:
+        return timedelta(seconds=self.settings.notify_rate_window_seconds)
+
+    def _fold_if_over_limit(self, channel: Channel, item: Claimed) -> bool:
+        if channel.rate_limit <= 0:
+            return False
+        with self._turn, self.db.begin() as conn:
+            ex = ConnExec(conn)
+            if not storm.over_limit(ex, channel.id, channel.rate_limit, self._window, _now()):
+                return False
+            storm.fold(ex, item.id, item.lease)
+        NOTIFICATIONS.labels(channel.type, "folded").inc()
+        return True
+
+    def _flush_digests(self, now: datetime) -> int:
+        """Queue a digest for each channel with folded notifications and room again."""
+        with self.db.connect() as conn:
+            channels = storm.folded_channels(ConnExec(conn))
+        made = 0
+        for channel_id in channels:
+            channel = self._channel(channel_id)
+            if channel is None:
+                continue
+            with self._turn, self.db.begin() as conn:
+                ex = ConnExec(conn)
+                if storm.over_limit(ex, channel_id, channel.rate_limit, self._window, now):
+                    continue
+                made += storm.make_digest(ex, channel_id, self._window, now) is not None
+        return made
 
     def send(self, channel: Channel, notification: Notification) -> None:
         """Send one notification through ``channel`` now (also ``channels test``).
@@ -270,10 +313,10 @@ class Dispatcher:
             rows = ConnExec(conn).rows(SELECT_CHANNEL, (channel_id,))
         if not rows:
             return None
-        cid, name, ctype, settings, token, enabled = rows[0]
+        cid, name, ctype, settings, token, enabled, limit = rows[0]
         return Channel(
             int(cid), str(name), str(ctype), dict(self.sql.read_json(settings) or {}), token,
-            bool(enabled),
+            bool(enabled), int(limit or 0),
         )  # fmt: skip
 
     def _is_open(self, incident_id: int) -> bool:

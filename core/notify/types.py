@@ -103,6 +103,9 @@ class Notification:
     @property
     def what_changed(self) -> str:
         """A sentence saying what happened, for people."""
+        digest = self.payload.get("digest")
+        if self.event is NotifyEvent.DIGEST and isinstance(digest, Mapping):
+            return str(digest.get("summary", _CHANGES[NotifyEvent.DIGEST]))
         actor = self.payload.get("actor")
         alert = self.payload.get("alert")
         by = f" by {actor}" if actor and actor != "alert" else ""

@@ -36,6 +36,8 @@ from alertgate.storage.schema import (
 )
 
 MAX_SILENCE = timedelta(days=366)
+DEFAULT_RATE_LIMIT = 20
+MAX_RATE_LIMIT = 10_000
 EXPIRING_SOON = timedelta(hours=1)
 
 
@@ -65,6 +67,7 @@ def create_channel(
     name: str,
     raw_settings: Mapping[str, Any],
     cache: RoutingCache | None = None,
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
 ) -> NotificationChannel:
     """:raises AdminError: Unknown type, invalid settings, a secret without a secret key,
     or the name is taken."""
@@ -96,6 +99,7 @@ def create_channel(
         settings=plain,
         secrets=token,
         enabled=True,
+        rate_limit_per_minute=max(0, min(rate_limit_per_minute, MAX_RATE_LIMIT)),
         created_at=datetime.now(UTC),
     )
     session.add(channel)
@@ -147,6 +151,7 @@ def channel_out(plugins: Plugins, row: NotificationChannel) -> ChannelOut:
         settings=dict(row.settings or {}),
         secrets=masked(ctype, row.secrets),
         enabled=row.enabled,
+        rate_limit_per_minute=row.rate_limit_per_minute,
         created_at=to_utc(row.created_at),
     )
 
@@ -344,6 +349,7 @@ def incident_notifications(session: Session, incident_id: int) -> list[Notificat
             idempotency_key=r.idempotency_key,
             last_error=r.last_error,
             silence_id=r.silence_id,
+            digest_id=r.digest_id,
             created_at=to_utc(r.created_at),
             next_attempt_at=to_utc(r.next_attempt_at),
             delivered_at=to_utc(r.delivered_at) if r.delivered_at else None,

@@ -41,7 +41,7 @@ def create_channel(call: Call) -> ChannelOut:
         assert org is not None
         row = notify_admin.create_channel(
             s, call.state.plugins, call.state.settings.secret_key, org, body.type, body.name,
-            body.settings, call.state.engine.outbox.cache,
+            body.settings, call.state.engine.outbox.cache, body.rate_limit_per_minute,
         )  # fmt: skip
         return notify_admin.channel_out(call.state.plugins, row)
 

@@ -23,6 +23,13 @@ class ChannelCreate(BaseModel):
         default_factory=dict,
         description="Settings of the type; secret fields are write-only (stored encrypted).",
     )
+    rate_limit_per_minute: int = Field(
+        20,
+        ge=0,
+        le=10_000,
+        description="Messages per rate window; beyond it notifications are folded into one "
+        "digest (0: no limit).",
+    )
 
 
 class ChannelOut(BaseModel):
@@ -32,6 +39,7 @@ class ChannelOut(BaseModel):
     settings: dict[str, Any] = Field(description="Non-secret settings.")
     secrets: dict[str, str] = Field(description="Secret fields that are set, masked.")
     enabled: bool
+    rate_limit_per_minute: int
     created_at: datetime
 
 
@@ -127,11 +135,15 @@ class NotificationOut(BaseModel):
     channel_id: int
     channel: str
     event: str
-    status: str = Field(description="pending, sending, delivered, failed or suppressed.")
+    status: str = Field(
+        description="pending, sending, delivered, failed, suppressed (silence_id says by "
+        "which silence), folded (over the rate limit) or digested (digest_id carried it)."
+    )
     attempts: int
     idempotency_key: str
     last_error: str | None
     silence_id: int | None
+    digest_id: int | None
     created_at: datetime
     next_attempt_at: datetime
     delivered_at: datetime | None

@@ -271,6 +271,9 @@ class NotificationChannel(Base):
     secrets: Mapped[str | None] = mapped_column(Text)
     """Fernet token of the secret settings (JSON), or NULL when the type has none set."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=20)
+    """Messages per minute; beyond it notifications are folded into one digest (0: no
+    limit)."""
     created_at: Mapped[datetime]
 
 
@@ -341,12 +344,15 @@ class Notification(Base):
     """Stable for the life of the notification: every attempt carries the same one."""
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20))
-    """pending, sending (claimed under a lease), delivered, failed or suppressed."""
+    """pending, sending (claimed under a lease), delivered, failed, suppressed (by a
+    silence), folded (over the channel's rate limit, waiting for a digest) or digested
+    (carried by the digest ``digest_id``)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     """Due time while pending; the lease's expiry while sending."""
     lease_token: Mapped[str | None] = mapped_column(String(64))
     silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id", ondelete="SET NULL"))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    digest_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]

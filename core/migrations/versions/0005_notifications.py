@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("secrets", sa.Text(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("organization_id", "name"),
     )
@@ -111,6 +112,7 @@ def upgrade() -> None:
         sa.Column("lease_token", sa.String(64), nullable=True),
         sa.Column("silence_id", BigId, sa.ForeignKey("silences.id", ondelete="SET NULL")),
         sa.Column("last_error", sa.String(500), nullable=True),
+        sa.Column("digest_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
     )

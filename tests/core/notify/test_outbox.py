@@ -228,7 +228,10 @@ def test_concurrent_dispatchers_claim_each_notification_once(
     dispatchers = [Dispatcher(db_engine, PLUGINS, _settings()) for _ in range(3)]
     try:
         with http_receiver() as receiver:
-            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            route_to_channel(
+                db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url},
+                rate_limit_per_minute=0,
+            )  # fmt: skip
             for n in range(30):
                 alert = _alert(Action.TRIGGER, f"fp-{n}")
                 engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
@@ -274,3 +277,45 @@ def test_channel_secret_needs_a_key_and_is_stored_encrypted(
         assert row.settings == {"url": "http://127.0.0.1:9/"}
         assert row.secrets and "s3cret" not in row.secrets
         assert notify_admin.channel_out(PLUGINS, row).secrets == {"secret": "********"}
+
+
+def test_a_burst_over_the_rate_limit_is_folded_into_one_digest(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    import time
+
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings(notify_rate_window_seconds=1))
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(
+                db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url},
+                rate_limit_per_minute=2,
+            )  # fmt: skip
+            for n in range(6):
+                alert = _alert(Action.TRIGGER, f"burst-{n}")
+                engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
+            engine.ingest(
+                Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER, "burst-5")])
+            )
+            _drain(dispatcher)
+            assert len(receiver.received) == 2
+            statuses = [r.status for r in _rows(db_engine)]
+            assert statuses.count("folded") == 4
+            time.sleep(1.2)  # the rate window passes
+            _drain(dispatcher)
+            got = receiver.wait_for(3)
+    finally:
+        dispatcher.stop()
+        engine.close()
+    digest = got[2].json()
+    assert digest["event"] == "digest"
+    # Four folded incidents: their opening alerts and burst-5's repeat.
+    assert digest["digest"]["summary"] == "5 more alerts on 4 incidents"
+    assert len(digest["digest"]["incidents"]) == 4
+    rows = _rows(db_engine)
+    digest_row = next(r for r in rows if r.event == "digest")
+    assert digest_row.status == "delivered"
+    folded = [r for r in rows if r.status == "digested"]
+    assert len(folded) == 4 and {r.digest_id for r in folded} == {digest_row.id}

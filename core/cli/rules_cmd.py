@@ -7,7 +7,9 @@ import click
 from alertgate.cli.context import admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.server import admin, notify_admin
-from alertgate.server.notify_schemas import DEFAULT_EVENTS
+from alertgate.server.notify_schemas import DEFAULT_EVENTS, EscalationIn
+
+DEFAULT_ESCALATE_AFTER = 30
 
 
 @click.group()
@@ -31,6 +33,10 @@ def rules() -> None:
     default="info",
     show_default=True,
 )
+@click.option("--escalate-to", help="Channel re-notified while an incident stays triggered.")
+@click.option("--escalate-after", type=click.IntRange(1, 10080), help="Minutes until the first.")
+@click.option("--escalate-every", type=click.IntRange(1, 10080), help="Minutes between them.")
+@click.option("--escalate-times", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--org", help="Organization (default: the 'default' organization).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def create(
@@ -39,6 +45,10 @@ def create(
     channel: str,
     events: str,
     min_severity: str,
+    escalate_to: str | None,
+    escalate_after: int | None,
+    escalate_every: int | None,
+    escalate_times: int,
     org: str | None,
     as_json: bool,
 ) -> None:
@@ -51,7 +61,18 @@ def create(
         organization = admin.ensure_organization(session, org)
         target = admin.find_service(session, service, organization.id) if service else None
         row = notify_admin.find_channel(session, channel, organization.id)
-        rule = notify_admin.create_rule(session, organization.id, target, row, chosen, min_severity)
+        escalation = None
+        if escalate_to is not None:
+            timing = EscalationIn(
+                channel_id=1,  # replaced by the channel found below
+                after_minutes=escalate_after or DEFAULT_ESCALATE_AFTER,
+                every_minutes=escalate_every or escalate_after or DEFAULT_ESCALATE_AFTER,
+                times=escalate_times,
+            )
+            escalation = (notify_admin.find_channel(session, escalate_to, organization.id), timing)
+        rule = notify_admin.create_rule(
+            session, organization.id, target, row, chosen, min_severity, None, escalation
+        )
         rule_id, org_id = rule.id, organization.id
     with db.sessions() as session:
         out = next(r for r in notify_admin.list_rules(session, org_id) if r.id == rule_id)

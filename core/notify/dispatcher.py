@@ -17,9 +17,11 @@ is ``failed``: shown on the incident's timeline, in the API and in /metrics.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,8 +32,10 @@ from sqlalchemy import Engine
 
 from alertgate.engine.sql import RawSql
 from alertgate.engine.writeturn import WriteTurn
-from alertgate.notify import acklink, storm
+from alertgate.notify import acklink, escalation, storm
 from alertgate.notify.outbound import OutboundHttp
+from alertgate.notify.outbox import Outbox
+from alertgate.notify.routing import RoutingCache
 from alertgate.notify.secrets import SecretKeyError, decrypt, fernet_from
 from alertgate.notify.sqlexec import ConnExec
 from alertgate.notify.types import Notification, NotificationError, NotifyEvent
@@ -48,6 +52,8 @@ NOTIFICATIONS = Counter(
 )
 
 CLAIM_BATCH = 20
+ESCALATION_CHECK_SECONDS = 15.0
+"""How often each dispatcher looks for incidents due for re-notification."""
 MAX_ERROR = 500
 
 CLAIM = (
@@ -133,8 +139,13 @@ class Dispatcher:
     """Delivers the outbox. :meth:`run_once` is one claim-and-send round (tests call it);
     :meth:`start` runs rounds on a thread until :meth:`stop`."""
 
-    def __init__(self, db: Engine, plugins: Plugins, settings: Settings) -> None:
+    def __init__(
+        self, db: Engine, plugins: Plugins, settings: Settings, outbox: Outbox | None = None
+    ) -> None:
+        """:param outbox: The process's outbox (its routing cache), for escalations."""
         self.db = db
+        self.outbox = outbox or Outbox(RoutingCache(settings.notify_cache_seconds))
+        self._escalated_at = -math.inf
         self.plugins = plugins
         self.settings = settings
         self.sql = RawSql(db.dialect.name)
@@ -178,6 +189,9 @@ class Dispatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() - self._escalated_at >= ESCALATION_CHECK_SECONDS:
+                    self._escalated_at = time.monotonic()
+                    self.escalate()
                 busy = self.run_once() > 0
             except Exception:
                 log.exception("notification dispatch round failed")
@@ -235,6 +249,12 @@ class Dispatcher:
             self._finish(item, channel.type, exc)
         else:
             self._finish(item, channel.type, None)
+
+    def escalate(self, now: datetime | None = None) -> int:
+        """Queue the re-notifications due now (alertgate.notify.escalation)."""
+        with self._turn, self.db.begin() as conn:
+            offered = escalation.escalate(ConnExec(conn), self.outbox, now or datetime.now(UTC))
+        return offered
 
     # -- storm control (alertgate.notify.storm) -------------------------------------------------
 

@@ -33,6 +33,7 @@ EVENT_OF_HOOK = {
 }
 STATUS_OF_EVENT = {
     NotifyEvent.OPENED: "triggered",
+    NotifyEvent.RENOTIFIED: "triggered",
     NotifyEvent.ACKNOWLEDGED: "acknowledged",
     NotifyEvent.RESOLVED: "resolved",
 }
@@ -135,9 +136,44 @@ class Outbox:
             ex.many(INSERT_NOTIFICATION, rows)
         return bool(rows)
 
+    def write_renotification(
+        self, ex: Exec, pending: PendingEvent, channel_id: int, round_: int, now: datetime
+    ) -> int:
+        """Queue the ``round_``-th re-notification of an incident to an escalation channel
+        (at most once: its idempotency key names the round). Returns 1 (offered)."""
+        table = self.cache.get(ex, now)
+        event = NotifyEvent.RENOTIFIED
+        silence_id = self._silence(table, pending, None, now)
+        payload = event_payload(event, pending, table.service_name(pending.service_id), None, now)
+        payload["escalation"] = {"round": round_}
+        at = ex.sql.dt(now)
+        key = idempotency_key(pending.incident_id, f"{event.value}-{round_}", channel_id)
+        status = "pending" if silence_id is None else "suppressed"
+        row = (pending.incident_id, channel_id, event.value, key, dump_json(payload), status,
+               at, silence_id, at)  # fmt: skip
+        ex.many(INSERT_NOTIFICATION, [row])
+        return 1
+
     def committed(self) -> None:
         if self.on_written is not None:
             self.on_written()
+
+    @staticmethod
+    def _silence(
+        table: RoutingTable, pending: PendingEvent, alert: Alert | None, now: datetime
+    ) -> int | None:
+        """The id of the active silence holding this event back, if any."""
+        if not table.silences:
+            return None
+        subject = Subject(
+            table.service_name(pending.service_id),
+            table.integrations.get(pending.integration_id or 0, ()),
+            pending.severity,
+            pending.title,
+            pending.fingerprint,
+            alert.attributes if alert is not None else {},
+        )
+        return table.silence_for(pending.service_id, subject, now)
 
     @staticmethod
     def _rows(
@@ -154,18 +190,7 @@ class Outbox:
         if not routes:
             return []
         service = table.service_name(pending.service_id)
-        silence_id = None
-        if table.silences:
-            integration = table.integrations.get(pending.integration_id or 0, ())
-            subject = Subject(
-                service,
-                integration,
-                pending.severity,
-                pending.title,
-                pending.fingerprint,
-                alert.attributes if alert is not None else {},
-            )
-            silence_id = table.silence_for(pending.service_id, subject, now)
+        silence_id = Outbox._silence(table, pending, alert, now)
         payload = dump_json(event_payload(event, pending, service, alert, now))
         status = "pending" if silence_id is None else "suppressed"
         at = sql.dt(now)

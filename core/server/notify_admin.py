@@ -21,6 +21,8 @@ from alertgate.server.admin import Conflict, InvalidInput, NotFound, _check_name
 from alertgate.server.notify_schemas import (
     DEFAULT_EVENTS,
     ChannelOut,
+    EscalationIn,
+    EscalationOut,
     NotificationOut,
     RuleOut,
     SilenceOut,
@@ -167,7 +169,9 @@ def create_rule(
     events: Sequence[str] | None,
     min_severity: str,
     cache: RoutingCache | None = None,
+    escalation: tuple[NotificationChannel, EscalationIn] | None = None,
 ) -> NotificationRule:
+    """:param escalation: The escalation channel and timing, if any."""
     if channel.organization_id != org_id or (
         service is not None and service.organization_id != org_id
     ):
@@ -186,6 +190,14 @@ def create_rule(
         min_severity=min_severity,
         created_at=datetime.now(UTC),
     )
+    if escalation is not None:
+        target, timing = escalation
+        if target.organization_id != org_id:
+            raise InvalidInput("cross_organization", "the escalation channel is another org's")
+        rule.escalation_channel_id = target.id
+        rule.escalate_after_minutes = timing.after_minutes
+        rule.escalate_every_minutes = timing.every_minutes
+        rule.escalate_times = timing.times
     session.add(rule)
     session.flush()
     _changed(session, cache)
@@ -198,7 +210,11 @@ def list_rules(session: Session, org_id: int | None) -> list[RuleOut]:
         query = query.where(NotificationRule.organization_id == org_id)
     rules = session.scalars(query).all()
     services = _names(session, Service, {r.service_id for r in rules if r.service_id})
-    channels = _names(session, NotificationChannel, {r.channel_id for r in rules})
+    channels = _names(
+        session,
+        NotificationChannel,
+        {r.channel_id for r in rules} | {r.escalation_channel_id or 0 for r in rules},
+    )
     return [
         RuleOut(
             id=r.id,
@@ -208,10 +224,23 @@ def list_rules(session: Session, org_id: int | None) -> list[RuleOut]:
             channel=channels.get(r.channel_id, ""),
             events=list(r.events or ()),
             min_severity=r.min_severity,
+            escalation=_escalation_out(r, channels),
             created_at=to_utc(r.created_at),
         )
         for r in rules
     ]
+
+
+def _escalation_out(rule: NotificationRule, channels: Mapping[int, str]) -> EscalationOut | None:
+    if rule.escalation_channel_id is None or rule.escalate_after_minutes is None:
+        return None
+    return EscalationOut(
+        channel_id=rule.escalation_channel_id,
+        channel=channels.get(rule.escalation_channel_id, ""),
+        after_minutes=rule.escalate_after_minutes,
+        every_minutes=rule.escalate_every_minutes or rule.escalate_after_minutes,
+        times=rule.escalate_times or 1,
+    )
 
 
 def _names(session: Session, model: Any, ids: set[int]) -> dict[int, str]:

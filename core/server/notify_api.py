@@ -86,9 +86,14 @@ def create_rule(call: Call) -> RuleOut:
     with call.state.sessions.begin() as s:
         service = admin.get_service(s, body.service_id, call.org_id) if body.service_id else None
         channel = notify_admin.get_channel(s, body.channel_id, call.org_id)
+        escalation = (
+            (notify_admin.get_channel(s, body.escalation.channel_id, call.org_id), body.escalation)
+            if body.escalation
+            else None
+        )
         rule = notify_admin.create_rule(
             s, call.org_id, service, channel, body.events, body.min_severity,
-            call.state.engine.outbox.cache,
+            call.state.engine.outbox.cache, escalation,
         )  # fmt: skip
         rule_id = rule.id
     with call.state.sessions() as s:

@@ -53,6 +53,21 @@ class TestResult(BaseModel):
     idempotency_key: str
 
 
+class EscalationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: int = Field(ge=1, le=2**62, description="Where re-notifications go.")
+    after_minutes: int = Field(
+        ge=1, le=7 * 24 * 60, description="First one this long after opening."
+    )
+    every_minutes: int = Field(ge=1, le=7 * 24 * 60, description="Then this often.")
+    times: int = Field(1, ge=1, le=100, description="At most this many.")
+
+
+class EscalationOut(EscalationIn):
+    channel: str
+
+
 class RuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,6 +77,9 @@ class RuleCreate(BaseModel):
     channel_id: int = Field(ge=1, le=2**62)
     events: list[EventName] = Field(default_factory=lambda: list(DEFAULT_EVENTS), max_length=3)
     min_severity: SeverityName = "info"
+    escalation: EscalationIn | None = Field(
+        None, description="Re-notify incidents still triggered after a while."
+    )
 
 
 class RuleOut(BaseModel):
@@ -72,6 +90,7 @@ class RuleOut(BaseModel):
     channel: str
     events: list[str]
     min_severity: str
+    escalation: EscalationOut | None = None
     created_at: datetime
 
 

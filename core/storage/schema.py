@@ -295,6 +295,14 @@ class NotificationRule(Base):
     )
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     min_severity: Mapped[str] = mapped_column(String(20), default="info")
+    escalation_channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="SET NULL")
+    )
+    """Escalation: an incident still triggered ``escalate_after_minutes`` after it opened is
+    re-notified here every ``escalate_every_minutes``, at most ``escalate_times`` times."""
+    escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    escalate_every_minutes: Mapped[int | None] = mapped_column(Integer)
+    escalate_times: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 

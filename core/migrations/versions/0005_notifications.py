@@ -67,6 +67,14 @@ def upgrade() -> None:
         ),
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("min_severity", sa.String(20), nullable=False),
+        sa.Column(
+            "escalation_channel_id",
+            BigId,
+            sa.ForeignKey("notification_channels.id", ondelete="SET NULL"),
+        ),
+        sa.Column("escalate_after_minutes", sa.Integer(), nullable=True),
+        sa.Column("escalate_every_minutes", sa.Integer(), nullable=True),
+        sa.Column("escalate_times", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     for column in ("organization_id", "service_id", "channel_id"):

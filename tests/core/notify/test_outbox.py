@@ -319,3 +319,61 @@ def test_a_burst_over_the_rate_limit_is_folded_into_one_digest(
     assert digest_row.status == "delivered"
     folded = [r for r in rows if r.status == "digested"]
     assert len(folded) == 4 and {r.digest_id for r in folded} == {digest_row.id}
+
+
+def test_escalation_renotifies_triggered_incidents_at_most_k_times(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    from alertgate.server.notify_schemas import EscalationIn
+    from alertgate.storage.schema import Organization, Service
+
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    with Session(db_engine) as session, session.begin():
+        org = session.get(Organization, ids.organization_id)
+        service = session.get(Service, ids.service_id)
+        assert org is not None and service is not None
+        make = notify_admin.create_channel
+        first = make(session, PLUGINS, None, org, "webhook", "a", {"url": "http://127.0.0.1:9/"})
+        pager = make(session, PLUGINS, None, org, "webhook", "b", {"url": "http://127.0.0.1:9/"})
+        timing = EscalationIn(channel_id=pager.id, after_minutes=5, every_minutes=10, times=2)
+        notify_admin.create_rule(
+            session, org.id, service, first, ["opened"], "info", None, (pager, timing)
+        )
+        pager_id = pager.id
+    try:
+        report = engine.ingest(
+            Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER, "a")])
+        )
+        acked = (
+            engine.ingest(
+                Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER, "b")])
+            )
+            .outcomes[0]
+            .incident_id
+        )
+        assert acked is not None
+        engine.acknowledge(acked, "alice")
+        start = datetime.now(UTC)
+
+        def renotified() -> list[tuple[int, str]]:
+            return [
+                (r.incident_id, r.payload["escalation"]["round"])
+                for r in _rows(db_engine)
+                if r.event == "renotified"
+            ]
+
+        dispatcher.escalate(start + timedelta(minutes=4))
+        assert renotified() == []
+        dispatcher.escalate(start + timedelta(minutes=6))
+        dispatcher.escalate(start + timedelta(minutes=7))  # the same round: queued once
+        incident_id = report.outcomes[0].incident_id
+        assert renotified() == [(incident_id, 1)]
+        dispatcher.escalate(start + timedelta(minutes=16))
+        dispatcher.escalate(start + timedelta(hours=5))  # at most twice
+        assert renotified() == [(incident_id, 1), (incident_id, 2)]
+        assert {r.channel_id for r in _rows(db_engine) if r.event == "renotified"} == {pager_id}
+    finally:
+        dispatcher.stop()
+        engine.close()

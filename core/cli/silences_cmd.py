@@ -18,6 +18,17 @@ def _when(value: str, option: str) -> datetime:
         raise click.UsageError(f"{option}: not an ISO 8601 time: {value!r}") from None
 
 
+def _weekly(value: str) -> dict[str, object]:
+    days, sep, span = value.partition("@")
+    start, dash, end = span.partition("-")
+    try:
+        if not sep or not dash:
+            raise ValueError
+        return {"days": [int(d) for d in days.split(",")], "start": start, "end": end}
+    except ValueError:
+        raise click.UsageError(f"--weekly {value!r}: expected e.g. 5,6@22:00-06:00") from None
+
+
 @click.group()
 def silences() -> None:
     """Silences: incidents are recorded, their notifications suppressed."""
@@ -34,6 +45,11 @@ def silences() -> None:
 )
 @click.option("--starts", help="ISO 8601 start (default: now).")
 @click.option("--ends", required=True, help="ISO 8601 end (naive times are UTC).")
+@click.option(
+    "--weekly",
+    metavar="DAYS@HH:MM-HH:MM",
+    help="Only inside this weekly window (UTC), e.g. 5,6@22:00-06:00 (Monday = 0).",
+)
 @click.option("--comment", default="", help="Why.")
 @click.option("--org", help="Organization (default: the 'default' organization).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -42,11 +58,13 @@ def create(
     matches: tuple[str, ...],
     starts: str | None,
     ends: str,
+    weekly: str | None,
     comment: str,
     org: str | None,
     as_json: bool,
 ) -> None:
     """Silence a service's matching incidents until --ends."""
+    window = _weekly(weekly) if weekly else None
     matchers: dict[str, str] = {}
     for item in matches:
         key, sep, glob = item.partition("=")
@@ -64,6 +82,7 @@ def create(
             matchers,
             _when(ends, "--ends"),
             starts_at=_when(starts, "--starts") if starts else None,
+            weekly=window,
             comment=comment,
             actor=CLI_ACTOR,
         )
@@ -93,3 +112,15 @@ def list_(include_expired: bool, org: str | None, as_json: bool) -> None:
         for row in rows:
             row["matchers"] = " ".join(f"{k}={v}" for k, v in row["matchers"].items()) or "*"
         echo_table(rows, ["id", "service", "matchers", "active", "ends_at", "comment"])
+
+
+@silences.command("expire")
+@click.argument("silence_id", type=click.IntRange(1, admin.MAX_ID))
+def expire(silence_id: int) -> None:
+    """End silence ID now."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        notify_admin.expire_silence(
+            session, notify_admin.get_silence(session, silence_id, None), None
+        )
+    click.echo(f"Silence {silence_id} ended.")

@@ -106,3 +106,21 @@ def test_secret_without_key_is_refused(database: str, monkeypatch: pytest.Monkey
         "--settings", json.dumps({"routing_key": "abc"}), code=1,
     ).output  # fmt: skip
     assert "ALERTGATE_SECRET_KEY is not set" in out
+
+
+def test_weekly_silence_and_expire(database: str) -> None:
+    run("services", "create", "api")
+    ends = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    made = as_json(
+        "silences", "create", "--service", "api", "--ends", ends, "--weekly", "5,6@22:00-06:00"
+    )
+    assert made["weekly"] == {"days": [5, 6], "start": "22:00", "end": "06:00"}
+    assert (
+        "expected e.g."
+        in run(
+            "silences", "create", "--service", "api", "--ends", ends, "--weekly", "sat", code=2
+        ).output
+    )
+    assert f"Silence {made['id']} ended." in run("silences", "expire", str(made["id"])).output
+    assert as_json("silences", "list") == []
+    assert [s["expired"] for s in as_json("silences", "list", "--all")] == [True]

@@ -23,6 +23,7 @@ from alertgate.models import (
     Severity,
 )
 from alertgate.notify.outbound import OutboundHttp, check_url
+from alertgate.notify.plugin import ChannelPlugin
 from alertgate.notify.types import ChannelType, Notification, NotificationError, NotifyEvent
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "Action",
     "Alert",
+    "ChannelPlugin",
     "ChannelType",
     "DeliveryRejected",
     "ForbiddenDelivery",

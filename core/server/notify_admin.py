@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from alertgate.server.notify_schemas import (
     RuleOut,
     SilenceOut,
 )
+from alertgate.server.routing import validation_message
 from alertgate.storage.schema import (
     Notification,
     NotificationChannel,
@@ -36,6 +37,8 @@ from alertgate.storage.schema import (
     Silence,
     to_utc,
 )
+
+RowT = TypeVar("RowT")
 
 MAX_SILENCE = timedelta(days=366)
 DEFAULT_RATE_LIMIT = 20
@@ -49,12 +52,18 @@ def _changed(session: Session, cache: RoutingCache | None) -> None:
         cache.invalidate()
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "settings"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+def _saved(session: Session, row: RowT, cache: RoutingCache | None) -> RowT:
+    """Insert ``row`` and tell the routing caches."""
+    session.add(row)
+    session.flush()
+    _changed(session, cache)
+    return row
+
+
+def _of_org(query: Any, model: Any, org_id: int | None) -> Any:
+    """``query`` ordered by id, limited to one organization unless ``org_id`` is None."""
+    query = query.order_by(model.id)
+    return query if org_id is None else query.where(model.organization_id == org_id)
 
 
 # -- channels ---------------------------------------------------------------------------------
@@ -81,7 +90,7 @@ def create_channel(
     try:
         validated = ctype.settings_model.model_validate(dict(raw_settings))
     except ValidationError as exc:
-        raise InvalidInput("invalid_settings", _validation_message(exc)) from None
+        raise InvalidInput("invalid_settings", validation_message(exc)) from None
     plain, secrets = split_settings(ctype, validated)
     try:
         token = encrypt(fernet_from(secret_key) if secrets else None, secrets)
@@ -104,17 +113,11 @@ def create_channel(
         rate_limit_per_minute=max(0, min(rate_limit_per_minute, MAX_RATE_LIMIT)),
         created_at=datetime.now(UTC),
     )
-    session.add(channel)
-    session.flush()
-    _changed(session, cache)
-    return channel
+    return _saved(session, channel, cache)
 
 
 def list_channels(session: Session, org_id: int | None) -> Sequence[NotificationChannel]:
-    query = select(NotificationChannel).order_by(NotificationChannel.id)
-    if org_id is not None:
-        query = query.where(NotificationChannel.organization_id == org_id)
-    return session.scalars(query).all()
+    return session.scalars(_of_org(select(NotificationChannel), NotificationChannel, org_id)).all()
 
 
 def get_channel(session: Session, channel_id: int, org_id: int | None) -> NotificationChannel:
@@ -198,17 +201,11 @@ def create_rule(
         rule.escalate_after_minutes = timing.after_minutes
         rule.escalate_every_minutes = timing.every_minutes
         rule.escalate_times = timing.times
-    session.add(rule)
-    session.flush()
-    _changed(session, cache)
-    return rule
+    return _saved(session, rule, cache)
 
 
 def list_rules(session: Session, org_id: int | None) -> list[RuleOut]:
-    query = select(NotificationRule).order_by(NotificationRule.id)
-    if org_id is not None:
-        query = query.where(NotificationRule.organization_id == org_id)
-    rules = session.scalars(query).all()
+    rules = session.scalars(_of_org(select(NotificationRule), NotificationRule, org_id)).all()
     services = _names(session, Service, {r.service_id for r in rules if r.service_id})
     channels = _names(
         session,
@@ -293,10 +290,7 @@ def create_silence(
         created_by=actor[:200],
         created_at=now,
     )
-    session.add(silence)
-    session.flush()
-    _changed(session, cache)
-    return silence
+    return _saved(session, silence, cache)
 
 
 def expire_silence(session: Session, silence: Silence, cache: RoutingCache | None) -> None:

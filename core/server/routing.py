@@ -70,7 +70,8 @@ class ApiRoute:
         return re.sub(r"\{(\w+):\w+\}", r"{\1}", self.path)
 
 
-def _validation_message(exc: ValidationError) -> str:
+def validation_message(exc: ValidationError) -> str:
+    """The first few problems of a validation error, one line for an error body."""
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "body"
@@ -142,7 +143,7 @@ def endpoint(route: ApiRoute) -> Callable[[Request], Any]:
                     return error_response(400, "invalid_json", "request body is not JSON")
                 call.body = route.body.model_validate(doc)
         except ValidationError as exc:
-            return error_response(422, "invalid_request", _validation_message(exc))
+            return error_response(422, "invalid_request", validation_message(exc))
         try:
             result = await run_in_threadpool(route.handler, call)
         except admin.AdminError as exc:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from alertgate import ChannelType, Notification, NotificationError, OutboundHttp, hookimpl
+from alertgate import ChannelPlugin, ChannelType, Notification, NotificationError, OutboundHttp
 
 SLUG = "email"
 
@@ -90,32 +90,25 @@ def send(msg: EmailMessage, settings: EmailSettings, timeout: float) -> None:
         smtp.send_message(msg)
 
 
-@hookimpl(trylast=True)
-def alertgate_channel_types() -> list[ChannelType]:
-    return [
-        ChannelType(
-            slug=SLUG,
-            title="E-mail",
-            description="Sends a text and HTML e-mail over SMTP (STARTTLS or TLS).",
-            settings_model=EmailSettings,
-        )
-    ]
+class Email(ChannelPlugin):
+    channel_type = ChannelType(
+        slug=SLUG,
+        title="E-mail",
+        description="Sends a text and HTML e-mail over SMTP (STARTTLS or TLS).",
+        settings_model=EmailSettings,
+    )
+
+    def send(self, notification: Notification, settings: Any, http: OutboundHttp) -> None:
+        assert isinstance(settings, EmailSettings)
+        try:
+            send(build(notification, settings), settings, http.timeout)
+        except smtplib.SMTPResponseException as exc:
+            # 5xx: the server refuses (bad recipient, auth); 4xx: try again later.
+            raise NotificationError(
+                f"SMTP server answered {exc.smtp_code}", retryable=exc.smtp_code < 500
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotificationError(f"SMTP failed: {type(exc).__name__}") from None
 
 
-@hookimpl(trylast=True)
-def alertgate_send_notification(
-    channel_type: str, notification: Notification, settings: Any, http: OutboundHttp
-) -> bool | None:
-    if channel_type != SLUG:
-        return None
-    assert isinstance(settings, EmailSettings)
-    try:
-        send(build(notification, settings), settings, http.timeout)
-    except smtplib.SMTPResponseException as exc:
-        # 5xx: the server refuses (bad recipient, auth); 4xx: try again later.
-        raise NotificationError(
-            f"SMTP server answered {exc.smtp_code}", retryable=exc.smtp_code < 500
-        ) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise NotificationError(f"SMTP failed: {type(exc).__name__}") from None
-    return True
+plugin = Email()

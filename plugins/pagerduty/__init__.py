@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelType, Notification, NotifyEvent, OutboundHttp, check_url, hookimpl
+from alertgate import ChannelPlugin, ChannelType, Notification, NotifyEvent, OutboundHttp, check_url
 
 SLUG = "pagerduty"
 ACTIONS = {NotifyEvent.ACKNOWLEDGED: "acknowledge", NotifyEvent.RESOLVED: "resolve"}
@@ -66,29 +66,22 @@ def event(notification: Notification, routing_key: str) -> dict[str, Any]:
     return body
 
 
-@hookimpl(trylast=True)
-def alertgate_channel_types() -> list[ChannelType]:
-    return [
-        ChannelType(
-            slug=SLUG,
-            title="PagerDuty",
-            description="Triggers, acknowledges and resolves PagerDuty alerts (Events API v2).",
-            settings_model=PagerDutySettings,
-        )
-    ]
-
-
-@hookimpl(trylast=True)
-def alertgate_send_notification(
-    channel_type: str, notification: Notification, settings: Any, http: OutboundHttp
-) -> bool | None:
-    if channel_type != SLUG:
-        return None
-    assert isinstance(settings, PagerDutySettings)
-    body = json.dumps(event(notification, settings.routing_key.get_secret_value())).encode()
-    http.post(
-        settings.base_url.rstrip("/") + "/v2/enqueue",
-        content=body,
-        headers={"Content-Type": "application/json"},
+class PagerDuty(ChannelPlugin):
+    channel_type = ChannelType(
+        slug=SLUG,
+        title="PagerDuty",
+        description="Triggers, acknowledges and resolves PagerDuty alerts (Events API v2).",
+        settings_model=PagerDutySettings,
     )
-    return True
+
+    def send(self, notification: Notification, settings: Any, http: OutboundHttp) -> None:
+        assert isinstance(settings, PagerDutySettings)
+        body = json.dumps(event(notification, settings.routing_key.get_secret_value())).encode()
+        http.post(
+            settings.base_url.rstrip("/") + "/v2/enqueue",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+
+
+plugin = PagerDuty()

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelType, Notification, NotifyEvent, OutboundHttp, check_url, hookimpl
+from alertgate import ChannelPlugin, ChannelType, Notification, NotifyEvent, OutboundHttp, check_url
 
 SLUG = "slack"
 EMOJI = {"critical": ":red_circle:", "error": ":large_orange_circle:", "warning": ":warning:"}
@@ -57,29 +57,22 @@ def message(notification: Notification) -> dict[str, Any]:
     return {"text": f"{headline} — {notification.what_changed}", "blocks": blocks}
 
 
-@hookimpl(trylast=True)
-def alertgate_channel_types() -> list[ChannelType]:
-    return [
-        ChannelType(
-            slug=SLUG,
-            title="Slack",
-            description="Posts a readable message to a Slack incoming webhook.",
-            settings_model=SlackSettings,
-        )
-    ]
-
-
-@hookimpl(trylast=True)
-def alertgate_send_notification(
-    channel_type: str, notification: Notification, settings: Any, http: OutboundHttp
-) -> bool | None:
-    if channel_type != SLUG:
-        return None
-    assert isinstance(settings, SlackSettings)
-    body = json.dumps(message(notification)).encode()
-    http.post(
-        settings.webhook_url.get_secret_value(),
-        content=body,
-        headers={"Content-Type": "application/json"},
+class Slack(ChannelPlugin):
+    channel_type = ChannelType(
+        slug=SLUG,
+        title="Slack",
+        description="Posts a readable message to a Slack incoming webhook.",
+        settings_model=SlackSettings,
     )
-    return True
+
+    def send(self, notification: Notification, settings: Any, http: OutboundHttp) -> None:
+        assert isinstance(settings, SlackSettings)
+        body = json.dumps(message(notification)).encode()
+        http.post(
+            settings.webhook_url.get_secret_value(),
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+
+
+plugin = Slack()

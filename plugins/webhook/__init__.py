@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelType, Notification, OutboundHttp, check_url, hookimpl
+from alertgate import ChannelPlugin, ChannelType, Notification, OutboundHttp, check_url
 
 SLUG = "webhook"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -50,32 +50,25 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@hookimpl(trylast=True)
-def alertgate_channel_types() -> list[ChannelType]:
-    return [
-        ChannelType(
-            slug=SLUG,
-            title="Webhook",
-            description="POSTs the notification as JSON, signed with HMAC-SHA256.",
-            settings_model=WebhookSettings,
-        )
-    ]
+class Webhook(ChannelPlugin):
+    channel_type = ChannelType(
+        slug=SLUG,
+        title="Webhook",
+        description="POSTs the notification as JSON, signed with HMAC-SHA256.",
+        settings_model=WebhookSettings,
+    )
+
+    def send(self, notification: Notification, settings: Any, http: OutboundHttp) -> None:
+        assert isinstance(settings, WebhookSettings)
+        body = body_of(notification.payload)
+        headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: notification.idempotency_key,
+            EVENT_HEADER: notification.event.value,
+        }
+        if settings.secret is not None:
+            headers[SIGNATURE_HEADER] = sign(settings.secret.get_secret_value(), body)
+        http.post(settings.url, content=body, headers=headers)
 
 
-@hookimpl(trylast=True)
-def alertgate_send_notification(
-    channel_type: str, notification: Notification, settings: Any, http: OutboundHttp
-) -> bool | None:
-    if channel_type != SLUG:
-        return None
-    assert isinstance(settings, WebhookSettings)
-    body = body_of(notification.payload)
-    headers = {
-        "Content-Type": "application/json",
-        IDEMPOTENCY_HEADER: notification.idempotency_key,
-        EVENT_HEADER: notification.event.value,
-    }
-    if settings.secret is not None:
-        headers[SIGNATURE_HEADER] = sign(settings.secret.get_secret_value(), body)
-    http.post(settings.url, content=body, headers=headers)
-    return True
+plugin = Webhook()

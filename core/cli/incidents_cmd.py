@@ -94,11 +94,13 @@ def show(incident_id: int, as_json: bool) -> None:
 
 def _change(incident_id: int, verb: str) -> None:
     from alertgate.engine import IngestEngine
+    from alertgate.notify.outbox import Outbox
 
     db = open_db()
     with admin_errors(), db.sessions() as session:
         admin.get_incident(session, incident_id)
-    engine = IngestEngine(db.engine, db.plugins)
+    # The outbox: acknowledging or resolving by hand notifies like the API does.
+    engine = IngestEngine(db.engine, db.plugins, outbox=Outbox())
     try:
         with admin_errors():
             if verb == "acknowledged":

@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -26,13 +26,10 @@ from alertgate.engine.types import (
     IncidentNotFound,
     IngestReport,
 )
-from alertgate.engine.writer import GroupCommitWriter
+from alertgate.engine.writer import BatchOutbox, GroupCommitWriter
 from alertgate.models import IncidentEvent, Severity
 from alertgate.registry import Plugins
 from alertgate.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
-
-if TYPE_CHECKING:
-    from alertgate.notify.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +60,8 @@ class IngestEngine:
         PostgreSQL; in-memory SQLite is not supported, the writer uses its own connection).
     :param plugins: The plugin facade, for lifecycle hooks; ``None`` sends no notifications.
     :param max_batch: Most deliveries committed together.
-    :param outbox: Queues notifications in the transaction of each incident change; by
-        default a new one (each process should share one, see :mod:`alertgate.notify`).
+    :param outbox: Queues notifications in the transaction of each incident change
+        (:class:`alertgate.notify.outbox.Outbox`, one per process); ``None`` queues none.
     """
 
     def __init__(
@@ -73,14 +70,11 @@ class IngestEngine:
         plugins: Plugins | None = None,
         *,
         max_batch: int = 256,
-        outbox: Outbox | None = None,
+        outbox: BatchOutbox | None = None,
     ) -> None:
-        # Imported here: alertgate.notify builds on this package's modules.
-        from alertgate.notify.outbox import Outbox
-
         self.db = db_engine
         self.plugins = plugins
-        self.outbox = outbox if outbox is not None else Outbox()
+        self.outbox = outbox
         self._notify_enabled = plugins is not None and any(
             getattr(plugins.pm.hook, f"alertgate_{name}").get_hookimpls()
             for name in _LIFECYCLE_HOOKS
@@ -160,7 +154,7 @@ class IngestEngine:
                     text("SELECT status FROM incidents WHERE id = :id"), {"id": incident_id}
                 ).scalar()
         if row is not None:
-            if queued:
+            if queued and self.outbox is not None:
                 self.outbox.committed()
             return row
         if status is None:
@@ -206,7 +200,7 @@ class IngestEngine:
                 ).all()
                 events = [_event_from_row(r, "incident_resolved", QUIET_PERIOD_ACTOR) for r in rows]
                 queued = self._queue_outbox(conn, events)
-            if queued:
+            if queued and self.outbox is not None:
                 self.outbox.committed()
             if rows:
                 self._queue_events(events)
@@ -217,9 +211,7 @@ class IngestEngine:
 
     def _queue_outbox(self, conn: Connection, events: list[PendingEvent]) -> bool:
         """Notifications of a manual change, in its transaction (see alertgate.notify)."""
-        from alertgate.notify.sqlexec import ConnExec
-
-        return bool(events) and self.outbox.write_events(ConnExec(conn), events)
+        return self.outbox is not None and bool(events) and self.outbox.write_events(conn, events)
 
     def _queue_events(self, events: list[PendingEvent]) -> None:
         if not self._notify_enabled or not events:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from alertgate.engine.apply import (
     Applied,
@@ -71,8 +71,9 @@ process: under load it would otherwise make every batch contend for the same row
 
 
 class BatchOutbox(Protocol):
-    """Queues the notifications a batch causes, in the batch's transaction
-    (:class:`alertgate.notify.outbox.Outbox`)."""
+    """Queues the notifications incident changes cause, in their transaction: a batch's
+    (``write_batch``, on the writer's cursor) or a manual change's (``write_events``);
+    ``committed`` after the COMMIT. Implemented by :class:`alertgate.notify.outbox.Outbox`."""
 
     def write_batch(
         self,
@@ -81,6 +82,8 @@ class BatchOutbox(Protocol):
         deliveries: Sequence[Delivery],
         results: Sequence[Applied | BaseException],
     ) -> bool: ...
+
+    def write_events(self, conn: Connection, events: Sequence[PendingEvent]) -> bool: ...
 
     def committed(self) -> None: ...
 

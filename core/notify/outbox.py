@@ -17,13 +17,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from alertgate.engine.apply import Applied, PendingEvent
 from alertgate.engine.sql import RawSql, dump_json
 from alertgate.engine.types import Delivery
 from alertgate.models import Alert
 from alertgate.notify.routing import RoutingCache, RoutingTable
 from alertgate.notify.silences import Subject
-from alertgate.notify.sqlexec import CursorExec, Exec
+from alertgate.notify.sqlexec import ConnExec, CursorExec, Exec
 from alertgate.notify.types import NotifyEvent
 
 EVENT_OF_HOOK = {
@@ -125,8 +127,9 @@ class Outbox:
             ex.many(INSERT_NOTIFICATION, rows)
         return bool(rows)
 
-    def write_events(self, ex: Exec, events: Sequence[PendingEvent]) -> bool:
+    def write_events(self, conn: Connection, events: Sequence[PendingEvent]) -> bool:
         """The notifications of manual changes, in the caller's transaction."""
+        ex = ConnExec(conn)
         now = datetime.now(UTC)
         table = self.cache.get(ex, now)
         if table.empty:

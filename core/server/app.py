@@ -55,6 +55,7 @@ class AppState:
     engine: IngestEngine
     cache: KeyCache
     openapi: dict[str, Any]
+    outbox: Outbox
     dispatcher: Dispatcher
 
 
@@ -137,6 +138,7 @@ def create_app(
         engine=ingest_engine,
         cache=cache,
         openapi=build_openapi(api.ROUTES),
+        outbox=outbox,
         dispatcher=dispatcher,
     )
     ingest = IngestEndpoint(

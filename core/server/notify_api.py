@@ -41,7 +41,7 @@ def create_channel(call: Call) -> ChannelOut:
         assert org is not None
         row = notify_admin.create_channel(
             s, call.state.plugins, call.state.settings.secret_key, org, body.type, body.name,
-            body.settings, call.state.engine.outbox.cache, body.rate_limit_per_minute,
+            body.settings, call.state.outbox.cache, body.rate_limit_per_minute,
         )  # fmt: skip
         return notify_admin.channel_out(call.state.plugins, row)
 
@@ -55,7 +55,7 @@ def show_channel(call: Call) -> ChannelOut:
 def delete_channel(call: Call) -> None:
     with call.state.sessions.begin() as s:
         row = notify_admin.get_channel(s, call.path["channel_id"], call.org_id)
-        notify_admin.delete_channel(s, row, call.state.engine.outbox.cache)
+        notify_admin.delete_channel(s, row, call.state.outbox.cache)
 
 
 def send_test(dispatcher: Dispatcher, row: NotificationChannel) -> TestResult:
@@ -93,7 +93,7 @@ def create_rule(call: Call) -> RuleOut:
         )
         rule = notify_admin.create_rule(
             s, call.org_id, service, channel, body.events, body.min_severity,
-            call.state.engine.outbox.cache, escalation,
+            call.state.outbox.cache, escalation,
         )  # fmt: skip
         rule_id = rule.id
     with call.state.sessions() as s:
@@ -114,7 +114,7 @@ def create_silence(call: Call) -> SilenceOut:
         row = notify_admin.create_silence(
             s, call.org_id, service, body.matchers, body.ends_at, starts_at=body.starts_at,
             weekly=body.weekly.model_dump() if body.weekly else None, comment=body.comment,
-            actor=call.actor, cache=call.state.engine.outbox.cache,
+            actor=call.actor, cache=call.state.outbox.cache,
         )  # fmt: skip
         return notify_admin.silence_out(row, service.name if service else None, datetime.now(UTC))
 
@@ -122,7 +122,7 @@ def create_silence(call: Call) -> SilenceOut:
 def expire_silence(call: Call) -> SilenceOut:
     with call.state.sessions.begin() as s:
         row = notify_admin.get_silence(s, call.path["silence_id"], call.org_id)
-        notify_admin.expire_silence(s, row, call.state.engine.outbox.cache)
+        notify_admin.expire_silence(s, row, call.state.outbox.cache)
         return notify_admin.silence_out(row, None, datetime.now(UTC))
 
 

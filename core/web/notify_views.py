@@ -23,7 +23,7 @@ MAX_MATCHER_LINES = 20
 
 
 def _cache(page: Page) -> RoutingCache:
-    return page.state.engine.outbox.cache
+    return page.state.outbox.cache
 
 
 def notifications(page: Page, error: str | None = None, status: int = 200) -> Response:

@@ -11,6 +11,8 @@ import pytest
 
 from alertgate.engine import Delivery, IngestEngine
 from alertgate.models import Action, Alert, Severity
+from alertgate.notify.outbox import Outbox
+from alertgate.notify.routing import RoutingCache
 from alertgate.registry import load_plugins
 from alertgate.server import admin
 from tests.core.web.browser.support import running_ui
@@ -67,7 +69,7 @@ def test_channels_rules_silences_pages(tmp_path: Path, monkeypatch: pytest.Monke
 
         with server.sessions()() as s:
             integration_id = admin.list_integrations(s, None, service_id)[0].id
-        engine = IngestEngine(server.engine, load_plugins())
+        engine = IngestEngine(server.engine, load_plugins(), outbox=Outbox(RoutingCache(0)))
         try:
             ids = []
             for title in ("Loud", "Quiet hours"):

@@ -249,7 +249,7 @@ def alertgate_classify(integration_type: str, alert: Alert) -> Action | None:
 '''
 
 _TESTS = '''\
-"""Tests of the $slug plugin with alertgate.testing (pip install -e '.[test]'; pytest)."""
+"""Tests of the $slug plugin, with alertgate.testing."""
 
 from __future__ import annotations
 

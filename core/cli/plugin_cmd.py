@@ -28,7 +28,7 @@ def new(name: str, directory: Path | None) -> None:
         scaffold.check_name(name)
     except scaffold.ScaffoldError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
-    target = directory or Path(f"alertgate-{name.replace('_', '-')}")
+    target = directory or Path(f"alertgate-{name}")
     try:
         written = scaffold.write(name, target)
     except scaffold.ScaffoldError as exc:

@@ -137,7 +137,7 @@ def test_default_directory_is_alertgate_name(
     monkeypatch.chdir(tmp_path)
     code, output = new("pager_x")
     assert code == 0, output
-    assert (tmp_path / "alertgate-pager-x" / "src" / "alertgate_pager_x" / "__init__.py").is_file()
+    assert (tmp_path / "alertgate-pager_x" / "src" / "alertgate_pager_x" / "__init__.py").is_file()
 
 
 def test_empty_existing_directory_is_used(tmp_path: Path) -> None:

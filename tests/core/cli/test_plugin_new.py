@@ -43,6 +43,19 @@ def generated_env(package: Path, site: Path, slug: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
+def run(
+    python: str | Path, args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python args...`` in ``cwd``; the caller checks the outcome."""
+    return subprocess.run(
+        [str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PLUGINS_JSON = ["-c", RUN_CLI, "plugins", "--json"]
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("gen") / "pkg"
@@ -88,25 +101,11 @@ def test_plugin_uses_only_the_public_api_and_declares_its_range(package: Path) -
 
 def test_generated_tests_pass_and_plugins_lists_it(package: Path, tmp_path: Path) -> None:
     env = generated_env(package, tmp_path / "site", "shiny_hook")
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    tests = run(sys.executable, PYTEST, package, env)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "4 passed" in tests.stdout
-    listed = subprocess.run(
-        [sys.executable, "-c", RUN_CLI, "plugins", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    listed = run(sys.executable, PLUGINS_JSON, tmp_path, env)
+    assert listed.returncode == 0, listed.stderr
     [row] = [r for r in json.loads(listed.stdout) if r["slug"] == "shiny_hook"]
     assert (row["distribution"], row["builtin"]) == ("alertgate-shiny-hook", False)
 
@@ -119,14 +118,7 @@ def test_generated_tests_can_fail(package: Path, tmp_path: Path) -> None:
     plugin = broken / "src/alertgate_shiny_hook/__init__.py"
     plugin.write_text(plugin.read_text().replace('== "resolved"', '== "never"'))
     env = generated_env(broken, tmp_path / "site", "shiny_hook")
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=broken,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    tests = run(sys.executable, PYTEST, broken, env)
     assert tests.returncode == 1
     assert "resolve[0] did not resolve what trigger[0] opened" in tests.stdout
 
@@ -170,57 +162,23 @@ def test_pip_install_e_into_a_fresh_venv(tmp_path: Path) -> None:
     package = tmp_path / "alertgate-shiny-hook"
     assert new("shiny_hook", "--directory", str(package))[0] == 0
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    assert run(sys.executable, ["-m", "venv", str(venv)], tmp_path).returncode == 0
     python = venv / "bin" / "python"
-    fresh_site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    purelib = ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    fresh_site = Path(run(python, purelib, tmp_path).stdout.strip())
     # alertgate and its dependencies come from this environment; the plugin is pip's job.
     ours = sysconfig.get_paths()["purelib"]
-    (Path(fresh_site) / "alertgate-under-test.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n"
-    )
+    pth = fresh_site / "alertgate-under-test.pth"
+    pth.write_text(f"import site; site.addsitedir({ours!r})\n")
     # A virtualenv of Python 3.11 still seeds setuptools 65, too old for editable installs.
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "setuptools>=70.1"], check=True, timeout=600
-    )
-    install = subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-e",
-            str(package),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    pip = ["-m", "pip", "install", "-q"]
+    upgraded = run(python, [*pip, "setuptools>=70.1"], tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    install = run(python, [*pip, "--no-deps", "--no-build-isolation", "-e", str(package)], tmp_path)
     assert install.returncode == 0, install.stdout + install.stderr
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    listed = subprocess.run(
-        [python, "-c", RUN_CLI, "plugins", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    listed = run(python, PLUGINS_JSON, tmp_path, env)
+    assert listed.returncode == 0, listed.stderr
     assert "alertgate-shiny-hook" in {r["distribution"] for r in json.loads(listed.stdout)}
-    tests = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    tests = run(python, PYTEST, package, env)
     assert tests.returncode == 0, tests.stdout + tests.stderr

@@ -58,6 +58,8 @@ def build_plugins(*extra: object, disabled: tuple[str, ...] = ()) -> Plugins:
 class TestIntegration:
     """An integration created for a test: post to ``path`` to deliver to it."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     id: int
     type: str
     key: str

@@ -20,7 +20,7 @@ from typing import Any, cast
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from alertgate import hookspecs
+from alertgate import compat, hookspecs
 from alertgate.errors import MalformedDelivery, PluginError
 from alertgate.models import (
     Action,
@@ -99,6 +99,7 @@ def load_plugins(disabled: Iterable[str] | None = None) -> Plugins:
             plugin = ep.load()
         except Exception as exc:
             raise PluginError(f"{where} failed to import {ep.value!r}: {exc!r}") from exc
+        compat.check_plugin(plugin, where)
         try:
             pm.register(plugin, name=ep.name)
         except (pluggy.PluginValidationError, ValueError) as exc:

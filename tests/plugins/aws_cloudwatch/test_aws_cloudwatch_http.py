@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from alertgate.cli.demo_cmd import sns_headers
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server import admin
 from alertgate.storage.database import make_sessionmaker
@@ -58,7 +57,7 @@ def fresh(doc: dict[str, Any], key: str) -> dict[str, Any]:
 
 def publish(url: str, signer: SnsSigner, message: str) -> httpx.Response:
     doc = signer.notification(message, topic_arn=TOPIC)
-    return httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc), timeout=30)
+    return httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc), timeout=30)
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from alertgate.errors import ForbiddenDelivery
 from alertgate.models import Action, ParseContext, Severity
-from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import Plugins, load_plugins
 from tests.paths import ROOT_DIR
@@ -38,11 +37,10 @@ def plugins() -> Plugins:
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Iterator[SnsSigner]:
+def signer(tmp_path: Path, plugins: Plugins) -> SnsSigner:
     signer = SnsSigner(tmp_path, "generic")
-    set_runtime(SnsRuntime.create(cert_dir=tmp_path))
-    yield signer
-    set_runtime(None)
+    plugins.configure(environ={CERT_DIR_ENV: str(tmp_path)})
+    return signer
 
 
 def _context(plugins: Plugins, settings: dict[str, object]) -> ParseContext:

@@ -22,8 +22,16 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:alertgate-demo-cloudtrail"
 ALARM_NAME = "CloudTrail-UnauthorizedAPICalls"
 
 
-def alarm_message(state: str, previous: str, changed_at: datetime) -> str:
-    """A CloudWatch alarm notification on a CloudTrail metric filter (the guide's setup)."""
+def alarm_message(
+    state: str,
+    previous: str,
+    changed_at: datetime,
+    *,
+    name: str = ALARM_NAME,
+    metric: str = "UnauthorizedAttemptCount",
+) -> str:
+    """A CloudWatch alarm notification on a CloudTrail metric filter (the guide's setup),
+    ALARM or OK, as CloudWatch publishes it to SNS (also used by the tests)."""
     reasons = {
         "ALARM": "Threshold Crossed: 1 out of the last 1 datapoints [3.0 ({t})] was greater "
         "than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM "
@@ -33,7 +41,7 @@ def alarm_message(state: str, previous: str, changed_at: datetime) -> str:
         "transition).",
     }
     doc = {
-        "AlarmName": ALARM_NAME,
+        "AlarmName": name,
         "AlarmDescription": "Unauthorized API calls recorded by CloudTrail",
         "AWSAccountId": ACCOUNT,
         "AlarmConfigurationUpdatedTimestamp": "2026-01-05T09:12:44.012+0000",
@@ -42,13 +50,13 @@ def alarm_message(state: str, previous: str, changed_at: datetime) -> str:
         "StateChangeTime": changed_at.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{changed_at.microsecond // 1000:03d}+0000",
         "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{ALARM_NAME}",
+        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
         "OldStateValue": previous,
         "OKActions": [TOPIC_ARN],
         "AlarmActions": [TOPIC_ARN],
         "InsufficientDataActions": [],
         "Trigger": {
-            "MetricName": "UnauthorizedAttemptCount",
+            "MetricName": metric,
             "Namespace": "CloudTrailMetrics",
             "StatisticType": "Statistic",
             "Statistic": "SUM",

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from alertgate.plugins.aws_cloudtrail.demo import alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.storage.schema import Alert as AlertRow
 from tests.live import free_port
@@ -32,30 +34,15 @@ from tests.sns_support import fake_sns
 
 pytestmark = pytest.mark.slow
 
-ALARM = {
-    "AlarmName": "root-account-usage",
-    "AlarmDescription": "CIS 1.1 root usage",
-    "AWSAccountId": "123456789012",
-    "NewStateValue": "ALARM",
-    "NewStateReason": "Threshold Crossed: 1 datapoint [1.0] was >= the threshold (1.0).",
-    "StateChangeTime": "2024-05-01T10:00:00.000+0000",
-    "Region": "US East (N. Virginia)",
-    "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:root-account-usage",
-    "OldStateValue": "OK",
-    "Trigger": {
-        "MetricName": "RootAccountUsageCount",
-        "Namespace": "CloudTrailMetrics",
-        "StatisticType": "Statistic",
-        "Statistic": "SUM",
-        "Unit": None,
-        "Dimensions": [],
-        "Period": 300,
-        "EvaluationPeriods": 1,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "Threshold": 1.0,
-        "TreatMissingData": "notBreaching",
-    },
-}
+ALARM = json.loads(
+    alarm_message(
+        "ALARM",
+        "OK",
+        datetime(2024, 5, 1, 10, 0, tzinfo=UTC),
+        name="root-account-usage",
+        metric="RootAccountUsageCount",
+    )
+)
 OK = {
     **ALARM,
     "NewStateValue": "OK",

@@ -10,7 +10,6 @@ docs/ui.md.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
+from alertgate.plugins.aws_cloudtrail import demo
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server import admin
 from alertgate.server.app import create_app
@@ -150,37 +150,7 @@ def ui_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiSer
 
 def alarm_message(state: str, previous: str, changed_at: datetime) -> str:
     """A CloudWatch alarm on a CloudTrail metric filter, as the guide sets it up."""
-    name = "UnauthorizedAPICalls"
-    return json.dumps(
-        {
-            "AlarmName": name,
-            "AlarmDescription": "Unauthorized API calls recorded by CloudTrail",
-            "AWSAccountId": ACCOUNT,
-            "NewStateValue": state,
-            "NewStateReason": f"Threshold Crossed: datapoint went {state}",
-            "StateChangeTime": changed_at.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{changed_at.microsecond // 1000:03d}+0000",
-            "Region": "US East (N. Virginia)",
-            "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
-            "OldStateValue": previous,
-            "OKActions": [TOPIC_ARN],
-            "AlarmActions": [TOPIC_ARN],
-            "InsufficientDataActions": [],
-            "Trigger": {
-                "MetricName": "UnauthorizedAttemptCount",
-                "Namespace": "CloudTrailMetrics",
-                "StatisticType": "Statistic",
-                "Statistic": "SUM",
-                "Unit": None,
-                "Dimensions": [],
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "Threshold": 1.0,
-                "TreatMissingData": "notBreaching",
-            },
-        }
-    )
+    return demo.alarm_message(state, previous, changed_at, name="UnauthorizedAPICalls")
 
 
 def post_sns(url: str, doc: dict[str, Any]) -> httpx.Response:

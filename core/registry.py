@@ -226,16 +226,22 @@ class Plugins:
 
     # -- plugin context, settings, commands, presentation ----------------------------------
 
-    def _each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    def _each(
+        self, hook_name: str, *, skip_failed: bool = False, **kwargs: Any
+    ) -> Iterator[tuple[str, Any]]:
         """Call every implementation of a hook in pluggy's order; yield (plugin, result).
 
-        One implementation at a time, so a failure names its plugin and the hook.
+        One implementation at a time, so a failure names its plugin and the hook: raised
+        as a :class:`PluginError`, or with ``skip_failed`` logged and that plugin skipped.
         """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as exc:
+                if skip_failed:
+                    log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
+                    continue
                 raise PluginError(
                     f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc!r}"
                 ) from exc
@@ -254,7 +260,7 @@ class Plugins:
     ) -> PluginContext:
         """Build the plugin context once for this process and let plugins set up.
 
-        :param settings: The core settings (default: read from ``environ``'s process).
+        :param settings: The core settings (default: ``Settings()``, from ``os.environ``).
         :param environ: The environment plugins read (default: a copy of ``os.environ``).
         :raises PluginError: A plugin's settings are invalid or its configure hook failed.
         """
@@ -268,7 +274,7 @@ class Plugins:
         context = PluginContext(
             settings=settings or Settings(), environ=env, plugin_settings=plugin_settings
         )
-        for _plugin, _ in self._each("alertgate_configure", context=context):
+        for _ in self._each("alertgate_configure", context=context):
             pass
         self._context = context
         return context
@@ -294,7 +300,7 @@ class Plugins:
         for impl in reversed(hook.get_hookimpls()):
             before = dict(cli.commands)
             try:
-                impl.function(cli)
+                impl.function(*(cli for _ in impl.argnames))
                 taken = sorted(n for n, cmd in before.items() if cli.commands.get(n) is not cmd)
                 if taken:
                     raise ValueError(f"command name(s) already taken: {', '.join(taken)}")
@@ -312,20 +318,18 @@ class Plugins:
         """What plugins say about an integration's recorded state (see the hook).
 
         Never raises: this runs for every integration a page shows, and a plugin that
-        fails to describe one must not take the page down.
+        fails to describe one is logged and left out, not allowed to take the page down.
         """
         items: list[StateItem] = []
-        try:
-            for plugin, found in self._each(
-                "alertgate_describe_state", integration_type=slug, state=state
-            ):
-                for item in found or ():
-                    if isinstance(item, StateItem):
-                        items.append(item)
-                    else:
-                        log.warning("plugin %r described state with %r", plugin, item)
-        except PluginError:
-            log.exception("describing the state of a %s integration failed", slug)
+        described = self._each(
+            "alertgate_describe_state", skip_failed=True, integration_type=slug, state=state
+        )
+        for plugin, found in described:
+            for item in found or ():
+                if isinstance(item, StateItem):
+                    items.append(item)
+                else:
+                    log.warning("plugin %r described a state with %r", plugin, item)
         return items
 
     def demo_story(self, workdir: Path, now: datetime) -> DemoStory | None:

@@ -258,7 +258,11 @@ def alertgate_describe_state(integration_type, state):
     raise RuntimeError("boom")
 """,
     )
-    assert load_plugins(disabled=()).describe_state("aws_sns", {"sns": {}}) == []
+    described = load_plugins(disabled=()).describe_state(
+        "aws_sns", {"sns": {"status": "confirmed"}}
+    )
+    # The other plugins' items are still there.
+    assert described == [StateItem("Subscription", "Subscription confirmed", status="ok")]
 
 
 def test_hook_alertgate_demo(tiny: str, tmp_path: Path) -> None:

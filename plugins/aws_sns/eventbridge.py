@@ -108,7 +108,8 @@ def _event(doc: Mapping[str, Any]) -> EventBridgeEvent:
 
 
 def events_from(doc: Any, source: str) -> list[EventBridgeEvent] | None:
-    """The events of ``source`` in a decoded message: one event or a list of events.
+    """The events of ``source`` in a decoded message: one event, or a list of events or of
+    SNS Notifications carrying one each.
 
     :return: ``None`` when the document holds no event of ``source``.
     :raises MalformedDelivery: A list longer than :data:`MAX_EVENTS`, or one that mixes
@@ -116,13 +117,25 @@ def events_from(doc: Any, source: str) -> list[EventBridgeEvent] | None:
     """
     if _is_event(doc, source):
         return [_event(doc)]
-    if not (isinstance(doc, list) and doc and _is_event(doc[0], source)):
+    if not isinstance(doc, list) or not doc:
         return None
     if len(doc) > MAX_EVENTS:
-        raise MalformedDelivery("too_many_events", f"{len(doc)} events; at most {MAX_EVENTS}")
-    if not all(_is_event(item, source) for item in doc):
+        raise MalformedDelivery("too_many_events", f"{len(doc)} entries; at most {MAX_EVENTS}")
+    items = [_carried(item) for item in doc]
+    if not _is_event(items[0], source):
+        return None
+    if not all(_is_event(item, source) for item in items):
         raise MalformedDelivery("invalid_event", f"every entry must be a {source} event")
-    return [_event(item) for item in doc]
+    return [_event(item) for item in items]
+
+
+def _carried(item: Any) -> Any:
+    """A list entry as an event: itself, or the event an SNS Notification carries (a saved
+    copy; such a list arrives as a direct post, authenticated by the shared secret)."""
+    if isinstance(item, dict) and item.get("Type") == "Notification":
+        message = item.get("Message")
+        return decode(message) if isinstance(message, str) else None
+    return item
 
 
 def dedupe_key(

@@ -22,7 +22,6 @@ from alertgate.models import (
 )
 from alertgate.plugins.aws_guardduty import findings
 from alertgate.plugins.aws_guardduty.findings import GuardDutySettings
-from alertgate.plugins.aws_sns.eventbridge import other_fingerprint
 from alertgate.plugins.aws_sns.hooks import (
     coerce_settings,
     parse_sns_delivery,
@@ -62,17 +61,11 @@ def alertgate_parse_request(
 def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
     if integration_type != SLUG:
         return None
-    if alert.kind == findings.KIND:
-        return findings.fingerprint(alert, settings)
-    return other_fingerprint(alert)
+    return findings.fingerprint(alert, settings)
 
 
 @hookimpl(trylast=True)
 def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
     if integration_type != SLUG:
         return None
-    if alert.kind != findings.KIND:
-        return Action.INFO
-    if findings.is_archived(alert):
-        return Action.RESOLVE
-    return Action.INFO if findings.below_minimum(alert, settings) else Action.TRIGGER
+    return findings.action(alert, settings)

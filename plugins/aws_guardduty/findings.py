@@ -19,17 +19,19 @@ from urllib.parse import quote
 from pydantic import Field
 
 from alertgate.errors import MalformedDelivery
-from alertgate.models import Alert, ParseResult, Severity
+from alertgate.models import Action, Alert, ParseResult, Severity
 from alertgate.plugins.aws_sns.eventbridge import (
-    MAX_EVENTS,
     EventBridgeEvent,
+    bare_documents,
     console_url,
     dedupe_key,
     event_result,
     kept_payload,
     mapping,
+    other_fingerprint,
     parse_time,
     text,
+    version_key,
 )
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 
@@ -270,22 +272,19 @@ def finding_alert(
 
 def _bare_alerts(doc: Any, notification: SnsNotification) -> list[Alert] | None:
     """Alerts for bare findings (one or a list), keyed by their version."""
-    if is_finding(doc):
-        doc = [doc]
-    if not (isinstance(doc, list) and doc and is_finding(doc[0])):
+    found = bare_documents(doc, is_finding, "a GuardDuty finding")
+    if found is None:
         return None
-    if len(doc) > MAX_EVENTS:
-        raise MalformedDelivery("too_many_findings", f"at most {MAX_EVENTS} findings")
-    if not all(is_finding(item) for item in doc):
-        raise MalformedDelivery("invalid_finding", "every entry must be a GuardDuty finding")
     alerts = []
-    for item in doc:
+    for item in found:
         finding = read_finding(item, None)
-        version = finding.updated_at.isoformat() if finding.updated_at else "-"
+        key = version_key(
+            "guardduty", finding.id, finding.updated_at, finding.count, finding.archived
+        )
         alerts.append(
             finding_alert(
                 finding,
-                dedupe=f"guardduty:{finding.id}:{version}:{finding.count}:{finding.archived}",
+                dedupe=key,
                 payload=item,
                 fallback_time=notification.timestamp,
                 delivery=notification.kind,
@@ -321,20 +320,22 @@ def alerts_for(notification: SnsNotification, settings: GuardDutySettings) -> Pa
 def fingerprint(alert: Alert, settings: Any) -> str:
     """One incident per finding; with ``group_across_regions``, per finding type and
     resource in the account."""
+    if alert.kind != KIND:
+        return other_fingerprint(alert)
     attrs = alert.attributes
     if getattr(settings, "group_across_regions", False):
         account = attrs.get("account") or "unknown-account"
-        return (
-            f"aws_guardduty:type:{account}:{attrs.get('finding_type')}:{attrs.get('resource_key')}"
-        )
+        where = f"{account}:{attrs.get('finding_type')}:{attrs.get('resource_key')}"
+        return f"aws_guardduty:type:{where}"
     return finding_fingerprint(attrs.get("account"), attrs.get("region"), str(attrs["finding_id"]))
 
 
-def is_archived(alert: Alert) -> bool:
-    return alert.attributes.get("archived") is True
-
-
-def below_minimum(alert: Alert, settings: Any) -> bool:
-    minimum = getattr(settings, "minimum_severity", 0.0)
+def action(alert: Alert, settings: Any) -> Action:
+    """Archived resolves; scored below ``minimum_severity`` is info; else trigger."""
+    if alert.kind != KIND:
+        return Action.INFO
+    if alert.attributes.get("archived") is True:
+        return Action.RESOLVE
     score = alert.attributes.get("severity_score")
-    return isinstance(score, int | float) and score < minimum
+    minimum = getattr(settings, "minimum_severity", 0.0)
+    return Action.INFO if isinstance(score, int | float) and score < minimum else Action.TRIGGER

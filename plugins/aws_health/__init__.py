@@ -23,7 +23,6 @@ from alertgate.models import (
 )
 from alertgate.plugins.aws_health import events
 from alertgate.plugins.aws_health.events import HealthSettings
-from alertgate.plugins.aws_sns.eventbridge import other_fingerprint
 from alertgate.plugins.aws_sns.hooks import (
     coerce_settings,
     parse_sns_delivery,
@@ -64,13 +63,11 @@ def alertgate_parse_request(
 def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
     if integration_type != SLUG:
         return None
-    return events.fingerprint(alert) if alert.kind == events.KIND else other_fingerprint(alert)
+    return events.fingerprint(alert)
 
 
 @hookimpl(trylast=True)
 def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
     if integration_type != SLUG:
         return None
-    if alert.kind != events.KIND:
-        return Action.INFO
-    return Action.RESOLVE if events.is_closed(alert) else Action.TRIGGER
+    return events.action(alert)

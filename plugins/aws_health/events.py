@@ -19,13 +19,14 @@ from urllib.parse import quote
 from pydantic import Field
 
 from alertgate.errors import MalformedDelivery
-from alertgate.models import Alert, ParseResult, Severity
+from alertgate.models import Action, Alert, ParseResult, Severity
 from alertgate.plugins.aws_sns.eventbridge import (
     EventBridgeEvent,
     dedupe_key,
     event_result,
     kept_payload,
     mapping,
+    other_fingerprint,
     parse_time,
     text,
 )
@@ -217,10 +218,15 @@ def alerts_for(notification: SnsNotification, settings: HealthSettings) -> Parse
 
 def fingerprint(alert: Alert) -> str:
     """Event ARN and affected account, plus the entity when the event lists one."""
+    if alert.kind != KIND:
+        return other_fingerprint(alert)
     attrs = alert.attributes
     key = f"aws_health:{attrs.get('account') or 'unknown-account'}:{attrs.get('event_arn')}"
     return f"{key}:{attrs['entity']}" if attrs.get("entity") else key
 
 
-def is_closed(alert: Alert) -> bool:
-    return alert.attributes.get("status") == "closed"
+def action(alert: Alert) -> Action:
+    """``statusCode`` closed resolves; upcoming and open trigger."""
+    if alert.kind != KIND:
+        return Action.INFO
+    return Action.RESOLVE if alert.attributes.get("status") == "closed" else Action.TRIGGER

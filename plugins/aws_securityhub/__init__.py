@@ -23,7 +23,6 @@ from alertgate.models import (
 )
 from alertgate.plugins.aws_securityhub import findings
 from alertgate.plugins.aws_securityhub.findings import SecurityHubSettings
-from alertgate.plugins.aws_sns.eventbridge import other_fingerprint
 from alertgate.plugins.aws_sns.hooks import (
     coerce_settings,
     parse_sns_delivery,
@@ -64,15 +63,11 @@ def alertgate_parse_request(
 def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
     if integration_type != SLUG:
         return None
-    return findings.fingerprint(alert) if alert.kind == findings.KIND else other_fingerprint(alert)
+    return findings.fingerprint(alert)
 
 
 @hookimpl(trylast=True)
 def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
     if integration_type != SLUG:
         return None
-    if alert.kind != findings.KIND:
-        return Action.INFO
-    if findings.is_resolved(alert):
-        return Action.RESOLVE
-    return Action.INFO if findings.below_minimum(alert, settings) else Action.TRIGGER
+    return findings.action(alert, settings)

@@ -23,19 +23,21 @@ from urllib.parse import quote
 from pydantic import Field
 
 from alertgate.errors import MalformedDelivery
-from alertgate.models import Alert, ParseResult, Severity
+from alertgate.models import Action, Alert, ParseResult, Severity
 from alertgate.plugins.aws_guardduty.findings import finding_fingerprint
 from alertgate.plugins.aws_sns.eventbridge import (
-    MAX_EVENTS,
     EventBridgeEvent,
+    bare_documents,
     console_url,
     dedupe_key,
     event_result,
     https_link,
     kept_payload,
     mapping,
+    other_fingerprint,
     parse_time,
     text,
+    version_key,
 )
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 
@@ -294,20 +296,16 @@ def _bare_alerts(doc: Any, notification: SnsNotification) -> list[Alert] | None:
     ``{"Findings": [...]}``; keyed by their version."""
     if isinstance(doc, dict) and isinstance(doc.get("Findings"), list):
         doc = doc["Findings"]
-    if is_finding(doc):
-        doc = [doc]
-    if not (isinstance(doc, list) and doc and all(is_finding(item) for item in doc)):
+    found = bare_documents(doc, is_finding, "a Security Hub finding")
+    if found is None:
         return None
-    if len(doc) > MAX_EVENTS:
-        raise MalformedDelivery("too_many_findings", f"at most {MAX_EVENTS} findings")
     alerts = []
-    for item in doc:
+    for item in found:
         finding = read_finding(item, None, None)
-        version = finding.updated_at.isoformat() if finding.updated_at else "-"
         alerts.append(
             finding_alert(
                 finding,
-                dedupe=f"securityhub:{finding.id}:{version}",
+                dedupe=version_key("securityhub", finding.id, finding.updated_at),
                 payload=item,
                 fallback_time=notification.timestamp,
                 delivery=notification.kind,
@@ -344,6 +342,8 @@ def alerts_for(notification: SnsNotification, settings: SecurityHubSettings) -> 
 
 def fingerprint(alert: Alert) -> str:
     """(control or finding type, resource, account); GuardDuty's key for its findings."""
+    if alert.kind != KIND:
+        return other_fingerprint(alert)
     attrs = alert.attributes
     if attrs.get("guardduty_fingerprint"):
         return str(attrs["guardduty_fingerprint"])
@@ -351,11 +351,12 @@ def fingerprint(alert: Alert) -> str:
     return f"aws_securityhub:{attrs.get('control')}:{attrs.get('resource')}:{account}"
 
 
-def is_resolved(alert: Alert) -> bool:
-    return bool(alert.attributes.get("resolved_by"))
-
-
-def below_minimum(alert: Alert, settings: Any) -> bool:
+def action(alert: Alert, settings: Any) -> Action:
+    """A resolving state resolves; labelled below ``minimum_label`` is info; else trigger."""
+    if alert.kind != KIND:
+        return Action.INFO
+    if alert.attributes.get("resolved_by"):
+        return Action.RESOLVE
     minimum = getattr(settings, "minimum_label", "LOW")
-    label = str(alert.attributes.get("severity_label"))
-    return LABELS.get(label, (0, Severity.INFO))[0] < LABELS[minimum][0]
+    rank = LABELS.get(str(alert.attributes.get("severity_label")), (0, Severity.INFO))[0]
+    return Action.INFO if rank < LABELS[minimum][0] else Action.TRIGGER

@@ -138,6 +138,32 @@ def _carried(item: Any) -> Any:
     return item
 
 
+def bare_documents(
+    doc: Any, recognise: Callable[[Any], bool], what: str
+) -> list[Mapping[str, Any]] | None:
+    """Documents that are not events but the type still reads (e.g. bare findings, as
+    exported to S3): one, or a list of them; ``None`` when ``recognise`` rejects ``doc``.
+
+    :raises MalformedDelivery: A list longer than :data:`MAX_EVENTS`, or one that mixes
+        recognised documents with others.
+    """
+    if recognise(doc):
+        return [doc]
+    if not (isinstance(doc, list) and doc and recognise(doc[0])):
+        return None
+    if len(doc) > MAX_EVENTS:
+        raise MalformedDelivery("too_many_findings", f"{len(doc)} entries; at most {MAX_EVENTS}")
+    if not all(recognise(item) for item in doc):
+        raise MalformedDelivery("invalid_finding", f"every entry must be {what}")
+    return doc
+
+
+def version_key(prefix: str, ident: str, updated_at: datetime | None, *more: object) -> str:
+    """Dedupe key of a bare document, which has no event id: its identity and version."""
+    stamp = updated_at.isoformat() if updated_at else "-"
+    return ":".join([prefix, ident, stamp, *(str(m) for m in more)])
+
+
 def dedupe_key(
     event: EventBridgeEvent, notification: SnsNotification, part: str | None = None
 ) -> str | None:

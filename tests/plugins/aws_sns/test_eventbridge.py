@@ -14,7 +14,9 @@ from alertgate.plugins.aws_sns.eventbridge import (
     https_link,
     parse_time,
 )
+from alertgate.registry import load_plugins
 from tests.eventbridge_support import envelope, event
+from tests.paths import ROOT_DIR
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,20 @@ def test_events_from_one_a_list_and_carried_notifications() -> None:
     with pytest.raises(MalformedDelivery) as many:
         events_from([one] * (MAX_EVENTS + 1), "aws.health")
     assert many.value.code == "too_many_events"
+
+
+def test_eventbridge_types_are_builtin_entry_points() -> None:
+    plugins = load_plugins(disabled=())
+    titles = {
+        "aws_guardduty": "Amazon GuardDuty",
+        "aws_securityhub": "AWS Security Hub",
+        "aws_health": "AWS Health",
+    }
+    for slug, title in titles.items():
+        registered = plugins.types[slug]
+        assert registered.type.title == title
+        assert (registered.plugin.name, registered.plugin.builtin) == (slug, True)
+        assert registered.type.parses_inline is True
+        docs = registered.type.docs_url
+        assert docs == f"docs/integrations/{slug.replace('_', '-')}.md"
+        assert (ROOT_DIR / docs).is_file()

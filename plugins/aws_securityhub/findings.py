@@ -129,11 +129,9 @@ def _control(finding: Mapping[str, Any]) -> tuple[str, str]:
 def _standards(finding: Mapping[str, Any]) -> tuple[str, ...]:
     compliance = mapping(finding.get("Compliance"))
     fields = mapping(finding.get("ProductFields"))
-    found = [
-        text(mapping(item).get("StandardsId"), 256)
-        for item in compliance.get("AssociatedStandards") or []
-        if isinstance(compliance.get("AssociatedStandards"), list)
-    ]
+    associated = compliance.get("AssociatedStandards")
+    listed = associated if isinstance(associated, list) else []
+    found = [text(mapping(item).get("StandardsId"), 256) for item in listed]
     found += [text(fields.get(key), 256) for key in ("StandardsArn", "StandardsGuideArn")]
     return tuple(dict.fromkeys(s for s in found if s))
 

@@ -216,7 +216,7 @@ def alerts_for(notification: SnsNotification, settings: HealthSettings) -> Parse
     return event_result(notification, SOURCE, "an AWS Health event", per_event, lambda _: None)
 
 
-def fingerprint(alert: Alert) -> str:
+def fingerprint(alert: Alert, settings: object = None) -> str:
     """Event ARN and affected account, plus the entity when the event lists one."""
     if alert.kind != KIND:
         return other_fingerprint(alert)
@@ -225,7 +225,7 @@ def fingerprint(alert: Alert) -> str:
     return f"{key}:{attrs['entity']}" if attrs.get("entity") else key
 
 
-def action(alert: Alert) -> Action:
+def action(alert: Alert, settings: object = None) -> Action:
     """``statusCode`` closed resolves; upcoming and open trigger."""
     if alert.kind != KIND:
         return Action.INFO

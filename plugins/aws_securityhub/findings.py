@@ -338,7 +338,7 @@ def alerts_for(notification: SnsNotification, settings: SecurityHubSettings) -> 
     )
 
 
-def fingerprint(alert: Alert) -> str:
+def fingerprint(alert: Alert, settings: object = None) -> str:
     """(control or finding type, resource, account); GuardDuty's key for its findings."""
     if alert.kind != KIND:
         return other_fingerprint(alert)

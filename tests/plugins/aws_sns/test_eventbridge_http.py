@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from alertgate.cli.demo_cmd import sns_headers
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.testing import sns_headers
 from alertgate.server import admin
 from alertgate.storage.database import make_sessionmaker
 from tests.eventbridge_support import event, fixture

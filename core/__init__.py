@@ -9,11 +9,14 @@ docs/plugins.md, "Compatibility"); other modules of the package are internal and
 in any release.
 """
 
+from alertgate.context import PluginContext, StashKey
 from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
 from alertgate.hookspecs import hookimpl
 from alertgate.models import (
     Action,
     Alert,
+    DemoDelivery,
+    DemoStory,
     HandshakeResponse,
     InboundRequest,
     IncidentEvent,
@@ -21,6 +24,7 @@ from alertgate.models import (
     ParseContext,
     ParseResult,
     Severity,
+    StateItem,
 )
 from alertgate.notify.outbound import OutboundHttp, check_url
 from alertgate.notify.plugin import ChannelPlugin
@@ -40,6 +44,8 @@ __all__ = [
     "ChannelPlugin",
     "ChannelType",
     "DeliveryRejected",
+    "DemoDelivery",
+    "DemoStory",
     "ForbiddenDelivery",
     "HandshakeResponse",
     "InboundRequest",
@@ -52,7 +58,10 @@ __all__ = [
     "OutboundHttp",
     "ParseContext",
     "ParseResult",
+    "PluginContext",
     "Severity",
+    "StashKey",
+    "StateItem",
     "__version__",
     "check_url",
     "hookimpl",

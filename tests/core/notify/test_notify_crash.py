@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from tests.core.cli.test_server_demo import ALERTGATE, clean_env
 from tests.core.server.test_server_serve import wait_ready
@@ -79,7 +79,7 @@ def test_sigkill_with_pending_notifications_loses_and_doubles_none(tmp_path: Pat
                 r = httpx.post(
                     created["integration_url"],
                     content=SnsSigner.body(doc),
-                    headers=sns_headers(doc),
+                    headers=SnsSigner.headers(doc),
                 )
                 assert r.status_code == 200, r.text
             receiver.wait_for(2)

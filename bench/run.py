@@ -31,6 +31,7 @@ from typing import Any
 from alertgate.server.runner import free_port
 from alertgate.storage.database import make_engine
 from bench import alertmanager, bare, calibrate, growth, loadgen, profile, server
+from bench import notify as notify_bench
 from bench.check import check_database
 from bench.procs import Sampler, cpu_seconds, machine
 from bench.workload import Params, Workload, generate, write_requests
@@ -87,21 +88,33 @@ class Bench:
         prestore: int = 0,
         rate: float | None = None,
         count: int | None = None,
+        notify: bool = False,
     ) -> dict[str, Any]:
-        """One phase: fresh database, alertgate up, load, alertgate down, check."""
+        """One phase: fresh database, alertgate up, load, alertgate down, check.
+
+        :param notify: Also a rule notifying a local webhook on every opened and resolved
+            incident (see :mod:`bench.notify`); the outbox is drained and checked after.
+        """
         args = self.args
         deliveries = self.workload.deliveries[: count or len(self.workload.deliveries)]
         url, pg = self._database(postgres)
         port = free_port()
-        env = server.base_env(url, self.cert_dir, port, {"ALERTGATE_LOG_LEVEL": args.log_level})
+        extra = {"ALERTGATE_LOG_LEVEL": args.log_level}
+        if notify:
+            extra.update(notify_bench.server_env())
+        env = server.base_env(url, self.cert_dir, port, extra)
         out: dict[str, Any] = {
             "phase": label,
             "database": "postgresql" if postgres else "sqlite",
             "workers": args.workers,
             "deliveries": len(deliveries),
         }
+        receiver = notify_bench.WebhookReceiver() if notify else None
         try:
             path, integration_id, warmup_path = server.prepare(env)
+            if receiver is not None:
+                receiver.__enter__()
+                notify_bench.add_rule(server.run_cli, env, receiver.url)
             db = make_engine(url)
             if prestore:
                 _log(f"{label}: pre-storing {prestore:,} alerts by SQL")
@@ -159,6 +172,8 @@ class Bench:
                 out["server_cpu_ms_per_delivery"] = round(1000 * cpu / len(deliveries), 3)
                 out["server_cpu_cores_busy"] = round(cpu / seconds, 2) if seconds else None
                 out["python_speed_ms_after"] = calibrate.speed_ms()
+                if receiver is not None:
+                    out["notifications"] = notify_bench.wait_drained(db, receiver)
             check = check_database(db, deliveries, integration_id, statuses)
             out["check"] = check.as_dict()
             db.dispose()
@@ -172,6 +187,8 @@ class Bench:
             )
             _log(f"{label}: {figure}; check {verdict}")
         finally:
+            if receiver is not None:
+                receiver.__exit__(None, None, None)
             if pg is not None:
                 pg.__exit__(None, None, None)
             elif not self.args.keep:
@@ -304,6 +321,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "order (alertgate first, then the bare handler first, ...); the summary's ratio is "
         "their median (1)",
     )
+    p.add_argument(
+        "--notify",
+        action="store_true",
+        help="also run with a rule notifying a local webhook on every opened/resolved incident",
+    )
+    p.add_argument(
+        "--notify-rounds", type=int, default=1, help="pairs of notify and plain phases (1)"
+    )
     p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
     p.add_argument("--growth-alerts", type=int, default=1_000_000)
     p.add_argument(
@@ -359,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
         phases: list[dict[str, Any]] = report["phases"]
         if not args.no_throughput and not args.no_sqlite:
             phases.append(bench.ingest_run("throughput"))
+            if args.notify:
+                # The first pair's plain phase ran above; the order flips every round.
+                pairs = alternating(("throughput", "notify"), args.notify_rounds)
+                for i, pair in enumerate(pairs):
+                    for label in pair[1:] if i == 0 else pair:
+                        phases.append(bench.ingest_run(label, notify=label == "notify"))
         if not args.no_latency and not args.no_sqlite:
             count = min(len(workload.deliveries), int(args.latency_rate * args.latency_seconds))
             phases.append(bench.ingest_run("latency", rate=args.latency_rate, count=count))
@@ -481,6 +512,15 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         paired_ratios(phases, "throughput_sqlite", "bare"),
         "ratios_alertgate_sqlite_to_bare",
     )
+    _median_of_pairs(
+        out,
+        "ratio_notify_to_plain_sqlite",
+        paired_ratios(phases, "notify_sqlite", "throughput_sqlite"),
+        "ratios_notify_to_plain_sqlite",
+    )
+    for p in phases:
+        if "notifications" in p:
+            out[f"{_label(p)}_notifications"] = p["notifications"]
     _median_of_pairs(
         out,
         "growth_ratio_sqlite",

@@ -45,7 +45,8 @@ def base_env(
     return env
 
 
-def _run(args: list[str], env: dict[str, str]) -> str:
+def run_cli(args: list[str], env: dict[str, str]) -> str:
+    """Run ``alertgate ARGS`` with ``env``; its standard output (raises on failure)."""
     proc = subprocess.run(
         [*alertgate_cmd(), *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -56,8 +57,8 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 def create_integration(env: dict[str, str], service: str) -> tuple[str, int]:
     """A service with an ``aws_cloudwatch`` integration: (URL path, integration id)."""
-    _run(["services", "create", service], env)
-    out = _run(
+    run_cli(["services", "create", service], env)
+    out = run_cli(
         ["integrations", "create", "--service", service, "--type", "aws_cloudwatch", "--json"], env
     )
     data = json.loads(out)
@@ -69,7 +70,7 @@ def prepare(env: dict[str, str]) -> tuple[str, int, str]:
 
     :return: (URL path, integration id, warm-up URL path).
     """
-    _run(["db", "upgrade"], env)
+    run_cli(["db", "upgrade"], env)
     path, integration_id = create_integration(env, "bench")
     warmup_path, _ = create_integration(env, "warmup")
     return path, integration_id, warmup_path

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server (one JSON line per delivery at info)."
     )
+    strict_plugins: bool = Field(
+        False,
+        description="Refuse to start `alertgate serve` (exit status 1, before any worker "
+        "starts) when a plugin fails to load, instead of setting it aside.",
+    )
+    disable_plugins: str = Field(
+        "",
+        description="Comma-separated entry-point names of installed plugins not to load.",
+    )
     sns_cert_dir: Path | None = Field(
         None,
         description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "

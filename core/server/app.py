@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from alertgate import web
 from alertgate.engine import IngestEngine
+from alertgate.loading import plugin_names
 from alertgate.registry import Plugins, load_plugins
 from alertgate.server import api, health, metrics
 from alertgate.server.errors import http_exception_handler, server_error_handler
@@ -117,7 +118,9 @@ def create_app(
     before starting workers, and ``/readyz`` reports a schema that is behind."""
     settings = settings or get_settings()
     db_engine = db_engine or make_engine(settings.database_url)
-    plugins = plugins or load_plugins()
+    plugins = plugins or load_plugins(
+        plugin_names(settings.disable_plugins), strict=settings.strict_plugins
+    )
     sessions = make_sessionmaker(db_engine)
     cache = KeyCache(settings.key_cache_seconds)
     ingest_engine = IngestEngine(db_engine, plugins)

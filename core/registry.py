@@ -109,8 +109,10 @@ class Plugins:
             return self._types[slug].type
         except KeyError:
             known = ", ".join(self._types) or "none"
+            broken = ", ".join(b.name for b in self.broken)
+            also = f"; failed to load: {broken} (see `alertgate plugins`)" if broken else ""
             raise UnknownIntegrationType(
-                f"unknown integration type {slug!r} (installed: {known})"
+                f"unknown integration type {slug!r} (installed: {known}{also})"
             ) from None
 
     def validate_settings(

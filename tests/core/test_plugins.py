@@ -16,7 +16,7 @@ from alertgate import hookspecs
 from alertgate.cli import main
 from alertgate.errors import MalformedDelivery, PluginError, PluginHookError
 from alertgate.models import Action, Alert, InboundRequest, IncidentEvent, ParseContext, Severity
-from alertgate.registry import BrokenPlugin, Plugins, load_plugins
+from alertgate.registry import BrokenPlugin, Plugins, UnknownIntegrationType, load_plugins
 from tests.paths import ROOT_DIR
 
 ROOT = ROOT_DIR
@@ -161,6 +161,8 @@ def test_import_error_sets_the_plugin_aside_loudly(install_plugin, caplog) -> No
     line = lines[0].getMessage()
     assert "'broken_plugin'" in line and "broken-dist 1.0" in line
     assert "does_not_exist_anywhere" in line and "ALERTGATE_DISABLE_PLUGINS=broken_plugin" in line
+    with pytest.raises(UnknownIntegrationType, match="failed to load: broken_plugin"):
+        plugins.get_type("broken_type")
     with pytest.raises(PluginError, match=r"'broken_plugin'.*broken-dist.*does_not_exist"):
         load_plugins(disabled=(), strict=True)
 
@@ -332,7 +334,11 @@ def test_lifecycle_failing_notifier_does_not_block_others(install_plugin, caplog
     plugins = load_plugins(disabled=())
     plugins.incident_opened(_event())
     assert sys.modules["recorder"].EVENTS == [("opened", 7)]
-    assert "failing_notifier" in caplog.text and "pager down" in caplog.text
+    lines = [json.loads(m) for m in caplog.messages if m.startswith('{"event":"plugin_error"')]
+    assert [(x["plugin"], x["hook"], x["incident_id"]) for x in lines] == [
+        ("failing_notifier", "alertgate_incident_opened", 7)
+    ]
+    assert "pager down" in lines[0]["error"] and "Traceback" in caplog.text
 
 
 def test_hookspecs_all_prefixed_and_documented() -> None:

@@ -1,7 +1,8 @@
 """Discovering plugins, and setting aside the broken ones.
 
-A plugin is *broken* when it fails to import, has a hook implementation without a spec (a
-misspelled hook name), a hook signature the spec does not accept, an
+A plugin is *broken* when it fails to import, declares an ``ALERTGATE_HOOK_API`` range this
+alertgate is outside of (:mod:`alertgate.compat`), has a hook implementation without a spec
+(a misspelled hook name), a hook signature the spec does not accept, an
 ``alertgate_integration_types`` that raises or returns something other than
 :class:`~alertgate.models.IntegrationType` objects, or claims an integration type slug
 another plugin already claimed. A broken plugin is unregistered entirely (none of its hooks
@@ -25,6 +26,8 @@ from typing import Any
 
 import pluggy
 
+from alertgate import compat
+from alertgate.errors import PluginError
 from alertgate.models import IntegrationType
 
 ENTRY_POINT_GROUP = "alertgate.plugins"
@@ -142,6 +145,11 @@ class PluginSet:
                 plugin = ep.load()
             except Exception as exc:
                 self.fail(info, f"cannot import {ep.value!r}: {exc!r}")
+                continue
+            try:
+                compat.check_plugin(plugin, f"plugin {ep.name!r} ({dist_name!r} {version})")
+            except PluginError as exc:
+                self.fail(info, str(exc))
                 continue
             try:
                 self.pm.register(plugin, name=ep.name)

@@ -16,6 +16,7 @@ from alertgate.cli import (
     incidents_cmd,
     integrations_cmd,
     parse_cmd,
+    plugin_cmd,
     plugins_cmd,
     serve_cmd,
     services_cmd,
@@ -31,6 +32,7 @@ def main() -> None:
 
 
 main.add_command(plugins_cmd.plugins)
+main.add_command(plugin_cmd.plugin)
 main.add_command(parse_cmd.parse)
 main.add_command(db_cmd.db)
 main.add_command(sns_cmd.sns)

@@ -173,6 +173,7 @@ def recorder():  # type: ignore[no-untyped-def]
     server.server_close()
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_wrk_replay_sends_every_request_exactly_once(tmp_path: Path, recorder: str) -> None:
     deliveries, expected = expect(plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC)))
@@ -198,6 +199,7 @@ def test_constant_rate_client_sends_every_request_once(recorder: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_bench_command_end_to_end_against_real_alertgate(tmp_path: Path) -> None:
     """The whole command on a tiny mix: CLI setup, ``alertgate serve``, load, exact check."""
     out = tmp_path / "result.json"
@@ -258,6 +260,7 @@ def test_callgrind_totals_and_the_per_delivery_difference(tmp_path: Path) -> Non
         instructions.per_delivery((300, 1), (300, 2))
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs Debian's valgrind")
 def test_instruction_count_drives_the_real_app_under_callgrind() -> None:
     # A child that got anything but 200 for every delivery fails the count.
@@ -379,6 +382,7 @@ def test_bare_rounds_alternate_and_the_summary_takes_the_median_ratio() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_bench_command_drives_the_bare_handler_with_the_same_requests(tmp_path: Path) -> None:
     out = tmp_path / "result.json"

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
 from alertgate import hookspecs
+from alertgate.context import PluginContext, settings_from_environ
 from alertgate.errors import MalformedDelivery, PluginError, PluginHookError
 from alertgate.hookcall import FirstResult, log_plugin_error
 from alertgate.loading import (
@@ -33,13 +38,19 @@ from alertgate.loading import (
 from alertgate.models import (
     Action,
     Alert,
+    DemoStory,
     InboundRequest,
     IncidentEvent,
     IntegrationType,
     ParseContext,
     ParseResult,
     Severity,
+    StateItem,
 )
+from alertgate.settings import Settings
+
+if TYPE_CHECKING:
+    import click
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +104,7 @@ class Plugins:
         self.infos = loaded.infos
         self.broken: list[BrokenPlugin] = loaded.broken
         """Plugins set aside at load (see :mod:`alertgate.loading`), in the order found."""
+        self._context: PluginContext | None = None
         self._parse_hook = FirstResult(pm.hook.alertgate_parse_request)
         self._fingerprint_hook = FirstResult(pm.hook.alertgate_fingerprint)
         self._classify_hook = FirstResult(pm.hook.alertgate_classify)
@@ -167,6 +179,8 @@ class Plugins:
         :raises alertgate.errors.PluginHookError: A plugin's hook raised or returned a
             value of the wrong type; the error names the plugin and the hook.
         """
+        if context.plugin_context is None:
+            context = replace(context, plugin_context=self.context)
         hook = self._parse_hook
         plugin, result = hook(
             integration_type=context.integration_type, request=request, context=context
@@ -214,6 +228,119 @@ class Plugins:
             )
         return alert
 
+    # -- plugin context, settings, commands, presentation ----------------------------------
+
+    def _each(
+        self, hook_name: str, *, skip_failed: bool = False, **kwargs: Any
+    ) -> Iterator[tuple[str, Any]]:
+        """Call every implementation of a hook in pluggy's order; yield (plugin, result).
+
+        One implementation at a time, so a failure names its plugin and the hook: raised
+        as a :class:`PluginError`, or with ``skip_failed`` logged and that plugin skipped.
+        """
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:
+                if skip_failed:
+                    log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
+                    continue
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc!r}"
+                ) from exc
+            yield impl.plugin_name, result
+
+    def settings_models(self) -> list[tuple[str, type[BaseModel]]]:
+        """(plugin name, model) for every plugin that declares process settings."""
+        return [
+            (plugin, model)
+            for plugin, model in self._each("alertgate_settings_model")
+            if model is not None
+        ]
+
+    def configure(
+        self, settings: Settings | None = None, environ: Mapping[str, str] | None = None
+    ) -> PluginContext:
+        """Build the plugin context once for this process and let plugins set up.
+
+        :param settings: The core settings (default: ``Settings()``, from ``os.environ``).
+        :param environ: The environment plugins read (default: a copy of ``os.environ``).
+        :raises PluginError: A plugin's settings are invalid or its configure hook failed.
+        """
+        env = dict(os.environ if environ is None else environ)
+        plugin_settings: dict[type[BaseModel], BaseModel] = {}
+        for plugin, model in self.settings_models():
+            try:
+                plugin_settings[model] = settings_from_environ(model, env)
+            except ValidationError as exc:
+                raise PluginError(f"plugin {plugin!r} settings are invalid: {exc}") from exc
+        context = PluginContext(
+            settings=settings or Settings(), environ=env, plugin_settings=plugin_settings
+        )
+        for _ in self._each("alertgate_configure", context=context):
+            pass
+        self._context = context
+        return context
+
+    @property
+    def context(self) -> PluginContext:
+        """The plugin context (built from the process environment on first use unless
+        :meth:`configure` was called)."""
+        if self._context is None:
+            return self.configure()
+        return self._context
+
+    def register_commands(self, cli: click.Group) -> list[PluginError]:
+        """Let each plugin add its command groups to ``cli``.
+
+        A plugin whose hook fails, or that registers a name already taken, is left out
+        (the group is put back as it was before it) and the others still register.
+
+        :return: One error per plugin left out, naming it.
+        """
+        errors: list[PluginError] = []
+        hook = self.pm.hook.alertgate_register_commands
+        for impl in reversed(hook.get_hookimpls()):
+            before = dict(cli.commands)
+            try:
+                impl.function(*(cli for _ in impl.argnames))
+                taken = sorted(n for n, cmd in before.items() if cli.commands.get(n) is not cmd)
+                if taken:
+                    raise ValueError(f"command name(s) already taken: {', '.join(taken)}")
+            except Exception as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                errors.append(
+                    PluginError(
+                        f"plugin {impl.plugin_name!r} failed in alertgate_register_commands: {exc}"
+                    )
+                )
+        return errors
+
+    def describe_state(self, slug: str, state: Mapping[str, Any]) -> list[StateItem]:
+        """What plugins say about an integration's recorded state (see the hook).
+
+        Never raises: this runs for every integration a page shows, and a plugin that
+        fails to describe one is logged and left out, not allowed to take the page down.
+        """
+        items: list[StateItem] = []
+        described = self._each(
+            "alertgate_describe_state", skip_failed=True, integration_type=slug, state=state
+        )
+        for plugin, found in described:
+            for item in found or ():
+                if isinstance(item, StateItem):
+                    items.append(item)
+                else:
+                    log.warning("plugin %r described a state with %r", plugin, item)
+        return items
+
+    def demo_story(self, workdir: Path, now: datetime) -> DemoStory | None:
+        """The story ``alertgate demo`` tells (the first plugin that provides one)."""
+        story: DemoStory | None = self.pm.hook.alertgate_demo(workdir=workdir, now=now)
+        return story
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def notify(self, hook_name: str, event: IncidentEvent) -> None:
@@ -246,6 +373,67 @@ class Plugins:
 
     def incident_resolved(self, event: IncidentEvent) -> None:
         self.notify("alertgate_incident_resolved", event)
+
+
+def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
+    """One row per integration type, one per plugin that declares no type, and one per
+    broken plugin (``status`` ``broken``, with its ``error``).
+
+    Shared by ``alertgate plugins`` and ``GET /api/v1/plugins``.
+    """
+    rows: list[dict[str, Any]] = []
+    claimed = set()
+    for slug, reg in plugins.types.items():
+        claimed.add(reg.plugin.name)
+        rows.append(
+            {
+                "slug": slug,
+                "title": reg.type.title,
+                "description": reg.type.description,
+                "docs_url": reg.type.docs_url,
+                "plugin": reg.plugin.name,
+                "distribution": reg.plugin.distribution,
+                "version": reg.plugin.version,
+                "builtin": reg.plugin.builtin,
+                "hooks": plugins.hooks_of(reg.plugin.name),
+                "status": "ok",
+                "error": None,
+            }
+        )
+    for name, info in sorted(plugins.infos.items()):
+        if name not in claimed:
+            rows.append(
+                {
+                    "slug": None,
+                    "title": None,
+                    "description": None,
+                    "docs_url": None,
+                    "plugin": name,
+                    "distribution": info.distribution,
+                    "version": info.version,
+                    "builtin": info.builtin,
+                    "hooks": plugins.hooks_of(name),
+                    "status": "ok",
+                    "error": None,
+                }
+            )
+    for broken in plugins.broken:
+        rows.append(
+            {
+                "slug": None,
+                "title": None,
+                "description": None,
+                "docs_url": None,
+                "plugin": broken.name,
+                "distribution": broken.distribution,
+                "version": broken.version,
+                "builtin": broken.distribution == BUILTIN_DISTRIBUTION,
+                "hooks": [],
+                "status": "broken",
+                "error": broken.error,
+            }
+        )
+    return rows
 
 
 def _field_names(model: type[BaseModel]) -> frozenset[str]:
@@ -281,4 +469,5 @@ __all__ = [
     "ValidationError",
     "get_plugin_manager",
     "load_plugins",
+    "plugin_rows",
 ]

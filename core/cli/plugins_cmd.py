@@ -2,72 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from alertgate.cli.output import echo_json, echo_table
-from alertgate.registry import BUILTIN_DISTRIBUTION, Plugins, load_plugins
-
-
-def plugin_rows(plugins: Plugins | None = None) -> list[dict[str, Any]]:
-    """One row per integration type, one per plugin that declares no type, and one per
-    broken plugin (``status`` ``broken``, with its ``error``)."""
-    if plugins is None:
-        plugins = load_plugins()
-    rows: list[dict[str, Any]] = []
-    claimed = set()
-    for slug, reg in plugins.types.items():
-        claimed.add(reg.plugin.name)
-        rows.append(
-            {
-                "slug": slug,
-                "title": reg.type.title,
-                "description": reg.type.description,
-                "docs_url": reg.type.docs_url,
-                "plugin": reg.plugin.name,
-                "distribution": reg.plugin.distribution,
-                "version": reg.plugin.version,
-                "builtin": reg.plugin.builtin,
-                "hooks": plugins.hooks_of(reg.plugin.name),
-                "status": "ok",
-                "error": None,
-            }
-        )
-    for name, info in sorted(plugins.infos.items()):
-        if name not in claimed:
-            rows.append(
-                {
-                    "slug": None,
-                    "title": None,
-                    "description": None,
-                    "docs_url": None,
-                    "plugin": name,
-                    "distribution": info.distribution,
-                    "version": info.version,
-                    "builtin": info.builtin,
-                    "hooks": plugins.hooks_of(name),
-                    "status": "ok",
-                    "error": None,
-                }
-            )
-    for broken in plugins.broken:
-        rows.append(
-            {
-                "slug": None,
-                "title": None,
-                "description": None,
-                "docs_url": None,
-                "plugin": broken.name,
-                "distribution": broken.distribution,
-                "version": broken.version,
-                "builtin": broken.distribution == BUILTIN_DISTRIBUTION,
-                "hooks": [],
-                "status": "broken",
-                "error": broken.error,
-            }
-        )
-    return rows
+from alertgate.registry import load_plugins, plugin_rows
 
 
 @click.command()
@@ -76,7 +14,7 @@ def plugin_rows(plugins: Plugins | None = None) -> list[dict[str, Any]]:
 def plugins(as_json: bool, strict: bool) -> None:
     """List installed integration types: slug, title, distribution, version, built-in;
     and plugins that failed to load, with their error."""
-    rows = plugin_rows()
+    rows = plugin_rows(load_plugins())
     if as_json:
         echo_json(rows)
     else:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from alertgate.models import InboundRequest, ParseContext
-from alertgate.plugins.aws_sns.runtime import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import load_plugins
 from alertgate.server.runner import free_port
@@ -58,17 +58,16 @@ def test_bodies_are_signed_sns_alarm_notifications_the_plugin_accepts(tmp_path: 
     workload = generate(Params(messages=30, gap=3, seed=2), signer, processes=1)
     plugins = load_plugins()
     settings = plugins.validate_settings("aws_cloudwatch", {})
-    context = ParseContext(1, "aws_cloudwatch", settings, {"sns": {"status": "confirmed"}})
-    set_runtime(SnsRuntime.create(cert_dir=tmp_path / "certs"))
-    try:
-        for d in workload.deliveries:
-            doc = json.loads(d.body)
-            assert doc["SignatureVersion"] == "1" and doc["MessageId"] == d.message_id
-            result = plugins.parse(context, InboundRequest(d.body, {}, "text/plain"))
-            assert [str(a.action) for a in result.alerts] == [d.action]
-            assert result.alerts[0].dedupe_key == d.message_id
-    finally:
-        set_runtime(None)
+    trusted = plugins.configure(environ={CERT_DIR_ENV: str(tmp_path / "certs")})
+    context = ParseContext(
+        1, "aws_cloudwatch", settings, {"sns": {"status": "confirmed"}}, plugin_context=trusted
+    )
+    for d in workload.deliveries:
+        doc = json.loads(d.body)
+        assert doc["SignatureVersion"] == "1" and doc["MessageId"] == d.message_id
+        result = plugins.parse(context, InboundRequest(d.body, {}, "text/plain"))
+        assert [str(a.action) for a in result.alerts] == [d.action]
+        assert result.alerts[0].dedupe_key == d.message_id
 
 
 def _perfect_rows(deliveries):  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server.runner import free_port
 from tests.paths import ROOT_DIR, TESTS_DIR
@@ -240,7 +240,9 @@ def test_serve_with_two_workers_serves_all_but_the_broken_plugin(
 
     signer = SnsSigner(installed.cert_dir, name=f"install-{uuid.uuid4().hex}")
     doc = signer.notification(alarm_message("ALARM", "OK", datetime.now(UTC)), topic_arn=TOPIC_ARN)
-    r = httpx.post(urls["aws_cloudwatch"], content=SnsSigner.body(doc), headers=sns_headers(doc))
+    r = httpx.post(
+        urls["aws_cloudwatch"], content=SnsSigner.body(doc), headers=SnsSigner.headers(doc)
+    )
     assert r.status_code == 200, r.text
 
     r = httpx.post(urls["broken_example"], json={})

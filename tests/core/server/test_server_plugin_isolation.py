@@ -100,3 +100,7 @@ def test_unknown_settings_keys_are_refused_by_the_api(live: Live) -> None:
         assert "prefx" in r.json()["message"]
         body["settings"] = {"prefix": "x"}
         assert client.post("/api/v1/integrations", json=body).status_code == 201
+        listed = {p["plugin"]: p for p in client.get("/api/v1/plugins").json()["items"]}
+        assert listed["broken_plugin"]["status"] == "broken"
+        assert "does_not_exist_anywhere" in listed["broken_plugin"]["error"]
+        assert (listed["tiny_webhook"]["status"], listed["tiny_webhook"]["error"]) == ("ok", None)

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from alertgate.cli.demo_cmd import sns_headers
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.plugins.aws_sns.testing import TestSigner
 from alertgate.server import admin
@@ -60,7 +59,7 @@ def fresh(doc: dict[str, Any], key: str) -> dict[str, Any]:
 
 def publish(url: str, signer: SnsSigner, message: str) -> httpx.Response:
     doc = signer.notification(message, topic_arn=TOPIC)
-    return httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc), timeout=30)
+    return httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc), timeout=30)
 
 
 # The alarm shapes need no real socket: they go through alertgate.testing's in-memory app,

@@ -5,9 +5,11 @@ alertgate is outside of (:mod:`alertgate.compat`), has a hook implementation wit
 (a misspelled hook name), a hook signature the spec does not accept, an
 ``alertgate_integration_types`` that raises or returns something other than
 :class:`~alertgate.models.IntegrationType` objects, or claims an integration type slug
-another plugin already claimed. A broken plugin is unregistered entirely (none of its hooks
-run), logged once as an error naming it, its distribution, the error and how to disable it,
-and recorded as a :class:`BrokenPlugin`; every other plugin loads and serves.
+another plugin already claimed (or, later, fails to configure:
+:meth:`alertgate.registry.Plugins.configure`). A broken plugin is unregistered entirely
+(none of its hooks run), logged once as an error naming it, its distribution, the error
+and how to disable it, and recorded as a :class:`BrokenPlugin`; every other plugin loads
+and serves.
 
 Who wins a slug both claim: built-in plugins before third-party ones, then entry-point
 names in alphabetical order. The plugin that comes later is the broken one, so an installed

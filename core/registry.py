@@ -104,10 +104,15 @@ class Plugins:
         self.infos = loaded.infos
         self.broken: list[BrokenPlugin] = loaded.broken
         """Plugins set aside at load (see :mod:`alertgate.loading`), in the order found."""
+        self._loaded = loaded
         self._context: PluginContext | None = None
-        self._parse_hook = FirstResult(pm.hook.alertgate_parse_request)
-        self._fingerprint_hook = FirstResult(pm.hook.alertgate_fingerprint)
-        self._classify_hook = FirstResult(pm.hook.alertgate_classify)
+        self._bind_hooks()
+
+    def _bind_hooks(self) -> None:
+        """Resolve the ingest hooks' implementations (again after :meth:`set_aside`)."""
+        self._parse_hook = FirstResult(self.pm.hook.alertgate_parse_request)
+        self._fingerprint_hook = FirstResult(self.pm.hook.alertgate_fingerprint)
+        self._classify_hook = FirstResult(self.pm.hook.alertgate_classify)
 
     # -- registration ----------------------------------------------------------------------
 
@@ -231,18 +236,27 @@ class Plugins:
     # -- plugin context, settings, commands, presentation ----------------------------------
 
     def _each(
-        self, hook_name: str, *, skip_failed: bool = False, **kwargs: Any
+        self,
+        hook_name: str,
+        *,
+        skip_failed: bool = False,
+        failed: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ) -> Iterator[tuple[str, Any]]:
         """Call every implementation of a hook in pluggy's order; yield (plugin, result).
 
         One implementation at a time, so a failure names its plugin and the hook: raised
-        as a :class:`PluginError`, or with ``skip_failed`` logged and that plugin skipped.
+        as a :class:`PluginError`, with ``skip_failed`` logged and that plugin skipped, or
+        with ``failed`` recorded there as ``(plugin, problem)`` and that plugin skipped.
         """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as exc:
+                if failed is not None:
+                    failed.append((impl.plugin_name, f"{hook_name} raised {exc!r}"))
+                    continue
                 if skip_failed:
                     log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
                     continue
@@ -260,28 +274,61 @@ class Plugins:
         ]
 
     def configure(
-        self, settings: Settings | None = None, environ: Mapping[str, str] | None = None
+        self,
+        settings: Settings | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        strict: bool = False,
     ) -> PluginContext:
         """Build the plugin context once for this process and let plugins set up.
 
+        A plugin whose settings are invalid, or whose settings or configure hook raises,
+        is set aside as broken (:meth:`set_aside`), like a plugin that failed to load.
+
         :param settings: The core settings (default: ``Settings()``, from ``os.environ``).
         :param environ: The environment plugins read (default: a copy of ``os.environ``).
-        :raises PluginError: A plugin's settings are invalid or its configure hook failed.
+        :param strict: Raise instead of setting such a plugin aside.
+        :raises PluginError: ``strict``, and a plugin's settings are invalid or its hook
+            failed.
         """
         env = dict(os.environ if environ is None else environ)
+        failed: list[tuple[str, str]] = []
         plugin_settings: dict[type[BaseModel], BaseModel] = {}
-        for plugin, model in self.settings_models():
+        for plugin, model in self._each("alertgate_settings_model", failed=failed):
+            if model is None:
+                continue
             try:
                 plugin_settings[model] = settings_from_environ(model, env)
             except ValidationError as exc:
-                raise PluginError(f"plugin {plugin!r} settings are invalid: {exc}") from exc
+                failed.append((plugin, f"its settings are invalid: {exc}"))
+        self._set_aside_all(failed, strict)
         context = PluginContext(
             settings=settings or Settings(), environ=env, plugin_settings=plugin_settings
         )
-        for _ in self._each("alertgate_configure", context=context):
+        for _ in self._each("alertgate_configure", context=context, failed=failed):
             pass
+        self._set_aside_all(failed, strict)
         self._context = context
         return context
+
+    def _set_aside_all(self, failed: list[tuple[str, str]], strict: bool) -> None:
+        if strict and failed:
+            infos = [(self._loaded.info(name), problem) for name, problem in failed]
+            raise PluginError(
+                strict_error(BrokenPlugin(i.name, i.distribution, i.version, p) for i, p in infos)
+            )
+        for name, problem in failed:
+            self.set_aside(name, problem)
+        failed.clear()
+
+    def set_aside(self, plugin: str, problem: str) -> None:
+        """Unregister a plugin that failed after loading and record it as broken: its types
+        answer 503 plugin_unavailable, the others serve (see :mod:`alertgate.loading`)."""
+        slugs = [slug for slug, reg in self._types.items() if reg.plugin.name == plugin]
+        self._loaded.fail(self._loaded.info(plugin), problem, slugs)
+        self._types = {slug: reg for slug, reg in self._types.items() if slug not in slugs}
+        self._single_plugin_caller.cache_clear()
+        self._bind_hooks()
 
     @property
     def context(self) -> PluginContext:

@@ -52,7 +52,8 @@ def check_plugins(settings: Settings) -> None:
     from alertgate.registry import load_plugins
 
     try:
-        load_plugins(plugin_names(settings.disable_plugins), strict=True)
+        plugins = load_plugins(plugin_names(settings.disable_plugins), strict=True)
+        plugins.configure(settings, strict=True)
     except PluginError as exc:
         raise click.ClickException(str(exc)) from exc
 

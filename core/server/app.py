@@ -124,7 +124,7 @@ def create_app(
         )
         # The plugin context (plugin settings, runtime such as certificate caches) is
         # built here, once per worker, from this process's environment.
-        plugins.configure(settings)
+        plugins.configure(settings, strict=settings.strict_plugins)
     sessions = make_sessionmaker(db_engine)
     cache = KeyCache(settings.key_cache_seconds)
     ingest_engine = IngestEngine(db_engine, plugins)

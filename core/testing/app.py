@@ -14,6 +14,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 from sqlalchemy import select
+from starlette.applications import Starlette
 
 from alertgate import compat
 from alertgate.errors import PluginError
@@ -137,22 +138,32 @@ class TestApp:
             public_url=PUBLIC_URL,
             **{"sweep_interval_seconds": 0, **settings},
         )
-        self.app = create_app(self.settings, db_engine=self.engine, plugins=self.plugins)
-        try:
-            self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
-            lifespan = self.app.router.lifespan_context(self.app)
-            self._stack.enter_context(self._portal.wrap_async_context_manager(lifespan))
-            transport = httpx.ASGITransport(
-                app=self.app, raise_app_exceptions=False, client=("127.0.0.1", 40000)
-            )
-            self._http = httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL)
-            self._stack.callback(self._portal.call, self._http.aclose)
-        except BaseException:
-            self._stack.close()
-            raise
+        self._app: Starlette | None = None
+
+    @property
+    def app(self) -> Starlette:
+        """The app, built (and its lifespan started) on first use rather than in the
+        constructor, so environment a fixture sets after this one (``sns_signer``'s
+        ``ALERTGATE_SNS_CERT_DIR``, say) still reaches the plugins' context."""
+        if self._app is None:
+            self._app = self._start()
+        return self._app
+
+    def _start(self) -> Starlette:
+        app = create_app(self.settings, db_engine=self.engine, plugins=self.plugins)
+        self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
+        lifespan = app.router.lifespan_context(app)
+        self._stack.enter_context(self._portal.wrap_async_context_manager(lifespan))
+        transport = httpx.ASGITransport(
+            app=app, raise_app_exceptions=False, client=("127.0.0.1", 40000)
+        )
+        self._http = httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL)
+        self._stack.callback(self._portal.call, self._http.aclose)
+        return app
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Any request to the app (``kwargs`` as for :meth:`httpx.AsyncClient.request`)."""
+        self.app  # noqa: B018 - started on first use
         return self._portal.call(lambda: self._http.request(method, path, **kwargs))
 
     def close(self) -> None:

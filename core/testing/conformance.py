@@ -116,7 +116,9 @@ class _Checker:
         raw = body.encode() if isinstance(body, str) else body
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = InboundRequest(raw, headers, headers.get("content-type", ""), "127.0.0.1")
-        context = ParseContext(0, self.slug, self.validated, {})
+        context = ParseContext(
+            0, self.slug, self.validated, {}, plugin_context=self.app.plugins.context
+        )
         try:
             result: ParseResult | None = hook.alertgate_parse_request(
                 integration_type=self.slug, request=request, context=context

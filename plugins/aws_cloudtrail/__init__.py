@@ -153,7 +153,7 @@ def event_fingerprint(alert: Alert) -> str | None:
     return f"{SLUG}:event:{account}:{attrs.get('event_source')}:{attrs.get('event_name')}"
 
 
-def cloudtrail_fingerprint(alert: Alert) -> str | None:
+def cloudtrail_fingerprint(alert: Alert, settings: object = None) -> str | None:
     return event_fingerprint(alert) or alarm_fingerprint(alert)
 
 

@@ -13,7 +13,7 @@ names (pluggy reads a module's attributes)::
         docs_url="docs/integrations/aws-guardduty.md",
         settings_model=GuardDutySettings,   # a subclass of SnsSettings
         build=findings_result,              # (SnsNotification, GuardDutySettings) -> ParseResult
-        fingerprint=finding_fingerprint,    # optional: (Alert) -> str | None
+        fingerprint=finding_fingerprint,    # optional: (Alert, settings) -> str | None
         classify=finding_action,            # optional: (Alert, settings) -> Action | None
     )
     alertgate_integration_types = GUARDDUTY.integration_types
@@ -91,7 +91,8 @@ class SnsFedType(Generic[SettingsT]):
         no database.
     :param accept: Settings of this class are used as they are (default
         ``settings_model``); others are validated again as ``settings_model``.
-    :param fingerprint: The type's grouping key of an alert, ``None`` to defer.
+    :param fingerprint: The type's grouping key of an alert given the integration's
+        settings, ``None`` to defer.
     :param classify: The type's action for an alert, ``None`` to defer.
     """
 
@@ -105,7 +106,7 @@ class SnsFedType(Generic[SettingsT]):
         settings_model: type[SettingsT],
         build: Callable[[SnsNotification, SettingsT], ParseResult],
         accept: type[SnsSettings] | None = None,
-        fingerprint: Callable[[Alert], str | None] | None = None,
+        fingerprint: Callable[[Alert, BaseModel], str | None] | None = None,
         classify: Callable[[Alert, BaseModel], Action | None] | None = None,
     ) -> None:
         self.slug = slug
@@ -140,10 +141,10 @@ class SnsFedType(Generic[SettingsT]):
         return parse_sns_delivery(request, context, settings, self.build)
 
     @hookimpl(trylast=True)
-    def fingerprint(self, integration_type: str, alert: Alert) -> str | None:
+    def fingerprint(self, integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
         if integration_type != self.slug or self._fingerprint is None:
             return None
-        return self._fingerprint(alert)
+        return self._fingerprint(alert, settings)
 
     @hookimpl(trylast=True)
     def classify(self, integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:

@@ -65,7 +65,7 @@ def _message_result(received: SnsNotification, settings: SnsMessageSettings) -> 
     return ParseResult(alerts=[alert], note=f"SNS message {alert.title!r}")
 
 
-def message_fingerprint(alert: Alert) -> str | None:
+def message_fingerprint(alert: Alert, settings: object = None) -> str | None:
     if alert.kind != KIND:
         return None
     return f"{alert.attributes.get('topic_arn') or '-'}|{alert.title}"

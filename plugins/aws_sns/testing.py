@@ -30,13 +30,11 @@ DEFAULT_TOPIC = "arn:aws:sns:us-east-1:123456789012:alertgate-test"
 
 def sns_headers(doc: dict[str, Any]) -> dict[str, str]:
     """The headers Amazon SNS sends with an HTTP(S) delivery of envelope ``doc``."""
-    return {
-        "content-type": "text/plain; charset=UTF-8",
-        "user-agent": "Amazon Simple Notification Service Agent",
-        "x-amz-sns-message-type": str(doc["Type"]),
-        "x-amz-sns-message-id": str(doc["MessageId"]),
-        "x-amz-sns-topic-arn": str(doc["TopicArn"]),
-    }
+    # Imported here: this module is a pytest plugin loaded in every session; the signer
+    # (cryptography) is paid for only by tests that sign.
+    from alertgate.plugins.aws_sns.signer import SnsSigner
+
+    return SnsSigner.headers(doc)
 
 
 class TestSigner:

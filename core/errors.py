@@ -32,3 +32,20 @@ class ForbiddenDelivery(DeliveryRejected):
 
 class PluginError(Exception):
     """A plugin could not be loaded or is inconsistent. The message names the plugin."""
+
+
+class PluginHookError(Exception):
+    """A plugin's hook implementation raised, or returned a value of the wrong type.
+
+    The server answers ``500 plugin_error`` with :attr:`public_message` (no traceback, no
+    exception text, which may echo the delivery) so the sender retries; the log line
+    carries the rest.
+    """
+
+    def __init__(self, hook: str, plugin: str | None, problem: str, detail: str = "") -> None:
+        who = f"plugin {plugin!r}" if plugin else "one of its plugins"
+        self.hook = hook
+        self.plugin = plugin
+        self.public_message = f"{hook} of {who} {problem}"
+        self.detail = detail
+        super().__init__(f"{self.public_message}{': ' + detail if detail else ''}")

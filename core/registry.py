@@ -1,10 +1,9 @@
 """Plugin manager factory and the typed facade over ``pm.hook``.
 
 Nothing happens at import time: call :func:`get_plugin_manager` (or :func:`load_plugins`)
-to discover the ``alertgate.plugins`` entry points. A plugin that fails to import, has a
-hook implementation without a spec, a bad hook signature, or claims a slug another plugin
-already claimed stops the load with a :class:`~alertgate.errors.PluginError` naming the plugin
-and its distribution.
+to discover the ``alertgate.plugins`` entry points. A plugin that fails to load is set
+aside as broken (see :mod:`alertgate.loading`) and every other plugin serves, unless strict
+mode asks for a :class:`~alertgate.errors.PluginError` instead.
 """
 
 from __future__ import annotations
@@ -13,18 +12,29 @@ import functools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from alertgate import compat, hookspecs
+from alertgate import hookspecs
 from alertgate.context import PluginContext, settings_from_environ
-from alertgate.errors import MalformedDelivery, PluginError
+from alertgate.errors import MalformedDelivery, PluginError, PluginHookError
+from alertgate.hookcall import FirstResult, log_plugin_error
+from alertgate.loading import (
+    BUILTIN_DISTRIBUTION,
+    DISABLE_ENV,
+    ENTRY_POINT_GROUP,
+    BrokenPlugin,
+    PluginInfo,
+    PluginSet,
+    RegisteredType,
+    disabled_from_env,
+    strict_error,
+)
 from alertgate.models import (
     Action,
     Alert,
@@ -34,6 +44,7 @@ from alertgate.models import (
     IntegrationType,
     ParseContext,
     ParseResult,
+    Severity,
     StateItem,
 )
 from alertgate.notify.outbound import OutboundHttp
@@ -43,46 +54,13 @@ from alertgate.settings import Settings
 if TYPE_CHECKING:
     import click
 
-ENTRY_POINT_GROUP = "alertgate.plugins"
-BUILTIN_DISTRIBUTION = "alertgate"
-DISABLE_ENV = "ALERTGATE_DISABLE_PLUGINS"
-
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class PluginInfo:
-    """One loaded plugin: its entry-point name and where it came from."""
-
-    name: str
-    distribution: str
-    version: str
-    builtin: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RegisteredType:
-    """An integration type together with the plugin that declared it."""
-
-    type: IntegrationType
-    plugin: PluginInfo
+_E = TypeVar("_E", Action, Severity)
 
 
 class UnknownIntegrationType(KeyError):
     """No installed plugin provides this slug."""
-
-
-def disabled_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
-    """Plugin names listed (comma-separated) in ``ALERTGATE_DISABLE_PLUGINS``."""
-    raw = (os.environ if environ is None else environ).get(DISABLE_ENV, "")
-    return frozenset(name.strip() for name in raw.split(",") if name.strip())
-
-
-def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
-    dist = ep.dist
-    if dist is None:
-        return ("unknown", "unknown")
-    return (dist.metadata["Name"] or dist.name, dist.version)
 
 
 def get_plugin_manager(disabled: Iterable[str] | None = None) -> pluggy.PluginManager:
@@ -91,80 +69,54 @@ def get_plugin_manager(disabled: Iterable[str] | None = None) -> pluggy.PluginMa
     :param disabled: Entry-point names to skip; defaults to ``ALERTGATE_DISABLE_PLUGINS``.
     :raises PluginError: A plugin failed to load or validate; the message names it.
     """
-    return load_plugins(disabled).pm
+    return load_plugins(disabled, strict=True).pm
 
 
-def load_plugins(disabled: Iterable[str] | None = None) -> Plugins:
-    """Discover, register and validate plugins; return the typed facade."""
+def load_plugins(disabled: Iterable[str] | None = None, *, strict: bool = False) -> Plugins:
+    """Discover, register and validate plugins; return the typed facade.
+
+    :param disabled: Entry-point names to skip; defaults to ``ALERTGATE_DISABLE_PLUGINS``.
+    :param strict: Raise instead of setting broken plugins aside.
+    :raises PluginError: ``strict`` and a plugin is broken; the message names each one.
+    """
     blocked = disabled_from_env() if disabled is None else frozenset(disabled)
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
-    infos: dict[str, PluginInfo] = {}
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in blocked or ep.name in infos:
-            continue
-        dist_name, version = _dist_of(ep)
-        info = PluginInfo(ep.name, dist_name, version, dist_name == BUILTIN_DISTRIBUTION)
-        where = f"plugin {ep.name!r} (distribution {dist_name!r} {version})"
-        try:
-            plugin = ep.load()
-        except Exception as exc:
-            raise PluginError(f"{where} failed to import {ep.value!r}: {exc!r}") from exc
-        compat.check_plugin(plugin, where)
-        try:
-            pm.register(plugin, name=ep.name)
-        except (pluggy.PluginValidationError, ValueError) as exc:
-            raise PluginError(f"{where} is invalid: {exc}") from exc
-        infos[ep.name] = info
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        name = pm.get_name(exc.plugin) or repr(exc.plugin)
-        failed = infos.get(name)
-        dist = f" (distribution {failed.distribution!r})" if failed else ""
-        raise PluginError(f"plugin {name!r}{dist} is invalid: {exc}") from exc
-    return Plugins(pm, infos)
+    found = PluginSet(pm)
+    found.discover(blocked)
+    found.check_pending()
+    plugins = Plugins(pm, found.infos, found.broken)
+    if strict and plugins.broken:
+        raise PluginError(strict_error(plugins.broken))
+    return plugins
 
 
 class Plugins:
     """Typed access to the hooks. The rest of alertgate never calls ``pm.hook`` itself."""
 
-    def __init__(self, pm: pluggy.PluginManager, infos: Mapping[str, PluginInfo]) -> None:
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        infos: Mapping[str, PluginInfo],
+        broken: Iterable[BrokenPlugin] = (),
+    ) -> None:
         self.pm = pm
-        self.infos = dict(infos)
-        self._types = self._collect_types()
+        loaded = PluginSet(pm, infos, broken)
+        self._types = loaded.collect_types()
+        self.infos = loaded.infos
+        self.broken: list[BrokenPlugin] = loaded.broken
+        """Plugins set aside at load (see :mod:`alertgate.loading`), in the order found."""
+        self._loaded = loaded
         self._context: PluginContext | None = None
+        self._bind_hooks()
+
+    def _bind_hooks(self) -> None:
+        """Resolve the ingest hooks' implementations (again after :meth:`set_aside`)."""
+        self._parse_hook = FirstResult(self.pm.hook.alertgate_parse_request)
+        self._fingerprint_hook = FirstResult(self.pm.hook.alertgate_fingerprint)
+        self._classify_hook = FirstResult(self.pm.hook.alertgate_classify)
 
     # -- registration ----------------------------------------------------------------------
-
-    def _collect_types(self) -> dict[str, RegisteredType]:
-        found: dict[str, RegisteredType] = {}
-        for impl in self.pm.hook.alertgate_integration_types.get_hookimpls():
-            info = self.infos.get(impl.plugin_name) or PluginInfo(
-                impl.plugin_name, "unknown", "unknown", builtin=False
-            )
-            try:
-                declared = cast(list[IntegrationType], impl.function())
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {info.name!r} (distribution {info.distribution!r}) failed to "
-                    f"declare its integration types: {exc!r}"
-                ) from exc
-            for itype in declared:
-                if not isinstance(itype, IntegrationType):
-                    raise PluginError(
-                        f"plugin {info.name!r} returned {itype!r} from "
-                        "alertgate_integration_types; expected alertgate.models.IntegrationType"
-                    )
-                if itype.slug in found:
-                    other = found[itype.slug].plugin
-                    raise PluginError(
-                        f"integration type {itype.slug!r} is claimed by plugin {info.name!r} "
-                        f"(distribution {info.distribution!r}) and by plugin {other.name!r} "
-                        f"(distribution {other.distribution!r})"
-                    )
-                found[itype.slug] = RegisteredType(itype, info)
-        return dict(sorted(found.items()))
 
     @property
     def types(self) -> Mapping[str, RegisteredType]:
@@ -176,16 +128,49 @@ class Plugins:
             return self._types[slug].type
         except KeyError:
             known = ", ".join(self._types) or "none"
+            broken = ", ".join(b.name for b in self.broken)
+            also = f"; failed to load: {broken} (see `alertgate plugins`)" if broken else ""
             raise UnknownIntegrationType(
-                f"unknown integration type {slug!r} (installed: {known})"
+                f"unknown integration type {slug!r} (installed: {known}{also})"
             ) from None
 
-    def validate_settings(self, slug: str, raw: Mapping[str, Any] | None) -> BaseModel:
+    def validate_settings(
+        self, slug: str, raw: Mapping[str, Any] | None, *, known_keys_only: bool = True
+    ) -> BaseModel:
         """Validate per-integration settings against the type's settings model.
 
+        :param known_keys_only: Refuse keys the model does not declare (what a user types:
+            a misspelled key must not be dropped silently), unless the model itself allows
+            extra keys. ``False`` for settings already stored, which may carry a key a
+            newer plugin version no longer has.
+        :raises UnknownIntegrationType: No loaded plugin provides ``slug``.
         :raises pydantic.ValidationError: The settings do not fit the model.
         """
-        return self.get_type(slug).settings_model.model_validate(dict(raw or {}))
+        model = self.get_type(slug).settings_model
+        values = dict(raw or {})
+        if known_keys_only and model.model_config.get("extra") != "allow":
+            unknown = [key for key in values if key not in _field_names(model)]
+            if unknown:
+                raise ValidationError.from_exception_data(
+                    model.__name__,
+                    [{"type": "extra_forbidden", "loc": (k,), "input": values[k]} for k in unknown],
+                )
+        return model.model_validate(values)
+
+    def unavailable_message(self, slug: str) -> str:
+        """Why no loaded plugin provides ``slug``: a broken plugin, or one installed or
+        removed while this process runs (what the Integration URL answers with 503)."""
+        owners = [b.name for b in self.broken if slug in b.slugs]
+        if owners:
+            return (
+                f"integration type {slug!r} is unavailable: its plugin {owners[0]!r} failed "
+                "to load (see /readyz and the server log); retry later"
+            )
+        hint = "if its plugin was installed or removed after the server started, restart the server"
+        if self.broken:
+            names = ", ".join(repr(b.name) for b in self.broken)
+            hint = f"plugin(s) {names} failed to load (see /readyz), or {hint}"
+        return f"integration type {slug!r} is unavailable: no loaded plugin provides it; {hint}"
 
     def hooks_of(self, plugin_name: str) -> list[str]:
         plugin = self.pm.get_plugin(plugin_name)
@@ -198,10 +183,13 @@ class Plugins:
         """Parse a delivery, then fingerprint and classify every alert it yields.
 
         :raises alertgate.errors.DeliveryRejected: The plugin refused the delivery.
+        :raises alertgate.errors.PluginHookError: A plugin's hook raised or returned a
+            value of the wrong type; the error names the plugin and the hook.
         """
         if context.plugin_context is None:
             context = replace(context, plugin_context=self.context)
-        result: ParseResult | None = self.pm.hook.alertgate_parse_request(
+        hook = self._parse_hook
+        plugin, result = hook(
             integration_type=context.integration_type, request=request, context=context
         )
         if result is None:
@@ -209,39 +197,68 @@ class Plugins:
                 "unsupported_type",
                 f"no installed plugin parses deliveries for type {context.integration_type!r}",
             )
+        if type(result) is not ParseResult:
+            raise hook.wrong_result(plugin, result, "alertgate.ParseResult or None")
         for alert in result.alerts:
+            if type(alert) is not Alert:
+                raise hook.wrong_result(plugin, alert, "a list of alertgate.Alert")
+            if type(alert.severity) is not Severity:
+                alert.severity = _as(Severity, alert.severity, hook, plugin, "a Severity")
+            if alert.action is not None and type(alert.action) is not Action:
+                alert.action = _as(Action, alert.action, hook, plugin, "an Action or None")
+            if type(alert.fingerprint) is not str:
+                raise hook.wrong_result(plugin, alert.fingerprint, "a str fingerprint")
             self.complete_alert(context.integration_type, alert, context.settings)
         return result
 
     def complete_alert(self, slug: str, alert: Alert, settings: BaseModel) -> Alert:
-        """Fill in ``alert.fingerprint`` and ``alert.action`` through the hooks."""
+        """Fill in ``alert.fingerprint`` and ``alert.action`` through the hooks.
+
+        :raises alertgate.errors.PluginHookError: A hook raised or returned a wrong type.
+        """
         if not alert.fingerprint:
-            fingerprint = self.pm.hook.alertgate_fingerprint(
-                integration_type=slug, alert=alert, settings=settings
-            )
-            alert.fingerprint = str(fingerprint) if fingerprint else f"{slug}:{alert.title}"
+            hook = self._fingerprint_hook
+            plugin, fingerprint = hook(integration_type=slug, alert=alert, settings=settings)
+            if fingerprint is None:
+                alert.fingerprint = f"{slug}:{alert.title}"
+            elif type(fingerprint) is str and fingerprint:
+                alert.fingerprint = fingerprint
+            else:
+                raise hook.wrong_result(plugin, fingerprint, "a non-empty str or None")
         if alert.action is None:
-            action = self.pm.hook.alertgate_classify(
-                integration_type=slug, alert=alert, settings=settings
+            hook = self._classify_hook
+            plugin, action = hook(integration_type=slug, alert=alert, settings=settings)
+            alert.action = (
+                Action.TRIGGER
+                if action is None
+                else _as(Action, action, hook, plugin, "an alertgate.Action or None")
             )
-            alert.action = Action(action) if action is not None else Action.TRIGGER
         return alert
 
     # -- plugin context, settings, commands, presentation ----------------------------------
 
     def _each(
-        self, hook_name: str, *, skip_failed: bool = False, **kwargs: Any
+        self,
+        hook_name: str,
+        *,
+        skip_failed: bool = False,
+        failed: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ) -> Iterator[tuple[str, Any]]:
         """Call every implementation of a hook in pluggy's order; yield (plugin, result).
 
         One implementation at a time, so a failure names its plugin and the hook: raised
-        as a :class:`PluginError`, or with ``skip_failed`` logged and that plugin skipped.
+        as a :class:`PluginError`, with ``skip_failed`` logged and that plugin skipped, or
+        with ``failed`` recorded there as ``(plugin, problem)`` and that plugin skipped.
         """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as exc:
+                if failed is not None:
+                    failed.append((impl.plugin_name, f"{hook_name} raised {exc!r}"))
+                    continue
                 if skip_failed:
                     log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
                     continue
@@ -259,28 +276,61 @@ class Plugins:
         ]
 
     def configure(
-        self, settings: Settings | None = None, environ: Mapping[str, str] | None = None
+        self,
+        settings: Settings | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        strict: bool = False,
     ) -> PluginContext:
         """Build the plugin context once for this process and let plugins set up.
 
+        A plugin whose settings are invalid, or whose settings or configure hook raises,
+        is set aside as broken (:meth:`set_aside`), like a plugin that failed to load.
+
         :param settings: The core settings (default: ``Settings()``, from ``os.environ``).
         :param environ: The environment plugins read (default: a copy of ``os.environ``).
-        :raises PluginError: A plugin's settings are invalid or its configure hook failed.
+        :param strict: Raise instead of setting such a plugin aside.
+        :raises PluginError: ``strict``, and a plugin's settings are invalid or its hook
+            failed.
         """
         env = dict(os.environ if environ is None else environ)
+        failed: list[tuple[str, str]] = []
         plugin_settings: dict[type[BaseModel], BaseModel] = {}
-        for plugin, model in self.settings_models():
+        for plugin, model in self._each("alertgate_settings_model", failed=failed):
+            if model is None:
+                continue
             try:
                 plugin_settings[model] = settings_from_environ(model, env)
             except ValidationError as exc:
-                raise PluginError(f"plugin {plugin!r} settings are invalid: {exc}") from exc
+                failed.append((plugin, f"its settings are invalid: {exc}"))
+        self._set_aside_all(failed, strict)
         context = PluginContext(
             settings=settings or Settings(), environ=env, plugin_settings=plugin_settings
         )
-        for _ in self._each("alertgate_configure", context=context):
+        for _ in self._each("alertgate_configure", context=context, failed=failed):
             pass
+        self._set_aside_all(failed, strict)
         self._context = context
         return context
+
+    def _set_aside_all(self, failed: list[tuple[str, str]], strict: bool) -> None:
+        if strict and failed:
+            infos = [(self._loaded.info(name), problem) for name, problem in failed]
+            raise PluginError(
+                strict_error(BrokenPlugin(i.name, i.distribution, i.version, p) for i, p in infos)
+            )
+        for name, problem in failed:
+            self.set_aside(name, problem)
+        failed.clear()
+
+    def set_aside(self, plugin: str, problem: str) -> None:
+        """Unregister a plugin that failed after loading and record it as broken: its types
+        answer 503 plugin_unavailable, the others serve (see :mod:`alertgate.loading`)."""
+        slugs = [slug for slug, reg in self._types.items() if reg.plugin.name == plugin]
+        self._loaded.fail(self._loaded.info(plugin), problem, slugs)
+        self._types = {slug: reg for slug, reg in self._types.items() if slug not in slugs}
+        self._single_plugin_caller.cache_clear()
+        self._bind_hooks()
 
     @property
     def context(self) -> PluginContext:
@@ -349,13 +399,12 @@ class Plugins:
             caller = self._single_plugin_caller(hook_name, impl.plugin_name)
             try:
                 caller(event=event)
-            except Exception:
-                log.exception(
-                    "plugin %r failed in %s for incident %s",
-                    impl.plugin_name,
-                    hook_name,
-                    event.incident_id,
+            except Exception as exc:
+                failure = PluginHookError(
+                    hook_name, impl.plugin_name, f"failed ({type(exc).__name__})", repr(exc)
                 )
+                failure.__cause__ = exc
+                log_plugin_error(failure, incident_id=event.incident_id)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one facade per process, bounded cache
     def _single_plugin_caller(self, hook_name: str, plugin_name: str) -> Any:
@@ -429,7 +478,8 @@ class Plugins:
 
 
 def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
-    """One row per integration type, plus one per plugin that declares no type.
+    """One row per integration type, one per plugin that declares no type, and one per
+    broken plugin (``status`` ``broken``, with its ``error``).
 
     Shared by ``alertgate plugins`` and ``GET /api/v1/plugins``.
     """
@@ -448,6 +498,8 @@ def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
                 "version": reg.plugin.version,
                 "builtin": reg.plugin.builtin,
                 "hooks": plugins.hooks_of(reg.plugin.name),
+                "status": "ok",
+                "error": None,
             }
         )
     for name, info in sorted(plugins.infos.items()):
@@ -463,13 +515,55 @@ def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
                     "version": info.version,
                     "builtin": info.builtin,
                     "hooks": plugins.hooks_of(name),
+                    "status": "ok",
+                    "error": None,
                 }
             )
+    for broken in plugins.broken:
+        rows.append(
+            {
+                "slug": None,
+                "title": None,
+                "description": None,
+                "docs_url": None,
+                "plugin": broken.name,
+                "distribution": broken.distribution,
+                "version": broken.version,
+                "builtin": broken.distribution == BUILTIN_DISTRIBUTION,
+                "hooks": [],
+                "status": "broken",
+                "error": broken.error,
+            }
+        )
     return rows
 
 
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    """Every key ``model`` accepts: field names and their aliases."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+            elif alias is not None and hasattr(alias, "choices"):
+                names.update(c for c in alias.choices if isinstance(c, str))
+    return frozenset(names)
+
+
+def _as(kind: type[_E], value: Any, hook: FirstResult, plugin: str | None, expected: str) -> _E:
+    """``value`` as the enum ``kind``, or that plugin's error."""
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        raise hook.wrong_result(plugin, value, expected) from None
+
+
 __all__ = [
+    "BUILTIN_DISTRIBUTION",
+    "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "BrokenPlugin",
     "PluginInfo",
     "Plugins",
     "RegisteredType",

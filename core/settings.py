@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         description="How long a worker trusts its cached routing rules and silences before "
         "checking for changes (changes made through the same worker apply at once).",
     )
+    strict_plugins: bool = Field(
+        False,
+        description="Refuse to start `alertgate serve` (exit status 1, before any worker "
+        "starts) when a plugin fails to load, instead of setting it aside.",
+    )
+    disable_plugins: str = Field(
+        "",
+        description="Comma-separated entry-point names of installed plugins not to load.",
+    )
 
 
 @lru_cache(maxsize=1)

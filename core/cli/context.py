@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alertgate.errors import PluginError
 from alertgate.registry import Plugins, load_plugins
 from alertgate.server import admin
 from alertgate.server.admin import AdminError
@@ -32,10 +31,8 @@ class Db:
 
     @cached_property
     def plugins(self) -> Plugins:
-        try:
-            return load_plugins()
-        except PluginError as exc:
-            raise click.ClickException(str(exc)) from exc
+        """Loaded once per command; a broken plugin is set aside and logged."""
+        return load_plugins()
 
 
 def open_db(settings: Settings | None = None) -> Db:

@@ -29,7 +29,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from alertgate.cli.output import echo_json, echo_table
-from alertgate.errors import DeliveryRejected, PluginError
+from alertgate.errors import DeliveryRejected, PluginHookError
 from alertgate.models import Alert, InboundRequest, ParseContext, ParseResult
 from alertgate.registry import Plugins, UnknownIntegrationType, load_plugins
 
@@ -189,11 +189,9 @@ def parse(
         raw = handle.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise click.ClickException(f"{file} is larger than {MAX_FILE_BYTES} bytes")
+    plugins = load_plugins()
     try:
-        plugins = load_plugins()
         plugins.get_type(slug)
-    except PluginError as exc:
-        raise click.ClickException(str(exc)) from exc
     except UnknownIntegrationType as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--type") from None
     if cert_dir is not None:
@@ -205,6 +203,8 @@ def parse(
         raise click.BadParameter(
             f"invalid settings for {slug}: {exc.errors(include_url=False)}", param_hint="--set"
         ) from None
+    except PluginHookError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json(
             {

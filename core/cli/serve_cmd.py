@@ -41,6 +41,23 @@ def log_config(level: str) -> dict[str, Any]:
     }
 
 
+def check_plugins(settings: Settings) -> None:
+    """Strict mode: refuse to start when a plugin is broken. Checked here, in the process
+    that supervises the workers, before any starts: a worker that refused instead would
+    exit, be restarted and exit again while the master stayed up."""
+    if not settings.strict_plugins:
+        return  # each worker sets broken plugins aside and logs them
+    from alertgate.errors import PluginError
+    from alertgate.loading import plugin_names
+    from alertgate.registry import load_plugins
+
+    try:
+        plugins = load_plugins(plugin_names(settings.disable_plugins), strict=True)
+        plugins.configure(settings, strict=True)
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def prepare(settings: Settings, workers: int) -> None:
     """Migrate once, before any worker starts; set up multi-process metrics."""
     if settings.auto_migrate:
@@ -71,6 +88,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     settings = get_settings()
     workers = workers or settings.workers
+    check_plugins(settings)
     try:
         prepare(settings, workers)
     except Exception as exc:

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from alertgate import web
 from alertgate.engine import IngestEngine
+from alertgate.loading import plugin_names
 from alertgate.notify.acklink import ACK_PATH
 from alertgate.notify.dispatcher import Dispatcher
 from alertgate.notify.outbox import Outbox
@@ -124,10 +125,12 @@ def create_app(
     settings = settings or get_settings()
     db_engine = db_engine or make_engine(settings.database_url)
     if plugins is None:
-        plugins = load_plugins()
+        plugins = load_plugins(
+            plugin_names(settings.disable_plugins), strict=settings.strict_plugins
+        )
         # The plugin context (plugin settings, runtime such as certificate caches) is
         # built here, once per worker, from this process's environment.
-        plugins.configure(settings)
+        plugins.configure(settings, strict=settings.strict_plugins)
     sessions = make_sessionmaker(db_engine)
     cache = KeyCache(settings.key_cache_seconds)
     outbox = Outbox(RoutingCache(settings.notify_cache_seconds))

@@ -1,4 +1,10 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (database reachable, schema current)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (database reachable, schema current).
+
+A broken plugin does not make the server unready: every other integration is served, and
+taking the process out of a load balancer would stop those too. ``/readyz`` lists broken
+plugins under ``plugins.broken`` (its message says the server is degraded); monitor that,
+or set ``ALERTGATE_STRICT_PLUGINS`` to refuse to start instead.
+"""
 
 from __future__ import annotations
 
@@ -61,4 +67,14 @@ async def readyz(request: Request) -> Response:
     status, code, message = await run_in_threadpool(_check, state.db_engine)
     if status != 200:
         return error_response(status, code, message)
-    return JSONResponse({"status": code, "message": message})
+    broken = state.plugins.broken
+    if broken:
+        names = ", ".join(b.name for b in broken)
+        message = f"{message}; degraded: plugin(s) {names} failed to load"
+    return JSONResponse(
+        {
+            "status": code,
+            "message": message,
+            "plugins": {"broken": [b.as_dict() for b in broken]},
+        }
+    )

@@ -29,11 +29,12 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from alertgate import jsonfast
-from alertgate.blocking import WouldBlock, running_inline
+from alertgate.blocking import DEFERRED, attempt_inline
 from alertgate.engine import Delivery, IngestEngine, StorageUnavailable
-from alertgate.errors import DeliveryRejected
+from alertgate.errors import DeliveryRejected, PluginHookError
+from alertgate.hookcall import log_plugin_error
 from alertgate.models import InboundRequest, ParseContext, ParseResult
-from alertgate.registry import Plugins
+from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
@@ -55,6 +56,8 @@ class IntegrationRecord:
     settings: BaseModel | None
     """Validated settings; ``None`` when the stored settings no longer validate."""
     settings_error: str = ""
+    unavailable: str = ""
+    """Why the type's plugin is not loaded (broken, or installed after start); else empty."""
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,10 +112,12 @@ def load_record(
     if row is None:
         return None
     settings: BaseModel | None = None
-    error = ""
+    error = unavailable = ""
     try:
-        settings = plugins.validate_settings(row.type, row.settings)
-    except Exception as exc:  # unknown type (plugin uninstalled) or settings drifted
+        settings = plugins.validate_settings(row.type, row.settings, known_keys_only=False)
+    except UnknownIntegrationType:
+        unavailable = plugins.unavailable_message(row.type)
+    except Exception as exc:  # settings drifted from the plugin's model
         error = str(exc).splitlines()[0]
     return IntegrationRecord(
         id=row.id,
@@ -121,6 +126,7 @@ def load_record(
         enabled=row.enabled,
         settings=settings,
         settings_error=error,
+        unavailable=unavailable,
         state=dict(row.state or {}),
     )
 
@@ -156,6 +162,15 @@ async def read_body(receive: Receive, declared_length: str | None, limit: int) -
 Answer = tuple[int, bytes]
 """An HTTP status and a JSON body: what the Integration URL answers."""
 
+RETRY_AFTER_SECONDS = "30"
+"""Sent with every 503 (storage or a plugin unavailable): a hint for senders that read it;
+SNS retries on its own schedule."""
+
+
+def retry_after(status: int) -> dict[str, str] | None:
+    """The headers a ``status`` answer adds: ``Retry-After`` on 503."""
+    return {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+
 
 class IngestEndpoint:
     """The ASGI-level handler behind the Integration URL route."""
@@ -188,7 +203,9 @@ class IngestEndpoint:
     async def handle(self, request: Request) -> Response:
         """The endpoint as a Starlette route (the server itself calls :meth:`answer`)."""
         status, body = await self.answer(request.scope, request.receive)
-        return Response(body, status_code=status, media_type="application/json")
+        return Response(
+            body, status_code=status, media_type="application/json", headers=retry_after(status)
+        )
 
     async def answer(self, scope: Scope, receive: Receive) -> Answer:
         """Handle one delivery; ``scope["path_params"]["key"]`` is the integration key."""
@@ -222,11 +239,9 @@ class IngestEndpoint:
         """Parse on the event loop when the type allows it, else (or when the parse needs
         I/O after all) in the parse pool; see :mod:`alertgate.blocking`."""
         if self._parses_inline(context.integration_type):
-            try:
-                with running_inline():
-                    return self.plugins.parse(context, inbound)
-            except WouldBlock:
-                pass
+            result = attempt_inline(self.plugins.parse, context, inbound)
+            if result is not DEFERRED:
+                return result  # type: ignore[return-value]  # not DEFERRED: a ParseResult
         return await asyncio.get_running_loop().run_in_executor(
             self.executor, self.plugins.parse, context, inbound
         )
@@ -249,6 +264,9 @@ class IngestEndpoint:
         fields["type"] = record.type
         if not record.enabled:
             return self._reject(fields, 410, "integration_disabled", "this integration is disabled")
+        if record.unavailable:
+            log.error("integration %s: %s", record.id, record.unavailable)
+            return self._reject(fields, 503, "plugin_unavailable", record.unavailable)
         if record.settings is None:
             log.error("integration %s is misconfigured: %s", record.id, record.settings_error)
             return self._reject(
@@ -288,11 +306,15 @@ class IngestEndpoint:
             result = await self._parse(context, inbound)
         except DeliveryRejected as exc:
             return self._reject(fields, exc.status_code, exc.code, exc.message)
+        except PluginHookError as exc:
+            # A plugin bug, not the sender's: 5xx so the delivery is retried once fixed.
+            log_plugin_error(exc, integration_id=record.id, type=record.type)
+            fields["plugin"] = exc.plugin
+            fields["hook"] = exc.hook
+            return self._reject(fields, 500, "plugin_error", f"{exc.public_message}; retry later")
         except Exception:
-            log.exception("plugin failed to parse a delivery to integration %s", record.id)
-            return self._reject(
-                fields, 500, "plugin_error", "the integration's plugin failed; retry later"
-            )
+            log.exception("parsing a delivery to integration %s failed", record.id)
+            return self._reject(fields, 500, "internal_error", "parsing failed; retry later")
         if result.note:
             fields["note"] = result.note
         outcomes: list[dict[str, Any]] = []
@@ -377,16 +399,14 @@ class IngestFastPath:
             # like Starlette's ServerErrorMiddleware would, so the sender retries.
             log.exception("unexpected error on the Integration URL")
             status, body = 500, error_body("internal_error", "internal server error")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        extra = retry_after(status)
+        if extra:
+            headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         metrics.request_latency(INGEST_ROUTE, "POST", str(status)).observe(
             time.perf_counter() - start

@@ -225,6 +225,10 @@ class PluginOut(BaseModel):
     version: str
     builtin: bool
     hooks: list[str]
+    status: Literal["ok", "broken"] = Field(
+        "ok", description="`broken`: the plugin failed to load and is set aside (see `error`)."
+    )
+    error: str | None = Field(None, description="Why a broken plugin failed to load.")
     settings_schema: dict[str, Any] | None = Field(
         None, description="JSON Schema of the type's per-integration settings."
     )

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from alertgate import compat
+from alertgate.errors import PluginError
+from alertgate.loading import strict_error
 from alertgate.registry import PluginInfo, Plugins, load_plugins
 from alertgate.server import admin
 from alertgate.server.app import create_app
@@ -38,8 +40,9 @@ def build_plugins(*extra: object, disabled: tuple[str, ...] = ()) -> Plugins:
     installed through its entry point is not registered twice.
 
     :param disabled: Entry-point names not to load.
+    :raises PluginError: A plugin is broken: a test wants to know, not a 503 later.
     """
-    plugins = load_plugins(disabled)
+    plugins = load_plugins(disabled, strict=True)
     if not extra:
         return plugins
     pm = plugins.pm
@@ -52,7 +55,10 @@ def build_plugins(*extra: object, disabled: tuple[str, ...] = ()) -> Plugins:
         pm.register(plugin, name=name)
         infos[name] = PluginInfo(name, TEST_DISTRIBUTION, "0", builtin=False)
     pm.check_pending()
-    return Plugins(pm, infos)
+    built = Plugins(pm, infos)
+    if built.broken:
+        raise PluginError(strict_error(built.broken))
+    return built
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from pydantic import ValidationError
 
 from alertgate.cli import main
 from alertgate.context import PluginContext, StashKey, settings_from_environ
@@ -158,8 +157,8 @@ def test_hook_alertgate_settings_model(tiny: str) -> None:
     context = plugins.configure(Settings(), {"TINY_GREETING": "hi", "TINY_RETRIES": "5"})
     settings = context.settings_of(models[tiny])
     assert (settings.greeting, settings.retries) == ("hi", 5)  # type: ignore[attr-defined]
-    with pytest.raises(PluginError, match="plugin 'tiny_plugin' settings are invalid"):
-        plugins.configure(Settings(), {"TINY_RETRIES": "-1"})
+    with pytest.raises(PluginError, match=r"plugin 'tiny_plugin'.*its settings are invalid"):
+        load_plugins(disabled=()).configure(Settings(), {"TINY_RETRIES": "-1"}, strict=True)
 
 
 def test_plugin_settings_come_only_from_the_environment_given(
@@ -279,10 +278,31 @@ def test_hook_alertgate_demo(tiny: str, tmp_path: Path) -> None:
     assert "TINY_GREETING" not in os.environ
 
 
-def test_invalid_plugin_settings_name_the_plugin_at_startup(
+def test_invalid_plugin_settings_set_the_plugin_aside_at_startup(
     tiny: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TINY_RETRIES", "many")
-    with pytest.raises(PluginError, match="tiny_plugin") as caught:
-        load_plugins(disabled=()).configure()
-    assert isinstance(caught.value.__cause__, ValidationError)
+    plugins = load_plugins(disabled=())
+    plugins.configure()
+    (broken,) = plugins.broken
+    assert broken.name == "tiny_plugin" and broken.slugs == ("tiny",)
+    assert "its settings are invalid" in broken.error and "retries" in broken.error
+    assert "tiny" not in plugins.types and "aws_cloudtrail" in plugins.types
+    assert plugins.pm.get_plugin("tiny_plugin") is None  # none of its hooks run
+    assert "its plugin 'tiny_plugin' failed to load" in plugins.unavailable_message("tiny")
+    with pytest.raises(PluginError, match="tiny_plugin"):
+        load_plugins(disabled=()).configure(strict=True)
+
+
+def test_a_failing_configure_hook_sets_only_that_plugin_aside(install_plugin) -> None:
+    install_plugin(
+        "bad_configure",
+        "from alertgate import hookimpl\n@hookimpl\ndef alertgate_configure(context):\n"
+        "    raise RuntimeError('no license key')\n",
+    )
+    plugins = load_plugins(disabled=())
+    plugins.configure(Settings(), {})
+    (broken,) = plugins.broken
+    assert broken.name == "bad_configure"
+    assert "alertgate_configure raised RuntimeError('no license key')" in broken.error
+    assert "aws_cloudtrail" in plugins.types

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from alertgate import hookspecs
 from alertgate.cli import main
-from alertgate.errors import PluginError
+from alertgate.errors import MalformedDelivery, PluginError, PluginHookError
 from alertgate.models import Action, Alert, InboundRequest, IncidentEvent, ParseContext, Severity
-from alertgate.registry import load_plugins
+from alertgate.registry import BrokenPlugin, Plugins, UnknownIntegrationType, load_plugins
 from tests.paths import ROOT_DIR
 
 ROOT = ROOT_DIR
@@ -140,52 +143,138 @@ def test_disabled_plugin_is_not_loaded(install_plugin, monkeypatch) -> None:
     assert "aws_cloudtrail" in plugins.types
 
 
-def test_import_error_names_plugin_and_distribution(install_plugin) -> None:
+def _broken(plugins: Plugins) -> dict[str, BrokenPlugin]:
+    return {b.name: b for b in plugins.broken}
+
+
+def test_import_error_sets_the_plugin_aside_loudly(install_plugin, caplog) -> None:
     install_plugin("broken_plugin", "import does_not_exist_anywhere\n", distribution="broken-dist")
-    with pytest.raises(PluginError, match=r"'broken_plugin'.*'broken-dist'.*failed to import"):
-        load_plugins(disabled=())
-    result = CliRunner().invoke(main, ["plugins"])
-    assert result.exit_code == 1
-    assert "broken_plugin" in result.output
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    plugins = load_plugins(disabled=())
+    broken = _broken(plugins)["broken_plugin"]
+    assert (broken.distribution, broken.version) == ("broken-dist", "1.0")
+    assert "does_not_exist_anywhere" in broken.error
+    assert {"tiny_webhook", "aws_cloudtrail"} <= set(plugins.types)  # the others serve
+    assert "broken_plugin" not in plugins.infos
+    lines = [r for r in caplog.records if "broken_plugin" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.ERROR
+    line = lines[0].getMessage()
+    assert "'broken_plugin'" in line and "broken-dist 1.0" in line
+    assert "does_not_exist_anywhere" in line and "ALERTGATE_DISABLE_PLUGINS=broken_plugin" in line
+    with pytest.raises(UnknownIntegrationType, match="failed to load: broken_plugin"):
+        plugins.get_type("broken_type")
+    with pytest.raises(PluginError, match=r"'broken_plugin'.*broken-dist.*does_not_exist"):
+        load_plugins(disabled=(), strict=True)
 
 
-def test_hook_without_spec_fails_loudly(install_plugin) -> None:
-    install_plugin(
-        "typo_plugin",
-        "from core import hookimpl\n@hookimpl\ndef alertgate_fingerprnt(alert):\n    return 'x'\n",
-        distribution="typo-dist",
+def test_cli_lists_a_broken_plugin_and_fails_only_when_strict(install_plugin) -> None:
+    install_plugin("broken_plugin", "import does_not_exist_anywhere\n", distribution="broken-dist")
+    result = CliRunner().invoke(main, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["plugin"]: row for row in json.loads(result.stdout)}
+    assert rows["broken_plugin"]["status"] == "broken"
+    assert rows["broken_plugin"]["distribution"] == "broken-dist"
+    assert "does_not_exist_anywhere" in rows["broken_plugin"]["error"]
+    assert rows["aws_cloudtrail"]["status"] == "ok"
+    table = CliRunner().invoke(main, ["plugins"])
+    assert table.exit_code == 0
+    assert re.search(r"broken_plugin\s+broken-dist\s+1.0\s+no\s+broken", table.output)
+    assert CliRunner().invoke(main, ["plugins", "--strict"]).exit_code == 1
+    assert CliRunner().invoke(main, ["plugins", "--json", "--strict"]).exit_code == 1
+    assert (
+        CliRunner()
+        .invoke(main, ["plugins", "--strict"], env={"ALERTGATE_DISABLE_PLUGINS": "broken_plugin"})
+        .exit_code
+        == 0
     )
-    with pytest.raises(PluginError, match=r"typo_plugin.*typo-dist.*alertgate_fingerprnt"):
-        load_plugins(disabled=())
 
 
-def test_bad_hook_signature_fails_loudly(install_plugin) -> None:
+def test_every_misspelled_hook_is_set_aside(install_plugin) -> None:
+    # pluggy's check_pending reports one offender at a time: both must be found.
+    for module in ("typo_one", "typo_two"):
+        install_plugin(
+            module,
+            "from alertgate import hookimpl\n@hookimpl\ndef alertgate_fingerprnt(alert):\n"
+            "    return 'x'\n",
+            distribution=f"{module}-dist",
+        )
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    plugins = load_plugins(disabled=())
+    broken = _broken(plugins)
+    assert set(broken) == {"typo_one", "typo_two"}
+    assert "alertgate_fingerprnt" in broken["typo_one"].error
+    assert broken["typo_two"].distribution == "typo_two-dist"
+    assert "tiny_webhook" in plugins.types
+    assert plugins.pm.get_plugin("typo_one") is None
+
+
+def test_bad_hook_signature_sets_the_plugin_aside(install_plugin) -> None:
     install_plugin(
         "badsig_plugin",
-        "from core import hookimpl\n@hookimpl\ndef alertgate_fingerprint(alert, colour):\n"
+        "from alertgate import hookimpl\n@hookimpl\ndef alertgate_fingerprint(alert, colour):\n"
         "    return 'x'\n",
     )
-    with pytest.raises(PluginError, match=r"(?s)badsig_plugin.*colour"):
-        load_plugins(disabled=())
+    plugins = load_plugins(disabled=())
+    assert "colour" in _broken(plugins)["badsig_plugin"].error
+    assert plugins.pm.get_plugin("badsig_plugin") is None  # no half-registered hooks
+    assert "alertgate_fingerprint" not in plugins.hooks_of("badsig_plugin")
 
 
-def test_duplicate_slug_names_both_plugins(install_plugin) -> None:
-    install_plugin(
-        "impostor",
-        """
+IMPOSTOR = """
 from pydantic import BaseModel
 from alertgate import hookimpl
 from alertgate.models import IntegrationType
 @hookimpl
 def alertgate_integration_types():
     return [IntegrationType("aws_cloudtrail", "Fake", "", "", BaseModel)]
-""",
-        distribution="impostor-dist",
+@hookimpl
+def alertgate_fingerprint(integration_type, alert):
+    return "hijacked"
+"""
+
+
+def test_a_plugin_claiming_a_builtin_slug_is_set_aside(install_plugin) -> None:
+    install_plugin("aaa_impostor", IMPOSTOR, distribution="impostor-dist")
+    plugins = load_plugins(disabled=())
+    broken = _broken(plugins)["aaa_impostor"]
+    assert "'aws_cloudtrail' by plugin 'aws_cloudtrail'" in broken.error
+    assert broken.slugs == ("aws_cloudtrail",)
+    assert plugins.types["aws_cloudtrail"].plugin.name == "aws_cloudtrail"
+    # None of the impostor's hooks run.
+    settings = plugins.validate_settings("aws_cloudtrail", {})
+    alert = plugins.complete_alert("aws_cloudtrail", _cloudtrail_alert(), settings)
+    assert alert.fingerprint != "hijacked"
+
+
+def test_of_two_third_party_plugins_claiming_a_slug_the_later_is_set_aside(
+    install_plugin,
+) -> None:
+    install_plugin("webhook_a", WEBHOOK_PLUGIN)
+    install_plugin("webhook_b", WEBHOOK_PLUGIN)
+    plugins = load_plugins(disabled=())
+    assert plugins.types["tiny_webhook"].plugin.name == "webhook_a"
+    assert "'tiny_webhook' by plugin 'webhook_a'" in _broken(plugins)["webhook_b"].error
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("raise RuntimeError('no config')", "raised RuntimeError('no config')"),
+        ("return 'aws_x'", "returned str; expected a list"),
+        ("return ['aws_x']", "returned a str in its list"),
+    ],
+)
+def test_a_failing_integration_types_hook_sets_the_plugin_aside(
+    install_plugin, body: str, error: str
+) -> None:
+    install_plugin(
+        "bad_types",
+        f"from alertgate import hookimpl\n@hookimpl\ndef alertgate_integration_types():\n"
+        f"    {body}\n",
     )
-    with pytest.raises(
-        PluginError, match=r"'aws_cloudtrail'.*impostor.*impostor-dist.*aws_cloudtrail"
-    ):
-        load_plugins(disabled=())
+    plugins = load_plugins(disabled=())
+    assert error in _broken(plugins)["bad_types"].error
+    assert "aws_cloudtrail" in plugins.types
 
 
 def test_unknown_type_is_clear() -> None:
@@ -245,7 +334,11 @@ def test_lifecycle_failing_notifier_does_not_block_others(install_plugin, caplog
     plugins = load_plugins(disabled=())
     plugins.incident_opened(_event())
     assert sys.modules["recorder"].EVENTS == [("opened", 7)]
-    assert "failing_notifier" in caplog.text and "pager down" in caplog.text
+    lines = [json.loads(m) for m in caplog.messages if m.startswith('{"event":"plugin_error"')]
+    assert [(x["plugin"], x["hook"], x["incident_id"]) for x in lines] == [
+        ("failing_notifier", "alertgate_incident_opened", 7)
+    ]
+    assert "pager down" in lines[0]["error"] and "Traceback" in caplog.text
 
 
 def test_hookspecs_all_prefixed_and_documented() -> None:
@@ -401,3 +494,116 @@ def test_hook_alertgate_send_notification(install_plugin) -> None:
         assert "no installed plugin" in str(exc)
     else:
         raise AssertionError("an unknown type was sent")
+
+
+# -- hook errors and bad results name the plugin and the hook --------------------------------
+
+
+def _tiny_parse(plugins: Plugins, body: bytes = b'{"name": "db", "state": "alarm"}') -> Any:
+    settings = plugins.validate_settings("tiny_webhook", {})
+    context = ParseContext(integration_id=1, integration_type="tiny_webhook", settings=settings)
+    return plugins.parse(context, InboundRequest(body=body, headers={}))
+
+
+@pytest.mark.parametrize(
+    ("hook", "body", "problem"),
+    [
+        ("alertgate_fingerprint", "raise KeyError('name')", "failed (KeyError)"),
+        ("alertgate_fingerprint", "return 42", "returned int; expected a non-empty str"),
+        ("alertgate_fingerprint", "return ''", "returned str; expected a non-empty str"),
+        ("alertgate_classify", "return 'explode'", "returned str; expected an alertgate.Action"),
+        ("alertgate_classify", "return []", "returned list; expected an alertgate.Action"),
+    ],
+)
+# Plugins registered later run first: the zz_ names put theirs before tiny_webhook's.
+def test_a_failing_hook_is_named_with_its_plugin(
+    install_plugin, hook: str, body: str, problem: str
+) -> None:
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    install_plugin(
+        "zz_meddler",
+        f"from alertgate import hookimpl\n@hookimpl\ndef {hook}(integration_type, alert):\n"
+        f"    {body}\n",
+    )
+    plugins = load_plugins(disabled=())
+    with pytest.raises(PluginHookError) as caught:
+        _tiny_parse(plugins)
+    assert (caught.value.hook, caught.value.plugin) == (hook, "zz_meddler")
+    assert caught.value.public_message.startswith(f"{hook} of plugin 'zz_meddler' {problem}")
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ("{'alerts': []}", "returned dict; expected alertgate.ParseResult"),
+        ("ParseResult(alerts=['x'])", "returned str; expected a list of alertgate.Alert"),
+        ("ParseResult(alerts=[Alert('t', NOW, severity='loud')])", "returned str; expected a"),
+        ("ParseResult(alerts=[Alert('t', NOW, fingerprint=7)])", "returned int; expected a str"),
+    ],
+)
+def test_a_wrong_parse_result_is_the_parsers_error(
+    install_plugin, result: str, problem: str
+) -> None:
+    install_plugin(
+        "sloppy_parser",
+        WEBHOOK_PLUGIN.replace("tiny_webhook", "sloppy")
+        + "\nNOW = datetime(2024, 1, 1, tzinfo=timezone.utc)\n"
+        + "@hookimpl(tryfirst=True)\ndef alertgate_parse_request(integration_type):\n"
+        + "    if integration_type == 'tiny_webhook':\n"
+        + f"        return {result}\n",
+    )
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    with pytest.raises(PluginHookError, match=re.escape(problem)) as caught:
+        _tiny_parse(load_plugins(disabled=()))
+    assert (caught.value.hook, caught.value.plugin) == ("alertgate_parse_request", "sloppy_parser")
+
+
+def test_values_that_convert_are_accepted_and_rejections_pass_through(install_plugin) -> None:
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)  # its classify returns plain strings
+    result = _tiny_parse(load_plugins(disabled=()), b'{"name": "db", "state": "ok"}')
+    assert result.alerts[0].action is Action.RESOLVE
+    install_plugin(
+        "zz_refuser",
+        "from alertgate import hookimpl, MalformedDelivery\n@hookimpl\n"
+        "def alertgate_fingerprint(alert):\n    raise MalformedDelivery('no_name', 'no name')\n",
+    )
+    with pytest.raises(MalformedDelivery, match="no name"):
+        _tiny_parse(load_plugins(disabled=()))
+
+
+def test_a_hook_with_a_wrapper_still_names_the_failing_plugin(install_plugin) -> None:
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    install_plugin(
+        "wrapper",
+        "from alertgate import hookimpl\n@hookimpl(wrapper=True)\n"
+        "def alertgate_fingerprint(alert):\n    return (yield)\n",
+    )
+    install_plugin(
+        "zz_crasher",
+        "from alertgate import hookimpl\n@hookimpl\n"
+        "def alertgate_fingerprint(alert):\n    raise ZeroDivisionError\n",
+    )
+    with pytest.raises(PluginHookError) as caught:
+        _tiny_parse(load_plugins(disabled=()))
+    assert caught.value.plugin == "zz_crasher"
+
+
+def test_unknown_settings_keys_are_refused(install_plugin) -> None:
+    install_plugin("tiny_webhook", WEBHOOK_PLUGIN)
+    plugins = load_plugins(disabled=())
+    with pytest.raises(ValidationError, match=r"(?s)prefx.*Extra inputs are not permitted"):
+        plugins.validate_settings("tiny_webhook", {"prefx": "x"})
+    # Stored settings of an older plugin version still load.
+    stored = plugins.validate_settings("tiny_webhook", {"prefx": "x"}, known_keys_only=False)
+    assert stored.model_dump() == {"prefix": "hook"}
+
+
+def test_unknown_settings_keys_accept_aliases(install_plugin) -> None:
+    install_plugin(
+        "aliased",
+        WEBHOOK_PLUGIN.replace('prefix: str = "hook"', 'prefix: str = Field("h", alias="Prefix")')
+        .replace("from pydantic import BaseModel", "from pydantic import BaseModel, Field")
+        .replace("tiny_webhook", "aliased"),
+    )
+    plugins = load_plugins(disabled=())
+    assert plugins.validate_settings("aliased", {"Prefix": "p"}).model_dump() == {"prefix": "p"}

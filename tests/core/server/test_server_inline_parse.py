@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from alertgate.blocking import WouldBlock, before_blocking_io, running_inline
+from alertgate.blocking import (
+    DEFERRED,
+    WouldBlock,
+    attempt_inline,
+    before_blocking_io,
+    running_inline,
+)
 from alertgate.models import InboundRequest, ParseContext
 from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.models import SnsSettings
@@ -52,6 +58,12 @@ def alertgate_parse_request(integration_type, request, context):
     try:
         if request.body == b"needs-io":
             before_blocking_io("a download")
+        if request.body == b"guarded-io":
+            try:  # a plugin that guards its I/O, as plugins do
+                before_blocking_io("a guarded download")
+            except Exception:
+                CALLS.append((thread, "swallowed"))
+                return None
     except BaseException:
         CALLS.append((thread, "would block"))
         raise
@@ -96,13 +108,29 @@ def test_inline_type_parses_on_the_event_loop(probe: tuple[IngestEndpoint, list[
     assert calls == [(loop_thread, "parsed")]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"needs-io",
+        # The plugin wraps its I/O in ``try/except Exception``: WouldBlock gets through.
+        b"guarded-io",
+    ],
+)
 def test_inline_parse_that_needs_io_runs_again_in_a_thread(
-    probe: tuple[IngestEndpoint, list[Any]],
+    probe: tuple[IngestEndpoint, list[Any]], body: bytes
 ) -> None:
     endpoint, calls = probe
     loop_thread = threading.current_thread().name
-    assert _parse(endpoint, "probe_inline", b"needs-io") == "parse_0"
+    assert _parse(endpoint, "probe_inline", body) == "parse_0"
     assert calls == [(loop_thread, "would block"), ("parse_0", "parsed")]
+
+
+def test_attempt_inline_defers_only_on_would_block() -> None:
+    assert attempt_inline(lambda x: x + 1, 1) == 2
+    assert attempt_inline(before_blocking_io, "a download") is DEFERRED
+    with pytest.raises(ZeroDivisionError):
+        attempt_inline(lambda: 1 / 0)
+    before_blocking_io("after")  # the mark is gone, whatever happened
 
 
 def test_other_types_parse_in_the_pool(probe: tuple[IngestEndpoint, list[Any]]) -> None:

@@ -6,12 +6,36 @@ from datetime import timedelta
 
 import click
 
+from alertgate.server import setup_codes
 from alertgate.settings import get_settings
-from alertgate.storage.database import make_engine
+from alertgate.storage.database import make_engine, make_sessionmaker
 from alertgate.storage.migrate import head_revision, upgrade
 from alertgate.storage.retention import prune_payloads
 
 _URL_HELP = "Database URL (default: ALERTGATE_DATABASE_URL or ./alertgate.db)."
+
+
+def announce_setup_code(database_url: str, public_url: str) -> None:
+    """On a database without API tokens, issue a one-time set-up code and print it (stderr).
+
+    ``/setup`` refuses to create the first token without it, so only someone who can see
+    this console (or run the CLI) can claim the server.
+    """
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            code = setup_codes.issue(session)
+    finally:
+        engine.dispose()
+    if code is None:
+        return
+    hours = int(setup_codes.CODE_TTL.total_seconds() // 3600)
+    click.echo(
+        f"No API token exists yet. To set alertgate up, open {public_url.rstrip('/')}/setup "
+        f"and enter this one-time set-up code (valid {hours} h): {code}\n"
+        "Or create a token on this machine: alertgate tokens create --name admin",
+        err=True,
+    )
 
 
 @click.group("db")
@@ -30,6 +54,7 @@ def upgrade_cmd(database_url: str | None) -> None:
         raise click.ClickException(f"migration failed: {exc}") from exc
     state = "head" if revision == head_revision() else f"head is {head_revision()}"
     click.echo(f"database at revision {revision} ({state})")
+    announce_setup_code(url, get_settings().public_url)
 
 
 @db.command("prune")

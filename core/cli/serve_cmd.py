@@ -43,10 +43,13 @@ def log_config(level: str) -> dict[str, Any]:
 
 def prepare(settings: Settings, workers: int) -> None:
     """Migrate once, before any worker starts; set up multi-process metrics."""
-    if settings.auto_migrate:
-        from alertgate.storage import migrate
+    from alertgate.cli.db_cmd import announce_setup_code
+    from alertgate.storage import migrate
 
+    if settings.auto_migrate:
         migrate.upgrade(settings.database_url)
+    if migrate.current_is_head(settings.database_url):
+        announce_setup_code(settings.database_url, settings.public_url)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers are separate processes: prometheus_client aggregates their values
         # through files in this folder (set before the workers import it).

@@ -15,14 +15,22 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alertgate.engine.types import IncidentChange, IncidentNotFound
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys
-from alertgate.storage.schema import Alert, ApiToken, Incident, Integration, Organization, Service
+from alertgate.storage.schema import (
+    Alert,
+    ApiToken,
+    Incident,
+    Integration,
+    Organization,
+    Service,
+    WebSession,
+)
 
 if TYPE_CHECKING:
     from alertgate.engine import IngestEngine
@@ -145,6 +153,8 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
         raise NotFound("token_not_found", f"no API token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    # Its web UI sign-ins end now (they are also refused while the token is revoked).
+    session.execute(delete(WebSession).where(WebSession.token_id == token_id))
     return token
 
 

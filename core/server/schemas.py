@@ -35,9 +35,14 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class ServiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RequestBody(BaseModel):
+    """A request body, validated strictly by its schema: no unknown fields and no
+    coercion (``{"enabled": 0}`` is refused, not taken as false)."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ServiceCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
 
@@ -58,9 +63,7 @@ class ServiceOut(BaseModel):
         )
 
 
-class IntegrationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IntegrationCreate(RequestBody):
     service_id: ObjectId
     type: str = Field(min_length=1, max_length=100, description="Integration type slug.")
     name: str | None = Field(None, min_length=1, max_length=200)
@@ -69,9 +72,7 @@ class IntegrationCreate(BaseModel):
     )
 
 
-class IntegrationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IntegrationUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=200)
     settings: dict[str, Any] | None = Field(
         None, description="Replaces the settings; validated by the type's settings model."

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
@@ -241,6 +241,17 @@ class KeyedIntegration:
     key: str
 
 
+MAX_RATE_LIMIT = 100_000_000
+
+
+def _check_rate_limit(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_RATE_LIMIT:
+        raise InvalidInput(
+            "invalid_rate_limit", f"rate_limit_per_minute must be 0 to {MAX_RATE_LIMIT}"
+        )
+    return value
+
+
 def _validated_settings(
     plugins: Plugins, slug: str, raw: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -264,8 +275,13 @@ def create_integration(
     type_slug: str,
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    rate_limit_per_minute: int | None = None,
 ) -> KeyedIntegration:
-    """A new integration of ``type_slug`` on ``service``, with validated settings."""
+    """A new integration of ``type_slug`` on ``service``, with validated settings.
+
+    :param rate_limit_per_minute: Its Integration URL's limit; ``None`` takes the server's
+        default (``ALERTGATE_RATE_LIMIT_PER_MINUTE``), 0 is unlimited.
+    """
     clean = _validated_settings(plugins, type_slug, settings)
     title = plugins.get_type(type_slug).title
     key, key_hash, prefix = keys.new_integration_key()
@@ -278,6 +294,7 @@ def create_integration(
         settings=clean,
         state={},
         enabled=True,
+        rate_limit_per_minute=_check_rate_limit(rate_limit_per_minute),
         created_at=utcnow(),
     )
     session.add(integration)
@@ -344,7 +361,11 @@ def update_integration(
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     enabled: bool | None = None,
+    rate_limit_per_minute: int | Literal["unchanged"] | None = "unchanged",
 ) -> Integration:
+    """Change what is given; ``rate_limit_per_minute=None`` returns to the default."""
+    if rate_limit_per_minute != "unchanged":
+        integration.rate_limit_per_minute = _check_rate_limit(rate_limit_per_minute)
     if name is not None:
         integration.name = _check_name(name, "integration")
     if settings is not None:

@@ -136,6 +136,7 @@ def create_app(
         engine=ingest_engine,
         cache=cache,
         max_body_bytes=settings.max_body_bytes,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
     )
 
     async def openapi_json(_request: Request) -> Response:

@@ -37,6 +37,7 @@ from alertgate.registry import Plugins
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
+from alertgate.server.ratelimit import RateLimiter
 from alertgate.storage.schema import Integration
 
 log = logging.getLogger("alertgate.delivery")
@@ -56,6 +57,8 @@ class IntegrationRecord:
     """Validated settings; ``None`` when the stored settings no longer validate."""
     settings_error: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    rate_limit_per_minute: int | None = None
+    """The integration's own limit; ``None`` takes the server's default."""
 
 
 class KeyCache:
@@ -104,6 +107,7 @@ def load_record(
                 Integration.enabled,
                 Integration.settings,
                 Integration.state,
+                Integration.rate_limit_per_minute,
             ).where(Integration.key_hash == key_hash)
         ).first()
     if row is None:
@@ -122,6 +126,7 @@ def load_record(
         settings=settings,
         settings_error=error,
         state=dict(row.state or {}),
+        rate_limit_per_minute=row.rate_limit_per_minute,
     )
 
 
@@ -156,6 +161,9 @@ async def read_body(receive: Receive, declared_length: str | None, limit: int) -
 Answer = tuple[int, bytes]
 """An HTTP status and a JSON body: what the Integration URL answers."""
 
+RETRY_AFTER = "alertgate.retry_after"
+"""Scope key under which a 429 leaves its ``Retry-After`` seconds for the response."""
+
 
 class IngestEndpoint:
     """The ASGI-level handler behind the Integration URL route."""
@@ -168,6 +176,7 @@ class IngestEndpoint:
         engine: IngestEngine,
         cache: KeyCache,
         max_body_bytes: int,
+        rate_limit_per_minute: int = 0,
         parse_threads: int = 8,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -176,6 +185,9 @@ class IngestEndpoint:
         self.engine = engine
         self.cache = cache
         self.max_body_bytes = max_body_bytes
+        self.rate_limit_per_minute = rate_limit_per_minute
+        """The default limit of integrations without their own (0: unlimited)."""
+        self.limiter = RateLimiter()
         self.now = now
         # Logging is configured before the app is built (uvicorn, then the factory).
         self._log_delivery = message_writer(log)
@@ -186,7 +198,9 @@ class IngestEndpoint:
     async def handle(self, request: Request) -> Response:
         """The endpoint as a Starlette route (the server itself calls :meth:`answer`)."""
         status, body = await self.answer(request.scope, request.receive)
-        return Response(body, status_code=status, media_type="application/json")
+        retry_after = request.scope.get(RETRY_AFTER)
+        headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     async def answer(self, scope: Scope, receive: Receive) -> Answer:
         """Handle one delivery; ``scope["path_params"]["key"]`` is the integration key."""
@@ -247,6 +261,15 @@ class IngestEndpoint:
         fields["type"] = record.type
         if not record.enabled:
             return self._reject(fields, 410, "integration_disabled", "this integration is disabled")
+        limit = record.rate_limit_per_minute
+        limit = self.rate_limit_per_minute if limit is None else limit
+        retry_after = self.limiter.check(record.id, limit)
+        if retry_after:
+            scope[RETRY_AFTER] = retry_after
+            metrics.DELIVERIES_REJECTED.labels("rate_limited").inc()
+            fields["outcome"] = "rejected"
+            fields["reason"] = "rate_limited"
+            return 429, rate_limited_body(record.id, limit, retry_after)
         if record.settings is None:
             log.error("integration %s is misconfigured: %s", record.id, record.settings_error)
             return self._reject(
@@ -335,6 +358,23 @@ class IngestEndpoint:
         return 200, jsonfast.dumps_bytes(body_out)
 
 
+def rate_limited_body(integration_id: int, limit: int, retry_after: int) -> bytes:
+    """The 429 body: which integration, which limit, when to come back."""
+    message = (
+        f"integration {integration_id} is limited to {limit} deliveries a minute per server "
+        f"worker; retry after {retry_after} s"
+    )
+    return jsonfast.dumps_bytes(
+        {
+            "code": "rate_limited",
+            "message": message,
+            "integration_id": integration_id,
+            "rate_limit_per_minute": limit,
+            "retry_after_seconds": retry_after,
+        }
+    )
+
+
 INGEST_PREFIX = "/integrations/"
 INGEST_ROUTE = "/integrations/{key}"
 
@@ -374,16 +414,13 @@ class IngestFastPath:
             # like Starlette's ServerErrorMiddleware would, so the sender retries.
             log.exception("unexpected error on the Integration URL")
             status, body = 500, error_body("internal_error", "internal server error")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if status == 429:
+            headers.append((b"retry-after", str(scope.get(RETRY_AFTER, 1)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         metrics.request_latency(INGEST_ROUTE, "POST", str(status)).observe(
             time.perf_counter() - start

@@ -16,6 +16,12 @@ T = TypeVar("T")
 ObjectId = Annotated[int, Field(ge=1, le=2**62)]
 """Ids are positive and fit a signed 64-bit column."""
 
+RateLimit = Annotated[int, Field(ge=0, le=100_000_000)]
+RATE_LIMIT_DOC = (
+    "Deliveries a minute the Integration URL accepts per server worker process before "
+    "answering 429 `rate_limited`; 0 is unlimited."
+)
+
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
 
@@ -70,6 +76,9 @@ class IntegrationCreate(RequestBody):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Validated by the type's settings model."
     )
+    rate_limit_per_minute: RateLimit | None = Field(
+        None, description=RATE_LIMIT_DOC + " Omitted or null: the server's default."
+    )
 
 
 class IntegrationUpdate(RequestBody):
@@ -78,6 +87,10 @@ class IntegrationUpdate(RequestBody):
         None, description="Replaces the settings; validated by the type's settings model."
     )
     enabled: bool | None = None
+    rate_limit_per_minute: RateLimit | None = Field(
+        None,
+        description=RATE_LIMIT_DOC + " null: back to the server's default; omitted: unchanged.",
+    )
 
 
 class IntegrationOut(BaseModel):
@@ -88,6 +101,9 @@ class IntegrationOut(BaseModel):
     key_prefix: str = Field(description="The first characters of the key, to recognise it.")
     enabled: bool
     settings: dict[str, Any]
+    rate_limit_per_minute: int | None = Field(
+        description=RATE_LIMIT_DOC + " null: the server's default."
+    )
     state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
     created_at: datetime
     last_alert_at: datetime | None
@@ -102,6 +118,7 @@ class IntegrationOut(BaseModel):
             key_prefix=row.key_prefix,
             enabled=row.enabled,
             settings=dict(row.settings or {}),
+            rate_limit_per_minute=row.rate_limit_per_minute,
             state=dict(row.state or {}),
             created_at=as_utc(row.created_at) or row.created_at,
             last_alert_at=as_utc(row.last_alert_at),

@@ -9,6 +9,7 @@ errors and the CLI into exit status 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,8 +77,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+NAME_WHITESPACE = " \t\n\r\v\f"
+"""What names are trimmed of: ASCII white space only, the same set the API's schema
+pattern names, so the document and the server agree on which names are blank."""
+
+
 def _check_name(name: str, what: str) -> str:
-    name = name.strip()
+    name = name.strip(NAME_WHITESPACE)
     if not name or len(name) > NAME_MAX:
         raise InvalidInput("invalid_name", f"{what} name must be 1 to {NAME_MAX} characters")
     return name
@@ -253,10 +259,16 @@ def _check_rate_limit(value: int | None) -> int | None:
 
 
 def _validated_settings(
-    plugins: Plugins, slug: str, raw: Mapping[str, Any] | None
+    plugins: Plugins, slug: str, raw: Mapping[str, Any] | None, *, strict: bool = False
 ) -> dict[str, Any]:
     try:
-        model = plugins.validate_settings(slug, raw)
+        if strict:
+            # JSON input (the API): validated as JSON in strict mode, so that what the
+            # settings schema forbids (a string for a number, 0 for false) is refused.
+            settings_model = plugins.get_type(slug).settings_model
+            model = settings_model.model_validate_json(json.dumps(dict(raw or {})), strict=True)
+        else:
+            model = plugins.validate_settings(slug, raw)
     except UnknownIntegrationType as exc:
         raise InvalidInput("unknown_integration_type", str(exc.args[0])) from None
     except ValidationError as exc:
@@ -276,13 +288,16 @@ def create_integration(
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     rate_limit_per_minute: int | None = None,
+    *,
+    strict: bool = False,
 ) -> KeyedIntegration:
     """A new integration of ``type_slug`` on ``service``, with validated settings.
 
     :param rate_limit_per_minute: Its Integration URL's limit; ``None`` takes the server's
         default (``ALERTGATE_RATE_LIMIT_PER_MINUTE``), 0 is unlimited.
+    :param strict: Settings came as JSON (the API): no type coercion.
     """
-    clean = _validated_settings(plugins, type_slug, settings)
+    clean = _validated_settings(plugins, type_slug, settings, strict=strict)
     title = plugins.get_type(type_slug).title
     key, key_hash, prefix = keys.new_integration_key()
     integration = Integration(
@@ -362,6 +377,7 @@ def update_integration(
     settings: Mapping[str, Any] | None = None,
     enabled: bool | None = None,
     rate_limit_per_minute: int | Literal["unchanged"] | None = "unchanged",
+    strict: bool = False,
 ) -> Integration:
     """Change what is given; ``rate_limit_per_minute=None`` returns to the default."""
     if rate_limit_per_minute != "unchanged":
@@ -369,7 +385,9 @@ def update_integration(
     if name is not None:
         integration.name = _check_name(name, "integration")
     if settings is not None:
-        integration.settings = _validated_settings(plugins, integration.type, settings)
+        integration.settings = _validated_settings(
+            plugins, integration.type, settings, strict=strict
+        )
     if enabled is not None:
         integration.enabled = enabled
     session.flush()

@@ -120,6 +120,7 @@ def create_integration(call: Call) -> IntegrationWithUrl:
             body.name,
             body.settings,
             rate_limit_per_minute=body.rate_limit_per_minute,
+            strict=True,
         )
         return _with_url(call, keyed)
 
@@ -145,6 +146,7 @@ def update_integration(call: Call) -> IntegrationOut:
                 if "rate_limit_per_minute" in body.model_fields_set
                 else "unchanged"
             ),
+            strict=True,
         )
         out = IntegrationOut.of(integration)
     call.state.cache.clear()

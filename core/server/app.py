@@ -128,7 +128,12 @@ def create_app(
         plugins=plugins,
         engine=ingest_engine,
         cache=cache,
-        openapi=build_openapi(api.ROUTES),
+        openapi=build_openapi(
+            api.ROUTES,
+            integration_types={
+                slug: plugins.get_type(slug).settings_model for slug in plugins.types
+            },
+        ),
     )
     ingest = IngestEndpoint(
         sessions=sessions,

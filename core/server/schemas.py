@@ -6,17 +6,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.server.admin import as_utc
 from alertgate.storage import schema as db
 
 T = TypeVar("T")
 
-ObjectId = Annotated[int, Field(ge=1, le=2**62)]
+
+def _integral(value: object) -> object:
+    """JSON Schema counts ``3.0`` as an integer; strict mode alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers as JSON Schema defines them: no booleans or strings, integral numbers only.
+# (Constraints before the validator: the other order loses them from the JSON Schema.)
+ObjectId = Annotated[int, Field(ge=1, le=2**62), BeforeValidator(_integral)]
 """Ids are positive and fit a signed 64-bit column."""
 
-RateLimit = Annotated[int, Field(ge=0, le=100_000_000)]
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"[^ \t\n\r\v\f]",
+        description="Leading and trailing ASCII white space is dropped; something must remain.",
+    ),
+]
+RateLimit = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(_integral)]
 RATE_LIMIT_DOC = (
     "Deliveries a minute the Integration URL accepts per server worker process before "
     "answering 429 `rate_limited`; 0 is unlimited."
@@ -49,7 +68,7 @@ class RequestBody(BaseModel):
 
 
 class ServiceCreate(RequestBody):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     description: str = Field("", max_length=5000)
 
 
@@ -72,7 +91,7 @@ class ServiceOut(BaseModel):
 class IntegrationCreate(RequestBody):
     service_id: ObjectId
     type: str = Field(min_length=1, max_length=100, description="Integration type slug.")
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Validated by the type's settings model."
     )
@@ -82,7 +101,7 @@ class IntegrationCreate(RequestBody):
 
 
 class IntegrationUpdate(RequestBody):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     settings: dict[str, Any] | None = Field(
         None, description="Replaces the settings; validated by the type's settings model."
     )

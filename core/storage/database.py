@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from alertgate.storage.text import storable_params
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # NORMAL in WAL mode is durable across process crashes (kill -9); only an OS crash or
@@ -26,11 +28,23 @@ def _apply_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _storable_parameters(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    return statement, storable_params(parameters)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite connections get WAL and the pragmas above."""
+    """Create an engine; SQLite connections get WAL and the pragmas above.
+
+    Every statement run through SQLAlchemy has its string parameters made storable (NUL
+    and unpaired surrogates replaced, see :mod:`alertgate.storage.text`); the ingest
+    engine's raw cursors do the same to each alert.
+    """
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _apply_sqlite_pragmas)
+    event.listen(engine, "before_cursor_execute", _storable_parameters, retval=True)
     return engine
 
 

@@ -24,12 +24,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. SQLite file by default; "
         "PostgreSQL as postgresql+psycopg://user@host/db.",
     )
-    retention_days: int = Field(
+    retention_days: float = Field(
         90,
         ge=0,
         description="Days to keep alerts: the server (and `alertgate db prune`) deletes older "
         "alerts of resolved incidents and older info/unattached alerts, and blanks older "
-        "payloads; incidents and their counts stay. 0 keeps everything forever.",
+        "payloads; incidents and their counts stay. Fractions allowed; 0 keeps everything "
+        "forever.",
     )
     retention_interval_seconds: float = Field(
         3600.0,

@@ -10,7 +10,7 @@ from alertgate.server import setup_codes
 from alertgate.settings import get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
 from alertgate.storage.migrate import head_revision, upgrade
-from alertgate.storage.retention import prune_payloads
+from alertgate.storage.retention import apply_retention
 
 _URL_HELP = "Database URL (default: ALERTGATE_DATABASE_URL or ./alertgate.db)."
 
@@ -61,22 +61,28 @@ def upgrade_cmd(database_url: str | None) -> None:
 @click.option(
     "--older-than",
     "days",
-    type=click.IntRange(min=0),
+    type=click.FloatRange(min=0),
     default=None,
-    help="Days to keep payloads (default: ALERTGATE_RETENTION_DAYS).",
+    help="Retention period in days (default: ALERTGATE_RETENTION_DAYS, 90).",
 )
 @click.option("--database-url", default=None, help=_URL_HELP)
-def prune_cmd(days: int | None, database_url: str | None) -> None:
-    """Drop raw payloads of alerts older than the retention period; incidents stay."""
+def prune_cmd(days: float | None, database_url: str | None) -> None:
+    """Apply retention now: delete alerts older than the period that no open incident
+    needs, blank older payloads, reclaim space. Incidents and their counts stay."""
     settings = get_settings()
-    days = settings.retention_days if days is None else days
     if days is None:
-        raise click.UsageError(
-            "no retention period: pass --older-than DAYS or set ALERTGATE_RETENTION_DAYS"
-        )
+        days = settings.retention_days
+        if days == 0:
+            raise click.UsageError(
+                "ALERTGATE_RETENTION_DAYS is 0 (keep everything): pass --older-than DAYS"
+            )
     engine = make_engine(database_url or settings.database_url)
     try:
-        pruned = prune_payloads(engine, timedelta(days=days))
+        result = apply_retention(engine, timedelta(days=days))
     finally:
         engine.dispose()
-    click.echo(f"pruned payloads of {pruned} alert(s) older than {days} day(s)")
+    click.echo(
+        f"deleted {result.deleted} alert(s) older than {days:g} day(s) (of resolved incidents, "
+        f"or of none); pruned the payloads of {result.pruned} older alert(s) kept for open "
+        "or recently resolved incidents"
+    )

@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -36,6 +37,7 @@ from alertgate.server.openapi import build_openapi
 from alertgate.server.routing import starlette_routes
 from alertgate.settings import Settings, get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
+from alertgate.storage.retention import retain_if_free
 
 log = logging.getLogger("alertgate.server")
 
@@ -67,6 +69,25 @@ async def sweep_quiet_periods(engine: IngestEngine, interval: float) -> None:
         if resolved:
             metrics.INCIDENTS_RESOLVED.labels("quiet-period").inc(len(resolved))
             log.info("quiet period resolved incidents %s", resolved)
+
+
+async def apply_retention_periodically(db: Engine, days: float, interval: float) -> None:
+    """Apply retention every ``interval`` seconds. Every worker runs this loop; the lock
+    in :func:`~alertgate.storage.retention.retain_if_free` lets one process at a time do
+    the work, and the others skip that round."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await anyio.to_thread.run_sync(retain_if_free, db, timedelta(days=days))
+        except Exception:
+            log.exception("retention failed; retrying in %s s", interval)
+            continue
+        if result is not None and (result.deleted or result.pruned):
+            log.info(
+                "retention deleted %s alert(s), pruned %s payload(s)",
+                result.deleted,
+                result.pruned,
+            )
 
 
 GC_THRESHOLDS = (10_000, 20, 50)
@@ -164,18 +185,21 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         interval = settings.sweep_interval_seconds
-        sweeper = (
-            asyncio.create_task(sweep_quiet_periods(ingest_engine, interval))
-            if interval > 0
-            else None
-        )
+        tasks = []
+        if interval > 0:
+            tasks.append(asyncio.create_task(sweep_quiet_periods(ingest_engine, interval)))
+        if settings.retention_days > 0 and settings.retention_interval_seconds > 0:
+            retention = apply_retention_periodically(
+                db_engine, settings.retention_days, settings.retention_interval_seconds
+            )
+            tasks.append(asyncio.create_task(retention))
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
         ingest.executor.shutdown(wait=False, cancel_futures=True)
         ingest_engine.close()
         db_engine.dispose()

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from alertgate.storage.text import storable_params
 
 SQLITE_PRAGMAS = (
+    # Takes effect only while the file has no table yet (a new database), and must come
+    # first: freed pages then go back to the file system with PRAGMA incremental_vacuum
+    # (retention). Older files are converted once by retention (core/storage/retention.py).
+    "PRAGMA auto_vacuum=INCREMENTAL",
     "PRAGMA journal_mode=WAL",
     # NORMAL in WAL mode is durable across process crashes (kill -9); only an OS crash or
     # power loss can drop the last transactions.

@@ -33,6 +33,7 @@ from alertgate.registry import Plugins, load_plugins
 from alertgate.server import api, health, metrics
 from alertgate.server.errors import http_exception_handler, server_error_handler
 from alertgate.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
+from alertgate.server.lifeline import follow_master
 from alertgate.server.openapi import build_openapi
 from alertgate.server.routing import starlette_routes
 from alertgate.settings import Settings, get_settings
@@ -220,8 +221,10 @@ def create_app(
 
 def serve_app() -> Starlette:
     """The factory ``alertgate serve`` hands uvicorn, called once in each worker process:
-    :func:`create_app`, then the garbage collector tuned for a process that only serves
+    the worker follows its master (:mod:`alertgate.server.lifeline`), :func:`create_app`,
+    then the garbage collector tuned for a process that only serves
     (not done in :func:`create_app`: tests and the demo build apps in shared processes)."""
+    follow_master()
     app = create_app()
     tune_gc()
     return app

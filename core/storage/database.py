@@ -9,6 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alertgate.storage.text import storable_params
 
+POOL_CACHE_KIB = 4000
+WRITER_CACHE_KIB = 32000
+"""The writer keeps the hot path's indexes cached: one connection, bounded."""
+
 SQLITE_PRAGMAS = (
     # Takes effect only while the file has no table yet (a new database), and must come
     # first: freed pages then go back to the file system with PRAGMA incremental_vacuum
@@ -20,7 +24,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
-    "PRAGMA cache_size=-32000",
+    # Page cache per connection, in KiB. Every pooled connection (admin API, UI, lookups;
+    # up to 15) keeps its cache for its life, and pages of large payloads fill it: at 32 MB
+    # each, a worker that had read many large alerts stayed hundreds of MB above its start.
+    # The ingest writer's own connection gets WRITER_CACHE_KIB (core/engine/writer.py).
+    f"PRAGMA cache_size=-{POOL_CACHE_KIB}",
     "PRAGMA temp_store=MEMORY",
 )
 

@@ -127,22 +127,17 @@ def setup(page: Page) -> Response:
         if not _needs_setup(page):
             raise PageError(409, ALREADY_SET_UP, "already_set_up") from None
         raise
-    except PageError as exc:
-        if page.json or exc.code != "setup_code_invalid":
+    except (PageError, admin.AdminError) as exc:
+        # A wrong set-up code or an invalid name: the form again, saying why (409s and
+        # other page errors go to the error page; a script gets JSON either way).
+        refused = isinstance(exc, PageError)
+        if refused and (page.json or exc.code != "setup_code_invalid"):
             raise
-        return page.render(
-            "setup.html",
-            http_status=403,
-            org_name=org_name,
-            token_name=token_name,
-            error=exc.message,
-        )
-    except admin.AdminError as exc:
-        if page.json:
+        if isinstance(exc, admin.AdminError) and page.json:
             raise PageError(exc.status_code, exc.message, exc.code) from None
         return page.render(
             "setup.html",
-            http_status=422,
+            http_status=403 if refused else 422,
             org_name=org_name,
             token_name=token_name,
             error=exc.message,

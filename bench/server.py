@@ -58,9 +58,10 @@ def run_cli(args: list[str], env: dict[str, str]) -> str:
 def create_integration(env: dict[str, str], service: str) -> tuple[str, int]:
     """A service with an ``aws_cloudwatch`` integration: (URL path, integration id)."""
     run_cli(["services", "create", service], env)
-    out = run_cli(
-        ["integrations", "create", "--service", service, "--type", "aws_cloudwatch", "--json"], env
-    )
+    # Unlimited: the benchmark sends far more than any real sender to one integration,
+    # and measures throughput, not the rate limit (ALERTGATE_RATE_LIMIT_PER_MINUTE).
+    args = ["integrations", "create", "--service", service, "--type", "aws_cloudwatch"]
+    out = run_cli([*args, "--rate-limit-per-minute", "0", "--json"], env)
     data = json.loads(out)
     return urlsplit(data["integration_url"]).path, int(data["id"])
 

@@ -3,8 +3,9 @@
 Every delivery encodes its alert's payload (the whole SNS envelope, ~2 KB), attributes and
 links for storage; with the standard library's encoder that was about 15 % of the
 writer's CPU (profiled with ``python -m bench.inprocess``), several times what orjson
-takes. orjson refuses integers beyond 64 bits and lone surrogates, which the standard
-library writes; those rare values fall back to it. Two differences remain, both harmless:
+takes. orjson refuses integers beyond 64 bits and lone surrogates; those rare values fall
+back to the standard library, lone surrogates replaced by U+FFFD (see
+:mod:`alertgate.storage.text`). Two differences remain, both harmless:
 non-ASCII text is written as UTF-8 rather than ``\\u`` escapes (the same JSON value), and
 NaN/Infinity become ``null`` (the standard library writes ``NaN``, which is not JSON and
 which PostgreSQL's ``json`` type refuses).
@@ -24,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from alertgate.storage.text import without_surrogates
+
 _OPTIONS = (
     orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
@@ -39,8 +42,9 @@ def dumps_bytes(value: Any) -> bytes:
         return orjson.dumps(value, default=str, option=_OPTIONS)
     except orjson.JSONEncodeError:
         # Integers beyond 64 bits, lone surrogates, nesting deeper than orjson allows. The
-        # standard library escapes non-ASCII, so its text always encodes.
-        return _STDLIB_ENCODER.encode(value).encode()
+        # standard library escapes non-ASCII, so its text always encodes; lone surrogates
+        # become U+FFFD, so what is written is storable and reads back as valid text.
+        return _STDLIB_ENCODER.encode(without_surrogates(value)).encode()
 
 
 def dumps(value: Any) -> str:

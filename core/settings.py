@@ -25,11 +25,39 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. SQLite file by default; "
         "PostgreSQL as postgresql+psycopg://user@host/db.",
     )
-    retention_days: int | None = Field(
-        None,
+    retention_days: float = Field(
+        90,
         ge=0,
-        description="Days to keep alerts' raw payloads; `alertgate db prune` (run it daily, "
-        "e.g. from cron) blanks older ones. Unset keeps them forever.",
+        description="Days to keep alerts: the server (and `alertgate db prune`) deletes older "
+        "alerts of resolved incidents and older info/unattached alerts, and blanks older "
+        "payloads; incidents and their counts stay. Fractions allowed; 0 keeps everything "
+        "forever.",
+    )
+    retention_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="How often the server applies retention (one worker at a time across "
+        "all processes on the database; 0: never, e.g. when cron runs `alertgate db prune`).",
+    )
+    rate_limit_per_minute: int = Field(
+        60_000,
+        ge=0,
+        description="Deliveries a minute each Integration URL accepts per worker process "
+        "before answering 429 (integrations may set their own); 0: unlimited.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's headers before the connection "
+        "is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Time a client has to send a request's body once its headers arrived "
+        "before the connection is closed.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8080",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -31,6 +31,25 @@ def integrations() -> None:
     """Integrations: one URL each, of one type (see `alertgate plugins`)."""
 
 
+def _settings_option(settings_json: str | None) -> dict[str, Any] | None:
+    if settings_json is None:
+        return None
+    try:
+        settings = json.loads(settings_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--settings") from exc
+    if not isinstance(settings, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    return settings
+
+
+RATE_LIMIT_HELP = (
+    "Deliveries a minute its URL accepts per server worker before answering 429 "
+    "(0: unlimited; default: ALERTGATE_RATE_LIMIT_PER_MINUTE)."
+)
+_RATE_LIMIT = click.IntRange(0, admin.MAX_RATE_LIMIT)
+
+
 @integrations.command("create")
 @click.option("--service", "service_ref", required=True, help="Service name (or id).")
 @click.option("--type", "type_slug", required=True, help="Integration type slug.")
@@ -41,6 +60,7 @@ def integrations() -> None:
     "settings_json",
     help="Per-integration settings as a JSON object (validated by the type).",
 )
+@click.option("--rate-limit-per-minute", "rate_limit", type=_RATE_LIMIT, help=RATE_LIMIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def create(
     service_ref: str,
@@ -48,22 +68,24 @@ def create(
     name: str | None,
     org: str | None,
     settings_json: str | None,
+    rate_limit: int | None,
     as_json: bool,
 ) -> None:
     """Create an integration and print its Integration URL."""
-    settings: dict[str, Any] = {}
-    if settings_json:
-        try:
-            settings = json.loads(settings_json)
-        except ValueError as exc:
-            raise click.BadParameter(f"not JSON: {exc}", param_hint="--settings") from exc
-        if not isinstance(settings, dict):
-            raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    settings = _settings_option(settings_json) or {}
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         org_id = admin.get_organization(session, org).id if org else None
         service = admin.find_service(session, service_ref, org_id)
-        keyed = admin.create_integration(session, db.plugins, service, type_slug, name, settings)
+        keyed = admin.create_integration(
+            session,
+            db.plugins,
+            service,
+            type_slug,
+            name,
+            settings,
+            rate_limit_per_minute=rate_limit,
+        )
         data = {
             **IntegrationOut.of(keyed.integration, db.plugins).model_dump(mode="json"),
             "service": service.name,
@@ -71,6 +93,55 @@ def create(
             "integration_url": integration_url(db.settings.public_url, keyed.key),
         }
     _print_url(data, as_json, "created")
+
+
+@integrations.command("update")
+@click.argument("integration_id", type=int)
+@click.option("--name", help="New display name.")
+@click.option("--settings", "settings_json", help="Replace the settings (a JSON object).")
+@click.option("--rate-limit-per-minute", "rate_limit", type=_RATE_LIMIT, help=RATE_LIMIT_HELP)
+@click.option(
+    "--default-rate-limit", is_flag=True, help="Return to ALERTGATE_RATE_LIMIT_PER_MINUTE."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def update(
+    integration_id: int,
+    name: str | None,
+    settings_json: str | None,
+    rate_limit: int | None,
+    default_rate_limit: bool,
+    as_json: bool,
+) -> None:
+    """Change an integration's name, settings or rate limit.
+
+    Running servers pick the change up within ALERTGATE_KEY_CACHE_SECONDS.
+    """
+    if rate_limit is not None and default_rate_limit:
+        raise click.UsageError("give --rate-limit-per-minute or --default-rate-limit, not both")
+    settings = _settings_option(settings_json)
+    limit: int | Literal["unchanged"] | None = "unchanged"
+    if rate_limit is not None or default_rate_limit:
+        limit = rate_limit
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        integration = admin.get_integration(session, integration_id)
+        admin.update_integration(
+            session,
+            db.plugins,
+            integration,
+            name=name,
+            settings=settings,
+            rate_limit_per_minute=limit,
+        )
+        data = IntegrationOut.of(integration, db.plugins).model_dump(mode="json")
+    if as_json:
+        echo_json(data)
+        return
+    limit_text = data["rate_limit_per_minute"]
+    click.echo(
+        f"Integration {integration_id} {data['name']!r} updated "
+        f"(rate limit: {'default' if limit_text is None else limit_text} a minute)."
+    )
 
 
 @integrations.command("list")
@@ -115,7 +186,8 @@ def show(integration_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    for key in ("id", "name", "type", "service", "key_prefix", "enabled", "created_at"):
+    keys = ("id", "name", "type", "service", "key_prefix", "enabled", "rate_limit_per_minute")
+    for key in (*keys, "created_at"):
         click.echo(f"{key + ':':<12} {data[key]}")
     click.echo(f"{'settings:':<12} {json.dumps(data['settings'], sort_keys=True)}")
     click.echo(f"{'state:':<12} {json.dumps(data['state'], sort_keys=True)}")

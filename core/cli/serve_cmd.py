@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
+from alertgate.server.lifeline import MASTER_PID_ENV
 from alertgate.settings import Settings, get_settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -60,10 +63,16 @@ def check_plugins(settings: Settings) -> None:
 
 def prepare(settings: Settings, workers: int) -> None:
     """Migrate once, before any worker starts; set up multi-process metrics."""
-    if settings.auto_migrate:
-        from alertgate.storage import migrate
+    from alertgate.cli.db_cmd import announce_setup_code
+    from alertgate.storage import migrate
 
+    if settings.auto_migrate:
         migrate.upgrade(settings.database_url)
+    if migrate.current_is_head(settings.database_url):
+        announce_setup_code(settings.database_url, settings.public_url)
+    if workers > 1:
+        # Workers exit when this process is gone, even by SIGKILL (server/lifeline.py).
+        os.environ[MASTER_PID_ENV] = str(os.getpid())
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers are separate processes: prometheus_client aggregates their values
         # through files in this folder (set before the workers import it).
@@ -109,4 +118,6 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         http=HTTP_PROTOCOL,
         proxy_headers=True,
         server_header=False,
+        # Bounded shutdown (SIGTERM, or the master gone): requests in flight get this long.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

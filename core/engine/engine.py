@@ -30,6 +30,7 @@ from alertgate.engine.writer import BatchOutbox, GroupCommitWriter
 from alertgate.models import IncidentEvent, Severity
 from alertgate.registry import Plugins
 from alertgate.storage.schema import OPEN_STATUS_SQL, sqlite_datetime, to_utc
+from alertgate.storage.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,11 @@ class IngestEngine:
         :raises alertgate.engine.StorageUnavailable: The database is down or stayed locked;
             nothing was stored (answer 503 so the sender retries).
         """
-        return self._writer.submit(delivery).result()
+        return self._writer.submit(storable_delivery(delivery)).result()
 
     async def ingest_async(self, delivery: Delivery) -> IngestReport:
         """:meth:`ingest` for the event loop: waits without blocking it."""
-        return await self._writer.submit_async(delivery)
+        return await self._writer.submit_async(storable_delivery(delivery))
 
     # -- manual actions ----------------------------------------------------------------------
 
@@ -320,3 +321,18 @@ def _event_from_row(row: Any, hook: str, actor: str | None) -> PendingEvent:
         alert_id=None,
         actor=actor,
     )
+
+
+_TEXT_FIELDS = ("title", "summary", "kind", "fingerprint", "dedupe_key")
+
+
+def storable_delivery(delivery: Delivery) -> Delivery:
+    """The delivery with its alerts' text columns made storable on every backend (NUL
+    and unpaired surrogates become U+FFFD; see :mod:`alertgate.storage.text`). Alerts are
+    changed in place, and only the rare ones that need it."""
+    for alert in delivery.alerts:
+        for name in _TEXT_FIELDS:
+            value = getattr(alert, name)
+            if value is not None and storable(value) is not value:
+                setattr(alert, name, storable(value))
+    return delivery

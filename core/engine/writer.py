@@ -57,6 +57,7 @@ from alertgate.engine.sql import PG_APPLY_ALERT, RawSql
 from alertgate.engine.types import Delivery, IngestReport, StorageUnavailable
 from alertgate.engine.writeturn import WriteTurn
 from alertgate.models import Alert
+from alertgate.storage.database import POOL_CACHE_KIB, WRITER_CACHE_KIB
 from alertgate.storage.schema import to_utc
 
 log = logging.getLogger(__name__)
@@ -564,6 +565,7 @@ class GroupCommitWriter:
                 # Autocommit mode: the writer issues BEGIN IMMEDIATE itself, so it takes the
                 # write lock up front instead of failing to upgrade a read lock later.
                 raw.isolation_level = None
+                raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
                 if self._checkpointer is not None:
                     # Checkpoints happen on the checkpointer's thread, outside commits.
                     raw.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
@@ -590,6 +592,7 @@ class GroupCommitWriter:
             if not self._sql.postgresql:
                 raw = conn.driver_connection
                 raw.isolation_level = ""
+                raw.execute(f"PRAGMA cache_size=-{POOL_CACHE_KIB}")
                 if self._checkpointer is not None:  # back to SQLite's default for the pool
                     raw.execute("PRAGMA wal_autocheckpoint=1000")
                 if lane.pool_busy_timeout_ms is not None:

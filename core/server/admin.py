@@ -9,20 +9,29 @@ errors and the CLI into exit status 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alertgate.engine.types import IncidentChange, IncidentNotFound
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys
-from alertgate.storage.schema import Alert, ApiToken, Incident, Integration, Organization, Service
+from alertgate.storage.schema import (
+    Alert,
+    ApiToken,
+    Incident,
+    Integration,
+    Organization,
+    Service,
+    WebSession,
+)
 
 if TYPE_CHECKING:
     from alertgate.engine import IngestEngine
@@ -68,8 +77,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+NAME_WHITESPACE = " \t\n\r\v\f"
+"""What names are trimmed of: ASCII white space only, the same set the API's schema
+pattern names, so the document and the server agree on which names are blank."""
+
+
 def _check_name(name: str, what: str) -> str:
-    name = name.strip()
+    name = name.strip(NAME_WHITESPACE)
     if not name or len(name) > NAME_MAX:
         raise InvalidInput("invalid_name", f"{what} name must be 1 to {NAME_MAX} characters")
     return name
@@ -145,6 +159,8 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
         raise NotFound("token_not_found", f"no API token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    # Its web UI sign-ins end now (they are also refused while the token is revoked).
+    session.execute(delete(WebSession).where(WebSession.token_id == token_id))
     return token
 
 
@@ -231,11 +247,28 @@ class KeyedIntegration:
     key: str
 
 
+MAX_RATE_LIMIT = 100_000_000
+
+
+def _check_rate_limit(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_RATE_LIMIT:
+        raise InvalidInput(
+            "invalid_rate_limit", f"rate_limit_per_minute must be 0 to {MAX_RATE_LIMIT}"
+        )
+    return value
+
+
 def _validated_settings(
-    plugins: Plugins, slug: str, raw: Mapping[str, Any] | None
+    plugins: Plugins, slug: str, raw: Mapping[str, Any] | None, *, strict: bool = False
 ) -> dict[str, Any]:
     try:
-        model = plugins.validate_settings(slug, raw)
+        if strict:
+            # JSON input (the API): validated as JSON in strict mode, so that what the
+            # settings schema forbids (a string for a number, 0 for false) is refused.
+            settings_model = plugins.get_type(slug).settings_model
+            model = settings_model.model_validate_json(json.dumps(dict(raw or {})), strict=True)
+        else:
+            model = plugins.validate_settings(slug, raw)
     except UnknownIntegrationType as exc:
         raise InvalidInput("unknown_integration_type", str(exc.args[0])) from None
     except ValidationError as exc:
@@ -254,9 +287,17 @@ def create_integration(
     type_slug: str,
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    rate_limit_per_minute: int | None = None,
+    *,
+    strict: bool = False,
 ) -> KeyedIntegration:
-    """A new integration of ``type_slug`` on ``service``, with validated settings."""
-    clean = _validated_settings(plugins, type_slug, settings)
+    """A new integration of ``type_slug`` on ``service``, with validated settings.
+
+    :param rate_limit_per_minute: Its Integration URL's limit; ``None`` takes the server's
+        default (``ALERTGATE_RATE_LIMIT_PER_MINUTE``), 0 is unlimited.
+    :param strict: Settings came as JSON (the API): no type coercion.
+    """
+    clean = _validated_settings(plugins, type_slug, settings, strict=strict)
     title = plugins.get_type(type_slug).title
     key, key_hash, prefix = keys.new_integration_key()
     integration = Integration(
@@ -268,6 +309,7 @@ def create_integration(
         settings=clean,
         state={},
         enabled=True,
+        rate_limit_per_minute=_check_rate_limit(rate_limit_per_minute),
         created_at=utcnow(),
     )
     session.add(integration)
@@ -334,11 +376,18 @@ def update_integration(
     name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     enabled: bool | None = None,
+    rate_limit_per_minute: int | Literal["unchanged"] | None = "unchanged",
+    strict: bool = False,
 ) -> Integration:
+    """Change what is given; ``rate_limit_per_minute=None`` returns to the default."""
+    if rate_limit_per_minute != "unchanged":
+        integration.rate_limit_per_minute = _check_rate_limit(rate_limit_per_minute)
     if name is not None:
         integration.name = _check_name(name, "integration")
     if settings is not None:
-        integration.settings = _validated_settings(plugins, integration.type, settings)
+        integration.settings = _validated_settings(
+            plugins, integration.type, settings, strict=strict
+        )
     if enabled is not None:
         integration.enabled = enabled
     session.flush()

@@ -113,7 +113,14 @@ def create_integration(call: Call) -> IntegrationWithUrl:
     with call.state.sessions.begin() as s:
         service = admin.get_service(s, body.service_id, call.org_id)
         keyed = admin.create_integration(
-            s, call.state.plugins, service, body.type, body.name, body.settings
+            s,
+            call.state.plugins,
+            service,
+            body.type,
+            body.name,
+            body.settings,
+            rate_limit_per_minute=body.rate_limit_per_minute,
+            strict=True,
         )
         return _with_url(call, keyed)
 
@@ -136,6 +143,12 @@ def update_integration(call: Call) -> IntegrationOut:
             name=body.name,
             settings=body.settings,
             enabled=body.enabled,
+            rate_limit_per_minute=(
+                body.rate_limit_per_minute
+                if "rate_limit_per_minute" in body.model_fields_set
+                else "unchanged"
+            ),
+            strict=True,
         )
         out = IntegrationOut.of(integration, call.state.plugins)
     call.state.cache.clear()
@@ -260,8 +273,8 @@ ROUTES: list[ApiRoute] = [
              "Show an integration", "getIntegration", "integrations", IntegrationOut,
              errors=NOT_FOUND),
     ApiRoute("PATCH", f"{PREFIX}/integrations/{{integration_id:int}}", update_integration,
-             "Update an integration's name, settings or enabled flag", "updateIntegration",
-             "integrations", IntegrationOut, body=IntegrationUpdate,
+             "Update an integration's name, settings, enabled flag or rate limit",
+             "updateIntegration", "integrations", IntegrationOut, body=IntegrationUpdate,
              errors=(400, 404, 413, 422)),
     ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/disable",
              disable_integration, "Disable an integration (its URL answers 410)",

@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -37,10 +38,12 @@ from alertgate.registry import Plugins, load_plugins
 from alertgate.server import ack, api, health, metrics
 from alertgate.server.errors import http_exception_handler, server_error_handler
 from alertgate.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
+from alertgate.server.lifeline import follow_master
 from alertgate.server.openapi import build_openapi
 from alertgate.server.routing import starlette_routes
 from alertgate.settings import Settings, get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
+from alertgate.storage.retention import retain_if_free
 
 log = logging.getLogger("alertgate.server")
 
@@ -74,6 +77,25 @@ async def sweep_quiet_periods(engine: IngestEngine, interval: float) -> None:
         if resolved:
             metrics.INCIDENTS_RESOLVED.labels("quiet-period").inc(len(resolved))
             log.info("quiet period resolved incidents %s", resolved)
+
+
+async def apply_retention_periodically(db: Engine, days: float, interval: float) -> None:
+    """Apply retention every ``interval`` seconds. Every worker runs this loop; the lock
+    in :func:`~alertgate.storage.retention.retain_if_free` lets one process at a time do
+    the work, and the others skip that round."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await anyio.to_thread.run_sync(retain_if_free, db, timedelta(days=days))
+        except Exception:
+            log.exception("retention failed; retrying in %s s", interval)
+            continue
+        if result is not None and (result.deleted or result.pruned):
+            log.info(
+                "retention deleted %s alert(s), pruned %s payload(s)",
+                result.deleted,
+                result.pruned,
+            )
 
 
 GC_THRESHOLDS = (10_000, 20, 50)
@@ -144,7 +166,12 @@ def create_app(
         plugins=plugins,
         engine=ingest_engine,
         cache=cache,
-        openapi=build_openapi(api.ROUTES),
+        openapi=build_openapi(
+            api.ROUTES,
+            integration_types={
+                slug: plugins.get_type(slug).settings_model for slug in plugins.types
+            },
+        ),
         outbox=outbox,
         dispatcher=dispatcher,
     )
@@ -154,6 +181,7 @@ def create_app(
         engine=ingest_engine,
         cache=cache,
         max_body_bytes=settings.max_body_bytes,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
     )
 
     async def openapi_json(_request: Request) -> Response:
@@ -177,21 +205,24 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         interval = settings.sweep_interval_seconds
-        sweeper = (
-            asyncio.create_task(sweep_quiet_periods(ingest_engine, interval))
-            if interval > 0
-            else None
-        )
+        tasks = []
+        if interval > 0:
+            tasks.append(asyncio.create_task(sweep_quiet_periods(ingest_engine, interval)))
+        if settings.retention_days > 0 and settings.retention_interval_seconds > 0:
+            retention = apply_retention_periodically(
+                db_engine, settings.retention_days, settings.retention_interval_seconds
+            )
+            tasks.append(asyncio.create_task(retention))
         if settings.notify_dispatcher:
             dispatcher.start()
         try:
             yield
         finally:
             dispatcher.stop()
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
         ingest.executor.shutdown(wait=False, cancel_futures=True)
         ingest_engine.close()
         db_engine.dispose()
@@ -212,8 +243,10 @@ def create_app(
 
 def serve_app() -> Starlette:
     """The factory ``alertgate serve`` hands uvicorn, called once in each worker process:
-    :func:`create_app`, then the garbage collector tuned for a process that only serves
+    the worker follows its master (:mod:`alertgate.server.lifeline`), :func:`create_app`,
+    then the garbage collector tuned for a process that only serves
     (not done in :func:`create_app`: tests and the demo build apps in shared processes)."""
+    follow_master()
     app = create_app()
     tune_gc()
     return app

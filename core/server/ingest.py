@@ -38,6 +38,7 @@ from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
+from alertgate.server.ratelimit import RateLimiter
 from alertgate.storage.schema import Integration
 
 log = logging.getLogger("alertgate.delivery")
@@ -59,6 +60,8 @@ class IntegrationRecord:
     unavailable: str = ""
     """Why the type's plugin is not loaded (broken, or installed after start); else empty."""
     state: dict[str, Any] = field(default_factory=dict)
+    rate_limit_per_minute: int | None = None
+    """The integration's own limit; ``None`` takes the server's default."""
 
 
 class KeyCache:
@@ -107,6 +110,7 @@ def load_record(
                 Integration.enabled,
                 Integration.settings,
                 Integration.state,
+                Integration.rate_limit_per_minute,
             ).where(Integration.key_hash == key_hash)
         ).first()
     if row is None:
@@ -128,6 +132,7 @@ def load_record(
         settings_error=error,
         unavailable=unavailable,
         state=dict(row.state or {}),
+        rate_limit_per_minute=row.rate_limit_per_minute,
     )
 
 
@@ -166,10 +171,18 @@ RETRY_AFTER_SECONDS = "30"
 """Sent with every 503 (storage or a plugin unavailable): a hint for senders that read it;
 SNS retries on its own schedule."""
 
+RETRY_AFTER = "alertgate.retry_after"
+"""Scope key under which a 429 leaves its ``Retry-After`` seconds for the response."""
 
-def retry_after(status: int) -> dict[str, str] | None:
-    """The headers a ``status`` answer adds: ``Retry-After`` on 503."""
-    return {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+
+def retry_after(status: int, scope: Scope) -> dict[str, str] | None:
+    """The headers a ``status`` answer adds: ``Retry-After`` on 503, and on 429 the
+    seconds until the integration's rate limit lets a delivery through again."""
+    if status == 503:
+        return {"Retry-After": RETRY_AFTER_SECONDS}
+    if status == 429:
+        return {"Retry-After": str(scope.get(RETRY_AFTER, 1))}
+    return None
 
 
 class IngestEndpoint:
@@ -183,6 +196,7 @@ class IngestEndpoint:
         engine: IngestEngine,
         cache: KeyCache,
         max_body_bytes: int,
+        rate_limit_per_minute: int = 0,
         parse_threads: int = 8,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -193,6 +207,9 @@ class IngestEndpoint:
         self.engine = engine
         self.cache = cache
         self.max_body_bytes = max_body_bytes
+        self.rate_limit_per_minute = rate_limit_per_minute
+        """The default limit of integrations without their own (0: unlimited)."""
+        self.limiter = RateLimiter()
         self.now = now
         # Logging is configured before the app is built (uvicorn, then the factory).
         self._log_delivery = message_writer(log)
@@ -204,7 +221,10 @@ class IngestEndpoint:
         """The endpoint as a Starlette route (the server itself calls :meth:`answer`)."""
         status, body = await self.answer(request.scope, request.receive)
         return Response(
-            body, status_code=status, media_type="application/json", headers=retry_after(status)
+            body,
+            status_code=status,
+            media_type="application/json",
+            headers=retry_after(status, request.scope),
         )
 
     async def answer(self, scope: Scope, receive: Receive) -> Answer:
@@ -267,6 +287,15 @@ class IngestEndpoint:
         if record.unavailable:
             log.error("integration %s: %s", record.id, record.unavailable)
             return self._reject(fields, 503, "plugin_unavailable", record.unavailable)
+        limit = record.rate_limit_per_minute
+        limit = self.rate_limit_per_minute if limit is None else limit
+        wait = self.limiter.check(record.id, limit)
+        if wait:
+            scope[RETRY_AFTER] = wait
+            metrics.DELIVERIES_REJECTED.labels("rate_limited").inc()
+            fields["outcome"] = "rejected"
+            fields["reason"] = "rate_limited"
+            return 429, rate_limited_body(record.id, limit, wait)
         if record.settings is None:
             log.error("integration %s is misconfigured: %s", record.id, record.settings_error)
             return self._reject(
@@ -360,6 +389,23 @@ class IngestEndpoint:
         return 200, jsonfast.dumps_bytes(body_out)
 
 
+def rate_limited_body(integration_id: int, limit: int, retry_after: int) -> bytes:
+    """The 429 body: which integration, which limit, when to come back."""
+    message = (
+        f"integration {integration_id} is limited to {limit} deliveries a minute per server "
+        f"worker; retry after {retry_after} s"
+    )
+    return jsonfast.dumps_bytes(
+        {
+            "code": "rate_limited",
+            "message": message,
+            "integration_id": integration_id,
+            "rate_limit_per_minute": limit,
+            "retry_after_seconds": retry_after,
+        }
+    )
+
+
 INGEST_PREFIX = "/integrations/"
 INGEST_ROUTE = "/integrations/{key}"
 
@@ -403,7 +449,7 @@ class IngestFastPath:
             (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json"),
         ]
-        extra = retry_after(status)
+        extra = retry_after(status, scope)
         if extra:
             headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
         await send({"type": "http.response.start", "status": status, "headers": headers})

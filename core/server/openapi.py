@@ -3,7 +3,9 @@ the pydantic models the handlers validate and serialize with."""
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -11,7 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from alertgate import __version__
 from alertgate.server.routing import ApiRoute
-from alertgate.server.schemas import ErrorBody
+from alertgate.server.schemas import ErrorBody, IntegrationCreate
 
 REF = "#/components/schemas/{model}"
 
@@ -45,7 +47,32 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     return params
 
 
-def build_openapi(routes: list[ApiRoute], server_url: str = "/") -> dict[str, Any]:
+def _integration_create_by_type(
+    schemas: dict[str, Any], integration_types: Mapping[str, type[BaseModel]]
+) -> dict[str, Any]:
+    """``IntegrationCreate`` as one variant per installed type, each with that type's
+    settings schema: the document then allows exactly the bodies the server accepts
+    (an unknown slug, or settings of another type, do not validate)."""
+    base = schemas[IntegrationCreate.__name__]
+    variants = []
+    for slug, model in sorted(integration_types.items()):
+        settings = model.model_json_schema(ref_template=REF)
+        schemas.update(settings.pop("$defs", {}))
+        variant = copy.deepcopy(base)
+        variant["title"] = f"IntegrationCreate ({slug})"
+        variant["properties"]["type"] = {"type": "string", "const": slug, "title": "Type"}
+        variant["properties"]["settings"] = settings
+        variants.append(variant)
+    return {"oneOf": variants, "title": "IntegrationCreateByType"}
+
+
+def build_openapi(
+    routes: list[ApiRoute],
+    server_url: str = "/",
+    integration_types: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, Any]:
+    """The document; with ``integration_types`` (slug -> settings model) the creation body
+    lists the installed types and their settings."""
     models: list[type[BaseModel]] = [ErrorBody]
     for r in routes:
         models.extend(m for m in (r.body, r.response) if m is not None)
@@ -97,9 +124,14 @@ def build_openapi(routes: list[ApiRoute], server_url: str = "/") -> dict[str, An
         if r.description:
             operation["description"] = r.description
         if r.body is not None:
+            body_schema = ref(r.body, "validation")
+            if r.body is IntegrationCreate and integration_types:
+                by_type = _integration_create_by_type(schemas, integration_types)
+                schemas["IntegrationCreateByType"] = by_type
+                body_schema = {"$ref": REF.format(model="IntegrationCreateByType")}
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": ref(r.body, "validation")}},
+                "content": {"application/json": {"schema": body_schema}},
             }
         paths.setdefault(r.openapi_path, {})[r.method.lower()] = operation
     return {

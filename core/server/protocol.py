@@ -1,4 +1,11 @@
-"""uvicorn's httptools protocol with each response written to the socket in one piece.
+"""uvicorn's httptools protocol with read deadlines, each response written in one piece.
+
+Read deadlines: uvicorn bounds only the idle time between keep-alive requests. A client
+that connects and sends nothing, or half its headers, or a body that never ends, would hold
+its connection (and memory) for ever; 2,000 such clients were held open. So a connection
+gets ``ALERTGATE_HEADER_TIMEOUT_SECONDS`` from its start (or from a request's first byte)
+until the request's headers are complete, then ``ALERTGATE_BODY_TIMEOUT_SECONDS`` until its
+body is complete; past either it is closed (a ``408`` first when no request has started).
 
 uvicorn writes a response's status line and headers, then its body, with two
 ``transport.write`` calls; uvloop sends each at once, so every answer costs two ``send``
@@ -17,6 +24,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from alertgate.settings import get_settings
 
 MAX_HELD_BYTES = 64 * 1024
 """Pending bytes beyond which a write goes out at once instead of at the end of the turn."""
@@ -87,12 +96,63 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+_TIMEOUT_BODY = b'{"code": "request_timeout", "message": "request headers too slow"}'
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
+)
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a :class:`CoalescingTransport`."""
+    """uvicorn's httptools protocol over a :class:`CoalescingTransport`, with read
+    deadlines for headers and bodies."""
+
+    _read_deadline: asyncio.TimerHandle | None = None
+    _reading_headers = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
         super().connection_made(wrapped)  # type: ignore[arg-type]
+        settings = get_settings()
+        self._header_timeout = settings.header_timeout_seconds
+        self._body_timeout = settings.body_timeout_seconds
+        self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._clear_deadline()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._read_deadline is None:
+            self._await_headers()
+
+    def on_headers_complete(self) -> None:
+        self._clear_deadline()
+        super().on_headers_complete()
+        self._read_deadline = self.loop.call_later(self._body_timeout, self._read_timed_out)
+
+    def on_message_complete(self) -> None:
+        self._clear_deadline()
+        super().on_message_complete()
+
+    def _await_headers(self) -> None:
+        self._reading_headers = True
+        self._read_deadline = self.loop.call_later(self._header_timeout, self._read_timed_out)
+
+    def _clear_deadline(self) -> None:
+        self._reading_headers = False
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if self.transport.is_closing():
+            return
+        if self._reading_headers and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self.transport.close()
 
 
 HTTP_PROTOCOL = f"{__name__}:{CoalescingHttpToolsProtocol.__qualname__}"

@@ -89,10 +89,21 @@ def _repeated_key(request: Request) -> str | None:
     return None
 
 
-def _authenticate(state: AppState, header: str | None) -> tuple[int, str] | None:
-    if not header or not header.startswith("Bearer "):
+def bearer_secret(header: str | None) -> str | None:
+    """The credentials of an ``Authorization: Bearer`` header; the scheme name is
+    case-insensitive (RFC 9110 section 11.1)."""
+    if not header:
         return None
-    secret = header[len("Bearer ") :].strip()
+    scheme, _, secret = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return secret.strip() or None
+
+
+def _authenticate(state: AppState, header: str | None) -> tuple[int, str] | None:
+    secret = bearer_secret(header)
+    if secret is None:
+        return None
     with state.sessions.begin() as session:
         token = admin.authenticate_token(session, secret)
         if token is None:

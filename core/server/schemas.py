@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.server.admin import as_utc
 from alertgate.storage import schema as db
@@ -17,8 +17,33 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ObjectId = Annotated[int, Field(ge=1, le=2**62)]
+
+def _integral(value: object) -> object:
+    """JSON Schema counts ``3.0`` as an integer; strict mode alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers as JSON Schema defines them: no booleans or strings, integral numbers only.
+# (Constraints before the validator: the other order loses them from the JSON Schema.)
+ObjectId = Annotated[int, Field(ge=1, le=2**62), BeforeValidator(_integral)]
 """Ids are positive and fit a signed 64-bit column."""
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"[^ \t\n\r\v\f]",
+        description="Leading and trailing ASCII white space is dropped; something must remain.",
+    ),
+]
+RateLimit = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(_integral)]
+RATE_LIMIT_DOC = (
+    "Deliveries a minute the Integration URL accepts per server worker process before "
+    "answering 429 `rate_limited`; 0 is unlimited."
+)
 
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
@@ -39,10 +64,15 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class ServiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RequestBody(BaseModel):
+    """A request body, validated strictly by its schema: no unknown fields and no
+    coercion (``{"enabled": 0}`` is refused, not taken as false)."""
 
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ServiceCreate(RequestBody):
+    name: Name
     description: str = Field("", max_length=5000)
 
 
@@ -62,25 +92,28 @@ class ServiceOut(BaseModel):
         )
 
 
-class IntegrationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IntegrationCreate(RequestBody):
     service_id: ObjectId
     type: str = Field(min_length=1, max_length=100, description="Integration type slug.")
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Validated by the type's settings model."
     )
+    rate_limit_per_minute: RateLimit | None = Field(
+        None, description=RATE_LIMIT_DOC + " Omitted or null: the server's default."
+    )
 
 
-class IntegrationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, min_length=1, max_length=200)
+class IntegrationUpdate(RequestBody):
+    name: Name | None = None
     settings: dict[str, Any] | None = Field(
         None, description="Replaces the settings; validated by the type's settings model."
     )
     enabled: bool | None = None
+    rate_limit_per_minute: RateLimit | None = Field(
+        None,
+        description=RATE_LIMIT_DOC + " null: back to the server's default; omitted: unchanged.",
+    )
 
 
 class StateItemOut(BaseModel):
@@ -102,6 +135,9 @@ class IntegrationOut(BaseModel):
     key_prefix: str = Field(description="The first characters of the key, to recognise it.")
     enabled: bool
     settings: dict[str, Any]
+    rate_limit_per_minute: int | None = Field(
+        description=RATE_LIMIT_DOC + " null: the server's default."
+    )
     state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
     state_items: list[StateItemOut] = Field(
         description="The recorded state as its plugin describes it (the web UI shows the same)."
@@ -121,6 +157,7 @@ class IntegrationOut(BaseModel):
             key_prefix=row.key_prefix,
             enabled=row.enabled,
             settings=dict(row.settings or {}),
+            rate_limit_per_minute=row.rate_limit_per_minute,
             state=state,
             state_items=[StateItemOut.model_validate(asdict(item)) for item in items],
             created_at=as_utc(row.created_at) or row.created_at,

@@ -110,6 +110,38 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class SetupCode(Base):
+    """A one-time code that `/setup` requires while no API token exists (hash only).
+
+    ``alertgate serve`` and ``alertgate db upgrade`` print a new one on a database without
+    tokens; the first successful set-up deletes them all.
+    """
+
+    __tablename__ = "setup_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in web UI session; the cookie carries its secret id, this row its state.
+
+    Logging out deletes the row and revoking (or deleting) the token ends it, so a copied
+    cookie stops working at once.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class Service(Base):
     __tablename__ = "services"
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
@@ -140,6 +172,9 @@ class Integration(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Recorded by deliveries, e.g. SNS subscription status and pinned topic."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Deliveries a minute this integration's URL accepts before answering 429; ``None``
+    takes ``ALERTGATE_RATE_LIMIT_PER_MINUTE``."""
     created_at: Mapped[datetime]
     last_alert_at: Mapped[datetime | None]
 

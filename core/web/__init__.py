@@ -31,7 +31,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/", page(views.home, auth=False), methods=get),
         Route("/login", page(views.login, auth=False), methods=both),
-        Route("/setup", page(views.setup, auth=False), methods=both),
+        Route("/setup", page(views.setup, auth=False, json=True), methods=both),
         Route("/logout", page(views.logout, auth=False), methods=post),
         Route("/services", page(views.services), methods=get),
         Route("/services/new", page(views.new_service), methods=both),

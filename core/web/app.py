@@ -24,8 +24,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from alertgate.server import admin
 from alertgate.settings import Settings
-from alertgate.storage.schema import ApiToken, Organization
-from alertgate.web.session import SessionCodec, csrf_matches, load_secret_key, new_csrf_token
+from alertgate.storage.schema import ApiToken, Organization, WebSession
+from alertgate.web.session import (
+    SessionCodec,
+    csrf_matches,
+    load_secret_key,
+    new_csrf_token,
+    session_hash,
+)
 
 if TYPE_CHECKING:
     from alertgate.server.app import AppState
@@ -64,12 +70,13 @@ class User:
 
 
 class PageError(Exception):
-    """Render the error page with this status and message."""
+    """Render the error page (or, to a JSON request, an error body) with this status."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str = "error") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 @dataclass
@@ -82,6 +89,8 @@ class Page:
     session: dict[str, Any]
     form: dict[str, str] = field(default_factory=dict)
     user: User | None = None
+    json: bool = False
+    """The request was a JSON POST (a script, not a browser): answer JSON."""
 
     @property
     def org_id(self) -> int:
@@ -186,11 +195,15 @@ class WebUI:
                 )
             return self._codec
 
-    def page(self, handler: Handler, *, auth: bool = True, fragment: bool = False) -> Any:
+    def page(
+        self, handler: Handler, *, auth: bool = True, fragment: bool = False, json: bool = False
+    ) -> Any:
         """A Starlette endpoint running ``handler``.
 
         :param auth: Require a signed-in user (others are sent to the sign-in page).
         :param fragment: A script-polled endpoint: answer 401 instead of redirecting.
+        :param json: Also take a JSON object POST, without a CSRF token: only for a page
+            whose POST needs a secret of its own (``/setup``'s set-up code) and no cookie.
         """
 
         async def endpoint(request: Request) -> Response:
@@ -201,7 +214,10 @@ class WebUI:
                 session["c"] = new_csrf_token()
             page = Page(request, request.app.state.alertgate, self.env, session)
             try:
-                if request.method == "POST":
+                if request.method == "POST" and json and _is_json(request):
+                    page.json = True
+                    page.form = await read_json_form(request)
+                elif request.method == "POST":
                     page.form = await read_form(request)
                     if not csrf_matches(page.csrf, page.form.get("csrf_token")):
                         raise PageError(
@@ -211,7 +227,13 @@ class WebUI:
                         )
                 response = await run_in_threadpool(self._run, page, handler, auth, fragment)
             except PageError as exc:
-                response = page.render("error.html", http_status=exc.status, message=exc.message)
+                if page.json:
+                    body = {"code": exc.code, "message": exc.message}
+                    response = JSONResponse(body, status_code=exc.status)
+                else:
+                    response = page.render(
+                        "error.html", http_status=exc.status, message=exc.message
+                    )
             if page.session != before:
                 codec.save(response, page.session)
             for name, value in SECURITY_HEADERS.items():
@@ -240,21 +262,57 @@ class WebUI:
             raise PageError(404, exc.message) from None
 
     def _user(self, page: Page) -> User | None:
-        token_id, org_id = page.session.get("t"), page.session.get("o")
-        if not isinstance(token_id, int) or not isinstance(org_id, int):
+        id_hash = session_hash(page.session.get("s"))
+        if id_hash is None:
             return None
         with page.state.sessions() as s:
             row = s.execute(
-                select(ApiToken.name, ApiToken.revoked_at, Organization.id, Organization.name)
+                select(
+                    ApiToken.id,
+                    ApiToken.name,
+                    ApiToken.revoked_at,
+                    Organization.id,
+                    Organization.name,
+                    WebSession.expires_at,
+                )
+                .join(ApiToken, ApiToken.id == WebSession.token_id)
                 .join(Organization, Organization.id == ApiToken.organization_id)
-                .where(ApiToken.id == token_id)
+                .where(WebSession.id_hash == id_hash)
             ).first()
-        if row is None or row.revoked_at is not None or row.id != org_id:
-            # Token revoked or deleted: forget the sign-in but keep the CSRF token.
-            page.session.pop("t", None)
-            page.session.pop("o", None)
+        if row is None or row[2] is not None or row[5] <= admin.utcnow():
+            # Logged out, expired, token revoked or deleted: forget the sign-in but keep
+            # the CSRF token.
+            page.session.pop("s", None)
             return None
-        return User(token_id, row[0], row.id, row[3])
+        return User(row[0], row[1], row[3], row[4])
+
+
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json"
+
+
+async def read_json_form(request: Request) -> dict[str, str]:
+    """A JSON object of string fields, bounded like a form (a script's ``/setup``)."""
+    body = await _read_bounded(request)
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise PageError(400, "The body is not JSON.", "invalid_json") from None
+    if not isinstance(doc, dict) or len(doc) > MAX_FORM_FIELDS:
+        raise PageError(400, "The body must be a JSON object.", "invalid_request")
+    if not all(isinstance(v, str) for v in doc.values()):
+        raise PageError(422, "Every field must be a string.", "invalid_request")
+    return dict(doc)
+
+
+async def _read_bounded(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise PageError(413, "The form is too large.", "payload_too_large")
+    return bytes(body)
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -262,11 +320,7 @@ async def read_form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise PageError(415, "Forms must be sent URL-encoded.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise PageError(413, "The form is too large.")
+    body = await _read_bounded(request)
     try:
         pairs = parse_qsl(
             body.decode("utf-8"),

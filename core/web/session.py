@@ -1,9 +1,10 @@
-"""The web UI's session: a signed cookie, its key, and the CSRF token it carries.
+"""The web UI's session: a signed cookie, its key, the server-side sign-in, the CSRF token.
 
-The cookie holds only ids (the signed-in API token and its organization), a CSRF token and
-one flash message; it is signed with :mod:`itsdangerous` (tamper-proof, not secret) and is
-HttpOnly, SameSite=Lax and Secure when the public URL is https. Every request re-checks that
-the token still exists and is not revoked, so revoking a token ends its web sessions too.
+The cookie holds a random session id, a CSRF token and one flash message; it is signed with
+:mod:`itsdangerous` (tamper-proof, not secret) and is HttpOnly, SameSite=Lax and Secure when
+the public URL is https. A sign-in is a ``web_sessions`` row found by the id's hash: logging
+out deletes it, and every request re-checks that the row is unexpired and its token exists
+and is not revoked, so a cookie copied before logout or revocation stops working at once.
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alertgate.server.keys import MAX_SECRET_LENGTH, hash_secret
 from alertgate.settings import Settings
+from alertgate.storage.schema import WebSession
 
 COOKIE_NAME = "alertgate_session"
 MAX_COOKIE_BYTES = 4096
@@ -120,3 +126,34 @@ def csrf_matches(expected: str | None, presented: str | None) -> bool:
     if not expected or not presented:
         return False
     return hmac.compare_digest(expected.encode(), presented.encode())
+
+
+def open_session(db: Session, token_id: int, max_age: int) -> str:
+    """Record a sign-in of ``token_id``; the returned id goes into the cookie (only its
+    hash is stored). Expired rows of earlier sign-ins are deleted on the way."""
+    now = datetime.now(UTC)
+    db.execute(delete(WebSession).where(WebSession.expires_at < now))
+    session_id = secrets.token_urlsafe(SECRET_BYTES)
+    db.add(
+        WebSession(
+            id_hash=hash_secret(session_id),
+            token_id=token_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+        )
+    )
+    return session_id
+
+
+def session_hash(session_id: object) -> str | None:
+    """The stored form of a cookie's session id, or ``None`` when it cannot be one."""
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SECRET_LENGTH:
+        return None
+    return hash_secret(session_id)
+
+
+def close_session(db: Session, session_id: object) -> None:
+    """End a sign-in (logout): the cookie's id no longer finds a row."""
+    id_hash = session_hash(session_id)
+    if id_hash is not None:
+        db.execute(delete(WebSession).where(WebSession.id_hash == id_hash))

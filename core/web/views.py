@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from alertgate.models import StateItem
-from alertgate.server import admin, notify_admin
+from alertgate.server import admin, notify_admin, setup_codes
 from alertgate.server.keys import integration_url
 from alertgate.storage.schema import (
     OPEN_STATUSES,
@@ -27,11 +27,16 @@ from alertgate.storage.schema import (
 )
 from alertgate.web.app import Page, PageError, safe_next
 from alertgate.web.forms import FormError, setting_fields, settings_from_form
-from alertgate.web.session import new_csrf_token
+from alertgate.web.session import close_session, new_csrf_token, open_session
 
 FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
 """What the set-up page suggests calling the first API token (a label, not a secret)."""
 ALREADY_SET_UP = "alertgate is already set up. Sign in with an API token."
+BAD_SETUP_CODE = (
+    "That set-up code is not valid. Use the one-time code `alertgate serve` (or "
+    "`alertgate db upgrade`) printed on the server's console; restarting the server "
+    "prints a new one."
+)
 INCIDENT_PAGE_SIZE = 100
 TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
@@ -45,13 +50,16 @@ BADGES = ("ok", "pending", "off", "waiting")
 
 def _needs_setup(page: Page) -> bool:
     with page.state.sessions() as s:
-        return s.scalar(select(ApiToken.id).limit(1)) is None
+        return setup_codes.needs_setup(s)
 
 
 def _sign_in(page: Page, token: ApiToken) -> None:
+    with page.state.sessions.begin() as s:
+        close_session(s, page.session.get("s"))
+        session_id = open_session(s, token.id, page.state.settings.session_max_age_seconds)
     # A fresh CSRF token at sign-in: nothing issued before it stays valid.
     page.session.clear()
-    page.session.update({"t": token.id, "o": token.organization_id, "c": new_csrf_token()})
+    page.session.update({"s": session_id, "c": new_csrf_token()})
 
 
 def home(page: Page) -> Response:
@@ -80,10 +88,11 @@ def login(page: Page) -> Response:
 
 
 def setup(page: Page) -> Response:
-    """First run only: create the organization and its first API token."""
+    """First run only: create the organization and its first API token, given the one-time
+    set-up code the server printed (see :mod:`alertgate.server.setup_codes`)."""
     if not _needs_setup(page):
         if page.request.method == "POST":
-            raise PageError(409, ALREADY_SET_UP)
+            raise PageError(409, ALREADY_SET_UP, "already_set_up")
         return page.redirect("/login")
     if page.request.method == "GET":
         return page.render(
@@ -92,7 +101,7 @@ def setup(page: Page) -> Response:
             token_name=FIRST_TOKEN_NAME,
             error=None,
         )
-    org_name = page.form.get("organization", "").strip()
+    org_name = page.form.get("organization", "").strip() or ("default" if page.json else "")
     token_name = page.form.get("token_name", "").strip() or FIRST_TOKEN_NAME
     try:
         with page.state.sessions.begin() as s:
@@ -104,24 +113,36 @@ def setup(page: Page) -> Response:
                 # SQLite: a write statement (matching nothing) begins the write
                 # transaction now; a concurrent set-up waits for it (busy_timeout).
                 s.execute(text("UPDATE api_tokens SET name = name WHERE 0 = 1"))
-            if s.scalar(select(ApiToken.id).limit(1)) is not None:
-                raise PageError(409, ALREADY_SET_UP)
+            if not setup_codes.needs_setup(s):
+                raise PageError(409, ALREADY_SET_UP, "already_set_up")
+            if not setup_codes.consume(s, page.form.get("setup_code", "")):
+                raise PageError(403, BAD_SETUP_CODE, "setup_code_invalid")
             org = admin.ensure_organization(s, org_name)
             new = admin.create_token(s, org, token_name)
             token = new.token
     except OperationalError:
         # SQLite: a concurrent set-up committed first (our read snapshot went stale).
         if not _needs_setup(page):
-            raise PageError(409, ALREADY_SET_UP) from None
+            raise PageError(409, ALREADY_SET_UP, "already_set_up") from None
         raise
-    except admin.AdminError as exc:
+    except (PageError, admin.AdminError) as exc:
+        # A wrong set-up code or an invalid name: the form again, saying why (409s and
+        # other page errors go to the error page; a script gets JSON either way).
+        refused = isinstance(exc, PageError)
+        if refused and (page.json or exc.code != "setup_code_invalid"):
+            raise
+        if isinstance(exc, admin.AdminError) and page.json:
+            raise PageError(exc.status_code, exc.message, exc.code) from None
         return page.render(
             "setup.html",
-            http_status=422,
+            http_status=403 if refused else 422,
             org_name=org_name,
             token_name=token_name,
             error=exc.message,
         )
+    if page.json:
+        body = {"token": new.secret, "organization": org_name, "token_name": token.name}
+        return JSONResponse(body, status_code=201)
     _sign_in(page, token)
     page.user = None
     response = page.render("token_created.html", token=new.secret, org_name=org_name)
@@ -129,6 +150,8 @@ def setup(page: Page) -> Response:
 
 
 def logout(page: Page) -> Response:
+    with page.state.sessions.begin() as s:
+        close_session(s, page.session.get("s"))
     page.session.clear()
     page.session["c"] = new_csrf_token()
     page.flash("Signed out.")

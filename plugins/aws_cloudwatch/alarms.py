@@ -130,7 +130,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # beyond the calendar in UTC: 0001-01-01T00:00:00+14:00
+        return None
 
 
 def _clean_treat_missing(value: Any) -> str | None:
@@ -405,7 +408,8 @@ def console_url(region: str | None, alarm_name: str | None, partition: str = "aw
     }.get(partition)
     if host is None:
         return None
-    fragment = f"alarmsV2:alarm/{quote(alarm_name, safe='')}"
+    # errors="replace": a signed message may carry an unpaired surrogate (a JSON escape).
+    fragment = f"alarmsV2:alarm/{quote(alarm_name, safe='', errors='replace')}"
     return f"https://{host}/cloudwatch/home?region={region}#{fragment}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from alertgate import jsonfast
@@ -114,7 +114,10 @@ def parse_timestamp(value: str) -> datetime:
         raise MalformedDelivery("invalid_timestamp", "Timestamp is not ISO 8601") from None
     if parsed.tzinfo is None:
         raise MalformedDelivery("invalid_timestamp", "Timestamp has no timezone")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise MalformedDelivery("invalid_timestamp", "Timestamp is out of range") from None
 
 
 def parse_envelope(doc: Any) -> Envelope:

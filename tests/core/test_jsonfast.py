@@ -32,10 +32,15 @@ def test_round_trips_to_the_same_value_as_the_standard_library(value: Any) -> No
 
 def test_values_orjson_refuses_fall_back_exactly() -> None:
     assert jsonfast.dumps({"n": 2**70}) == '{"n":1180591620717411303424}'
-    assert json.loads(jsonfast.dumps({"s": "\ud800x"})) == {"s": "\ud800x"}
+    # Lone surrogates become U+FFFD: what is written is storable and valid text again.
+    assert json.loads(jsonfast.dumps({"s": "\ud800x", "\udfff": 1})) == {
+        "s": "\ufffdx",
+        "\ufffd": 1,
+    }
     # The bytes form (HTTP answers) falls back the same way.
     assert jsonfast.dumps_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
-    assert json.loads(jsonfast.dumps_bytes({"s": "\ud800x"})) == {"s": "\ud800x"}
+    assert json.loads(jsonfast.dumps_bytes({"s": "\ud800x"})) == {"s": "\ufffdx"}
+    assert json.loads(jsonfast.dumps_bytes({"s": ["\x00", 2**70]})) == {"s": ["\x00", 2**70]}
     assert jsonfast.dumps_bytes({"u": "é"}) == '{"u":"é"}'.encode()
 
 

@@ -1,6 +1,6 @@
 """Notifications: channels, routing rules, silences and the outbox.
 
-Revision ID: 0005n
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04 19:10:00
 
@@ -16,7 +16,7 @@ from alembic import op
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0005n"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

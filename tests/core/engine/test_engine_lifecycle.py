@@ -237,8 +237,11 @@ def test_retention_prunes_payloads_and_keeps_incidents(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    assert "pruned payloads of 1 alert(s) older than 2 day(s)" in result.output
+    assert "deleted 0 alert(s) older than 2 day(s)" in result.output  # the incident is open
+    assert "pruned the payloads of 1 older alert(s)" in result.output
     alerts, _ = snapshot()
     assert [p is None for _, p in alerts] == [True, True, True, True, False]
-    usage = CliRunner().invoke(main, ["db", "prune", "--database-url", db_url], env={})
-    assert usage.exit_code == 2
+    usage = CliRunner().invoke(
+        main, ["db", "prune", "--database-url", db_url], env={"ALERTGATE_RETENTION_DAYS": "0"}
+    )
+    assert usage.exit_code == 2  # retention off and no --older-than: nothing to do

@@ -83,9 +83,18 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         {"Authorization": ""},
         {"Authorization": "Bearer"},
         {"Authorization": "Bearer agt_nope"},
-        {"Authorization": "bearer " + api.headers["authorization"][len("Bearer ") :]},
+        {"Authorization": "Bearerx " + api.headers["authorization"][len("Bearer ") :]},
         {"Authorization": "Basic dXNlcjpwYXNz"},
     )
+    secret = api.headers["authorization"][len("Bearer ") :]
+    # Authentication schemes are case-insensitive (RFC 9110 section 11.1).
+    for scheme in ("bearer", "BEARER", "BeArEr"):
+        listed = httpx.get(
+            f"{live.base_url}/api/v1/services",
+            headers={"Authorization": f"{scheme} {secret}"},
+            timeout=30,
+        )
+        assert listed.status_code == 200, scheme
     for route in api_routes.ROUTES:
         path = re.sub(r"\{(\w+):int\}", lambda m: str(ids[m.group(1)]), route.path)
         body = bodies.get(route.operation_id)

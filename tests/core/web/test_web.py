@@ -16,13 +16,17 @@ from typing import Literal
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pydantic import BaseModel, Field, SecretStr
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
+from alertgate.cli import main as cli
 from alertgate.registry import load_plugins
-from alertgate.server import admin
+from alertgate.server import admin, setup_codes
 from alertgate.settings import Settings
+from alertgate.storage.database import make_engine, make_sessionmaker
 from alertgate.storage.schema import Alert as AlertRow
+from alertgate.storage.schema import SetupCode
 from alertgate.web.app import safe_next
 from alertgate.web.forms import FormError, setting_fields, settings_from_form
 from alertgate.web.session import COOKIE_NAME, load_secret_key, secret_key_path
@@ -68,7 +72,12 @@ def test_first_run_setup_only_on_an_empty_database(server: UiServer) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         assert client.get("/login").headers.get("location") == "/setup"
         page = client.get("/setup")
-        form = {"organization": "acme", "token_name": "alice", "csrf_token": csrf_of(page)}
+        form = {
+            "organization": "acme",
+            "token_name": "alice",
+            "csrf_token": csrf_of(page),
+            "setup_code": server.setup_code(),
+        }
         created = client.post("/setup", data=form)
         assert created.status_code == 200
         token = re.search(r'value="(agt_[^"]+)"', created.text)
@@ -89,6 +98,67 @@ def test_first_run_setup_only_on_an_empty_database(server: UiServer) -> None:
     with server.sessions()() as s:
         assert [o.name for o in admin.list_tokens(s)] != []
         assert len(admin.organization_names(s, {1, 2, 3})) == 1
+
+
+def test_setup_requires_the_one_time_code_even_from_loopback(server: UiServer) -> None:
+    """Behind a reverse proxy every visitor is 127.0.0.1: only the printed code lets one in."""
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        csrf = csrf_of(client.get("/setup"))
+        form = {"organization": "evil", "token_name": "x", "csrf_token": csrf}
+        assert client.post("/setup", data=form).status_code == 403  # no code at all
+        code = server.setup_code()
+        wrong = client.post("/setup", data={**form, "setup_code": "ABCD-EFGH-JKLM-NPQR"})
+        assert wrong.status_code == 403 and "set-up code is not valid" in wrong.text
+        as_json = client.post("/setup", json={"organization": "evil", "setup_code": "x"})
+        assert as_json.status_code == 403
+        assert as_json.json()["code"] == "setup_code_invalid"
+        assert client.get("/services").status_code == 303  # nobody signed in
+        # The code works by JSON too (no CSRF token needed: the code is the secret), in
+        # lower case and without dashes, once.
+        created = client.post(
+            "/setup",
+            json={"organization": "acme", "setup_code": code.replace("-", "").lower()},
+        )
+        assert created.status_code == 201, created.text
+        token = created.json()["token"]
+        assert created.json()["organization"] == "acme"
+        again = client.post("/setup", json={"organization": "x", "setup_code": code})
+        assert again.status_code == 409 and again.json()["code"] == "already_set_up"
+    api = httpx.get(
+        f"{server.base_url}/api/v1/services", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 200
+    with server.sessions()() as s:
+        assert s.scalar(select(func.count()).select_from(SetupCode)) == 0  # used up, hash only
+
+
+def test_setup_code_is_printed_by_db_upgrade_and_stored_hashed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    code = re.search(r"set-up code \(valid 24 h\): ([A-Z0-9-]+)", result.output)
+    assert code is not None, result.output
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            stored = s.scalars(select(SetupCode.code_hash)).all()
+            assert code.group(1) not in stored and len(stored) == 1
+            assert setup_codes.consume(s, code.group(1))
+            assert not setup_codes.consume(s, code.group(1))  # single use
+    finally:
+        engine.dispose()
+
+
+def test_logout_ends_the_session_for_a_copied_cookie(server: UiServer) -> None:
+    client = sign_in(server, server.new_token("acme"))
+    assert client.get("/services").status_code == 200
+    copied = dict(client.cookies)
+    csrf = csrf_of(client.get("/services"))
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    with httpx.Client(base_url=server.base_url, timeout=30, cookies=copied) as thief:
+        gone = thief.get("/services")
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/login")
+    client.close()
 
 
 def test_bad_token_is_refused_and_revoked_token_ends_the_session(server: UiServer) -> None:
@@ -423,8 +493,14 @@ def test_concurrent_first_run_setups_create_one_organization(server: UiServer) -
     from concurrent.futures import ThreadPoolExecutor
 
     clients = [httpx.Client(base_url=server.base_url, timeout=30) for _ in range(4)]
+    code = server.setup_code()
     forms = [
-        {"organization": f"org{i}", "token_name": "t", "csrf_token": csrf_of(c.get("/setup"))}
+        {
+            "organization": f"org{i}",
+            "token_name": "t",
+            "csrf_token": csrf_of(c.get("/setup")),
+            "setup_code": code,
+        }
         for i, c in enumerate(clients)
     ]
     with ThreadPoolExecutor(len(clients)) as pool:

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from alertgate.plugins.aws_cloudtrail import demo
 from alertgate.plugins.aws_sns.signer import SnsSigner
-from alertgate.server import admin
+from alertgate.server import admin, setup_codes
 from alertgate.server.app import create_app
 from alertgate.settings import Settings, get_settings
 from alertgate.storage import migrate
@@ -80,6 +80,13 @@ class UiServer:
 
     def sessions(self) -> Any:
         return make_sessionmaker(self.engine)
+
+    def setup_code(self) -> str:
+        """A one-time set-up code, as ``alertgate serve`` prints it on a fresh database."""
+        with self.sessions().begin() as s:
+            code = setup_codes.issue(s)
+        assert code is not None, "the database has a token already"
+        return code
 
     def new_token(self, org: str) -> str:
         """An API token of ``org`` (created if missing), made as the CLI would."""

@@ -53,6 +53,7 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     expect(page).to_have_url(base + "/setup")
     check_page(page)
     shot(page, "setup")
+    page.get_by_label("Set-up code").fill(ui_server.setup_code())
     page.get_by_label("Organization name").fill("acme")
     page.get_by_label("Token name").fill("alice")
     page.get_by_role("button", name="Create organization and token").click()

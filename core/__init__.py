@@ -26,7 +26,7 @@ from alertgate.models import (
     Severity,
     StateItem,
 )
-from alertgate.notify.outbound import OutboundHttp, check_url
+from alertgate.notify.outbound import URL_SCHEMA, OutboundHttp, check_url
 from alertgate.notify.plugin import ChannelPlugin
 from alertgate.notify.types import ChannelType, Notification, NotificationError, NotifyEvent
 
@@ -39,6 +39,7 @@ minor part when one is added."""
 
 __all__ = [
     "HOOK_API_VERSION",
+    "URL_SCHEMA",
     "Action",
     "Alert",
     "ChannelPlugin",

@@ -15,10 +15,15 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic.config import JsonDict
 
 from alertgate.notify.types import NotificationError
 
 MAX_URL_LENGTH = 2048
+
+URL_SCHEMA: JsonDict = {"pattern": r"^https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/\S*)?$"}
+"""JSON Schema of an outbound URL setting (``json_schema_extra``): a subset of what
+:func:`check_url` accepts, so that what the API document allows the server accepts."""
 
 
 def check_url(url: str) -> str:

@@ -171,6 +171,9 @@ def create_app(
             integration_types={
                 slug: plugins.get_type(slug).settings_model for slug in plugins.types
             },
+            channel_types={
+                slug: channel.settings_model for slug, channel in plugins.channel_types.items()
+            },
         ),
         outbox=outbox,
         dispatcher=dispatcher,

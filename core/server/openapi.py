@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from alertgate import __version__
+from alertgate.server.notify_schemas import ChannelCreate
 from alertgate.server.routing import ApiRoute
 from alertgate.server.schemas import ErrorBody, IntegrationCreate
 
@@ -47,32 +48,38 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     return params
 
 
-def _integration_create_by_type(
-    schemas: dict[str, Any], integration_types: Mapping[str, type[BaseModel]]
+def _create_by_type(
+    schemas: dict[str, Any], body: type[BaseModel], types: Mapping[str, type[BaseModel]]
 ) -> dict[str, Any]:
-    """``IntegrationCreate`` as one variant per installed type, each with that type's
-    settings schema: the document then allows exactly the bodies the server accepts
-    (an unknown slug, or settings of another type, do not validate)."""
-    base = schemas[IntegrationCreate.__name__]
+    """A creation ``body`` with ``type`` and ``settings`` (an integration's, a channel's) as
+    one variant per installed type, each with that type's settings schema: the document
+    then allows exactly the bodies the server accepts (an unknown slug, or settings of
+    another type, do not validate)."""
+    base = schemas[body.__name__]
     variants = []
-    for slug, model in sorted(integration_types.items()):
+    for slug, model in sorted(types.items()):
         settings = model.model_json_schema(ref_template=REF)
         schemas.update(settings.pop("$defs", {}))
         variant = copy.deepcopy(base)
-        variant["title"] = f"IntegrationCreate ({slug})"
+        variant["title"] = f"{body.__name__} ({slug})"
         variant["properties"]["type"] = {"type": "string", "const": slug, "title": "Type"}
         variant["properties"]["settings"] = settings
+        if settings.get("required"):
+            # Without settings the type's required fields are missing: not a valid body.
+            variant["required"] = sorted({*variant.get("required", []), "settings"})
         variants.append(variant)
-    return {"oneOf": variants, "title": "IntegrationCreateByType"}
+    return {"oneOf": variants, "title": f"{body.__name__}ByType"}
 
 
 def build_openapi(
     routes: list[ApiRoute],
     server_url: str = "/",
     integration_types: Mapping[str, type[BaseModel]] | None = None,
+    channel_types: Mapping[str, type[BaseModel]] | None = None,
 ) -> dict[str, Any]:
-    """The document; with ``integration_types`` (slug -> settings model) the creation body
-    lists the installed types and their settings."""
+    """The document; with ``integration_types`` / ``channel_types`` (slug -> settings
+    model) the creation bodies list the installed types and their settings."""
+    by_type = {IntegrationCreate: integration_types, ChannelCreate: channel_types}
     models: list[type[BaseModel]] = [ErrorBody]
     for r in routes:
         models.extend(m for m in (r.body, r.response) if m is not None)
@@ -125,10 +132,11 @@ def build_openapi(
             operation["description"] = r.description
         if r.body is not None:
             body_schema = ref(r.body, "validation")
-            if r.body is IntegrationCreate and integration_types:
-                by_type = _integration_create_by_type(schemas, integration_types)
-                schemas["IntegrationCreateByType"] = by_type
-                body_schema = {"$ref": REF.format(model="IntegrationCreateByType")}
+            types = by_type.get(r.body)
+            if types:
+                variants = _create_by_type(schemas, r.body, types)
+                schemas[variants["title"]] = variants
+                body_schema = {"$ref": REF.format(model=variants["title"])}
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": body_schema}},

@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelPlugin, ChannelType, Notification, NotifyEvent, OutboundHttp, check_url
+from alertgate import (
+    URL_SCHEMA,
+    ChannelPlugin,
+    ChannelType,
+    Notification,
+    NotifyEvent,
+    OutboundHttp,
+    check_url,
+)
 
 SLUG = "pagerduty"
 ACTIONS = {NotifyEvent.ACKNOWLEDGED: "acknowledge", NotifyEvent.RESOLVED: "resolve"}
@@ -25,7 +33,10 @@ class PagerDutySettings(BaseModel):
 
     routing_key: SecretStr = Field(description="The integration key of a PagerDuty service.")
     base_url: str = Field(
-        "https://events.pagerduty.com", description="Events API base URL.", max_length=2048
+        "https://events.pagerduty.com",
+        description="Events API base URL.",
+        max_length=2048,
+        json_schema_extra=URL_SCHEMA,
     )
 
     @field_validator("base_url")

@@ -12,7 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelPlugin, ChannelType, Notification, NotifyEvent, OutboundHttp, check_url
+from alertgate import (
+    URL_SCHEMA,
+    ChannelPlugin,
+    ChannelType,
+    Notification,
+    NotifyEvent,
+    OutboundHttp,
+    check_url,
+)
 
 SLUG = "slack"
 EMOJI = {"critical": ":red_circle:", "error": ":large_orange_circle:", "warning": ":warning:"}
@@ -22,7 +30,9 @@ RESOLVED_EMOJI = ":white_check_mark:"
 class SlackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    webhook_url: SecretStr = Field(description="The incoming webhook URL Slack gave you.")
+    webhook_url: SecretStr = Field(
+        description="The incoming webhook URL Slack gave you.", json_schema_extra=URL_SCHEMA
+    )
 
     @field_validator("webhook_url")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from alertgate import ChannelPlugin, ChannelType, Notification, OutboundHttp, check_url
+from alertgate import URL_SCHEMA, ChannelPlugin, ChannelType, Notification, OutboundHttp, check_url
 
 SLUG = "webhook"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -28,7 +28,9 @@ EVENT_HEADER = "X-Alertgate-Event"
 class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="Where to POST (http or https).", max_length=2048)
+    url: str = Field(
+        description="Where to POST (http or https).", max_length=2048, json_schema_extra=URL_SCHEMA
+    )
     secret: SecretStr | None = Field(
         None,
         description="HMAC-SHA256 key of the X-Alertgate-Signature header; without one the "

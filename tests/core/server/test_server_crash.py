@@ -24,8 +24,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.testing import sns_headers
 from alertgate.storage.database import make_engine
 from alertgate.storage.schema import Alert, Incident
 from tests.core.cli.test_server_demo import ALERTGATE, clean_env

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from alertgate.cli import main
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.testing import sns_headers
 from alertgate.server.ratelimit import RateLimiter
 from alertgate.settings import get_settings
 from tests.server_helpers import Live, live_server, new_token

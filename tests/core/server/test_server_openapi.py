@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from alertgate.server import api
 from alertgate.server.schemas import IntegrationCreate, ServiceOut
@@ -24,7 +26,10 @@ EXAMPLES = int(os.environ.get("ALERTGATE_SCHEMATHESIS_EXAMPLES", "25"))
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with live_server(tmp_path_factory.mktemp("openapi")) as server:
+    # A server key, as any server with notification channels has: without one, channels
+    # with secrets are refused (422 secret_key_missing) whatever the body.
+    key = Fernet.generate_key().decode()
+    with live_server(tmp_path_factory.mktemp("openapi"), secret_key=key) as server:
         yield server
 
 
@@ -68,9 +73,24 @@ def test_live_app_conforms_to_its_document(live: Live) -> None:
         def check(case: schemathesis.Case) -> None:
             # Every check, positive_data_acceptance included: the document lists the
             # installed types with their own settings schemas, so what it allows is accepted.
-            case.call_and_validate(base_url=live.base_url, headers=headers)
+            # Except where validity depends on more than a document can say: an update's
+            # settings on the stored object's type, a silence's end on the clock. There a
+            # 422 is the right answer.
+            excluded = [positive_data_acceptance] if _beyond_the_document(case) else []
+            case.call_and_validate(
+                base_url=live.base_url, headers=headers, excluded_checks=excluded
+            )
 
         check()
+
+
+def _beyond_the_document(case: schemathesis.Case) -> bool:
+    """An update whose ``settings`` are validated by the stored object's type, or a silence
+    whose times are checked against the clock (it must not have ended already)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    if case.method == "PATCH" and "settings" in body:
+        return True
+    return case.operation.path.startswith("/api/v1/silences") and case.method in ("POST", "PATCH")
 
 
 def negates_auth(case: schemathesis.Case) -> bool:

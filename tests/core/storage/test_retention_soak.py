@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.testing import sns_headers
 from alertgate.server import admin
 from alertgate.settings import get_settings
 from alertgate.storage.database import make_sessionmaker

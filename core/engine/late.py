@@ -110,6 +110,7 @@ def _place_trigger(cur: Any, sql: RawSql, late: LateAlert) -> Placement:
             late.service_id,
             sql.dt(t),
             sql.dt(FAR_FUTURE if after is None else after.first),
+            late.alert_id,
         ),
     )
     resolve = cur.fetchone()

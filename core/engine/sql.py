@@ -86,11 +86,13 @@ SELECT_RESOLVED_SPAN_AFTER = (
 )
 
 # The first resolve of a key that belongs to no incident, in a time window
-# (ix_alerts_unmatched_resolve).
+# (ix_alerts_unmatched_resolve), among those stored before the alert being placed: on
+# PostgreSQL a batch's stale alerts are placed after its other alerts, and a stale resolve
+# stored later in the batch, not placed yet, must not count.
 SELECT_UNMATCHED_RESOLVE = (
     "SELECT id, source_time, received_at FROM alerts WHERE fingerprint = ? AND service_id = ? "
     "AND action = 'resolve' AND incident_id IS NULL AND source_time > ? AND source_time < ? "
-    "ORDER BY source_time, id LIMIT 1"
+    "AND id < ? ORDER BY source_time, id LIMIT 1"
 )
 
 INSERT_RESOLVED_INCIDENT = (

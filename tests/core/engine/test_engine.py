@@ -496,6 +496,19 @@ def test_hot_path_lookups_use_indexes(db_engine: Engine) -> None:
         "open incident": (sql.select_open_incident, (1, "fp")),
         "attach": (sql.update_attach, ("error", sql.dt(T0), 1)),
         "last alert": (sql.update_last_alert, (sql.dt(T0), 1, sql.dt(T0))),
+        # placing a late alert (alertgate.engine.late): rarer, but also indexed
+        "open span": (sql.select_open_span, (1, "fp")),
+        "span before": (sql.select_resolved_span_before, ("fp", 1, sql.dt(T0))),
+        "span after": (sql.select_resolved_span_after, ("fp", 1, sql.dt(T0))),
+        "unmatched resolve": (
+            sql.select_unmatched_resolve,
+            ("fp", 1, sql.dt(T0), sql.dt(T0 + timedelta(days=1)), 10**6),
+        ),
+        "triggers of": (sql.select_triggers_of, (1,)),
+        "move triggers": (sql.move_triggers_up_to, (2, 1, sql.dt(T0))),
+        "span": (sql.update_span, (1, "error", sql.dt(T0), sql.dt(T0), 1)),
+        "place": (sql.place_alert, ("late_attached", 1, 1)),
+        "unlink": (sql.unlink_resolves_of, (1,)),
     }
     raw: Any = db_engine.raw_connection()
     try:

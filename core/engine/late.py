@@ -141,19 +141,7 @@ def _join(cur: Any, sql: RawSql, late: LateAlert, span: _Span) -> Placement:
     cur.execute(sql.place_alert, (Outcome.LATE_ATTACHED.value, span.id, late.alert_id))
     events = []
     if span.end is None:  # joining an open incident is an ordinary attach for notifiers
-        events.append(
-            PendingEvent(
-                "alert_attached",
-                span.id,
-                late.service_id,
-                late.fingerprint,
-                span.title,
-                level,
-                span.status,
-                late.integration_id,
-                late.alert_id,
-            )
-        )
+        events.append(_event("alert_attached", late, span, level))
     return Placement(Outcome.LATE_ATTACHED, span.id, events)
 
 
@@ -178,7 +166,8 @@ def _place_resolve(cur: Any, sql: RawSql, late: LateAlert) -> Placement:
         cur.execute(sql.place_alert, (Outcome.LATE_RESOLVED.value, span.id, late.alert_id))
         events = []
         if span.end is None:
-            events.append(_event("incident_resolved", late, span.id, span.title, span.severity))
+            resolved = replace(span, status="resolved")
+            events.append(_event("incident_resolved", late, resolved, span.severity))
         return Placement(Outcome.LATE_RESOLVED, span.id, events)
     if not earlier:  # cannot happen: the span starts at or before t
         return Placement(Outcome.STALE)
@@ -284,18 +273,19 @@ def _opened_and_resolved(
     ]
 
 
-def _event(hook: str, late: LateAlert, incident_id: int, title: str, level: str) -> PendingEvent:
+def _event(hook: str, late: LateAlert, span: _Span, level: str) -> PendingEvent:
+    """``late`` attached to, or resolving, an incident that was open."""
     return PendingEvent(
         hook,
-        incident_id,
+        span.id,
         late.service_id,
         late.fingerprint,
-        title,
+        span.title,
         level,
-        "resolved",
+        span.status,
         late.integration_id,
         late.alert_id,
-        RESOLVED_BY_ALERT,
+        RESOLVED_BY_ALERT if hook == "incident_resolved" else None,
     )
 
 

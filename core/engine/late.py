@@ -172,7 +172,7 @@ def _place_resolve(cur: Any, sql: RawSql, late: LateAlert) -> Placement:
     if not earlier:  # cannot happen: the span starts at or before t
         return Placement(Outcome.STALE)
     _, _, _, title, integration_id = earlier[0]
-    level = _highest(earlier)
+    level, first = _highest(earlier), min(row[1] for row in earlier)
     incident_id = _insert_resolved(
         cur,
         sql,
@@ -181,7 +181,7 @@ def _place_resolve(cur: Any, sql: RawSql, late: LateAlert) -> Placement:
         integration_id,
         level,
         len(earlier),
-        min(row[1] for row in earlier),
+        first,
         max(row[1] for row in earlier),
         t,
     )
@@ -197,7 +197,6 @@ def _place_resolve(cur: Any, sql: RawSql, late: LateAlert) -> Placement:
         ),
     )
     cur.execute(sql.place_alert, (Outcome.LATE_RESOLVED.value, incident_id, late.alert_id))
-    first = min(row[1] for row in earlier)
     events = _opened_and_resolved(
         late, incident_id, title, level, integration_id, late.alert_id, first, t
     )

@@ -9,11 +9,14 @@ docs/plugins.md, "Compatibility"); other modules of the package are internal and
 in any release.
 """
 
+from alertgate.context import PluginContext, StashKey
 from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
 from alertgate.hookspecs import hookimpl
 from alertgate.models import (
     Action,
     Alert,
+    DemoDelivery,
+    DemoStory,
     HandshakeResponse,
     InboundRequest,
     IncidentEvent,
@@ -21,11 +24,12 @@ from alertgate.models import (
     ParseContext,
     ParseResult,
     Severity,
+    StateItem,
 )
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.0"
+HOOK_API_VERSION = "1.1"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""
@@ -35,6 +39,8 @@ __all__ = [
     "Action",
     "Alert",
     "DeliveryRejected",
+    "DemoDelivery",
+    "DemoStory",
     "ForbiddenDelivery",
     "HandshakeResponse",
     "InboundRequest",
@@ -43,7 +49,10 @@ __all__ = [
     "MalformedDelivery",
     "ParseContext",
     "ParseResult",
+    "PluginContext",
     "Severity",
+    "StashKey",
+    "StateItem",
     "__version__",
     "hookimpl",
 ]

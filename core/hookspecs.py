@@ -13,21 +13,29 @@ See docs/plugins.md for a worked example of every hook.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+    from pathlib import Path
+
+    import click
     from pydantic import BaseModel
 
+    from alertgate.context import PluginContext
     from alertgate.models import (
         Action,
         Alert,
+        DemoStory,
         InboundRequest,
         IncidentEvent,
         IntegrationType,
         ParseContext,
         ParseResult,
+        StateItem,
     )
 
 PROJECT_NAME = "alertgate"
@@ -53,6 +61,48 @@ def alertgate_integration_types() -> list[IntegrationType]:
         for a plugin that only changes fingerprinting of an existing type.
     """
     raise NotImplementedError
+
+
+@hookspec
+def alertgate_settings_model() -> type[BaseModel] | None:
+    """Declare the process settings this plugin reads from the environment.
+
+    Called when the plugin context is built (once per process). The model is usually a
+    ``pydantic_settings.BaseSettings`` subclass with ``env_prefix`` set; each field is read
+    from ``<env_prefix><FIELD>`` in upper case of the environment alertgate was given (see
+    :func:`alertgate.context.settings_from_environ`), validated once, and handed back by
+    ``context.settings_of(Model)``. Every field must have a default and a description: the
+    settings are listed in docs/configuration.md next to the core's.
+
+    :return: A pydantic model class, or ``None`` for none.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def alertgate_configure(context: PluginContext) -> None:
+    """Build this plugin's runtime objects, once per process, before any delivery.
+
+    Keep them in ``context.stash`` under a module-level
+    :class:`alertgate.context.StashKey`; parse hooks find them again through
+    ``ParseContext.plugin_context``. Runtime objects hold no database state (certificate
+    caches, HTTP clients). Read the environment only through ``context.environ`` and
+    ``context.settings_of(...)``, never ``os.environ``.
+
+    :param context: The core settings, the environment and the validated plugin settings.
+    :raises Exception: A misconfiguration; the process refuses to start, naming the plugin.
+    """
+
+
+@hookspec
+def alertgate_register_commands(cli: click.Group) -> None:
+    """Add this plugin's command groups to the ``alertgate`` command line.
+
+    Called once per CLI run (lazily: only when a command no built-in provides is asked
+    for, or for ``--help``). A command name already taken is an error naming the plugin.
+
+    :param cli: The top-level ``alertgate`` click group: call ``cli.add_command(...)``.
+    """
 
 
 # -------------------------------------------------------------------------------------------
@@ -115,6 +165,47 @@ def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel)
 
 
 # -------------------------------------------------------------------------------------------
+# Presentation and the demo
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def alertgate_describe_state(
+    integration_type: str, state: Mapping[str, Any]
+) -> list[StateItem] | None:
+    """Describe an integration's recorded ``state`` for the web UI and the API.
+
+    ``state`` holds what this plugin's parse hook put in ``ParseResult.state_updates``
+    (e.g. a subscription's status); only the plugin knows what it means. Called for every
+    integration shown, so keep it cheap and never raise on unexpected contents (the state
+    is stored data, maybe written by an older version of the plugin).
+
+    :param integration_type: The slug of the integration.
+    :param state: The integration's recorded state (every plugin's keys).
+    :return: A list of :class:`alertgate.models.StateItem`, or ``None`` for types and
+        states this plugin does not describe. Every implementation's items are shown, in
+        plugin order; the first item with a ``status`` is the integration's status badge.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def alertgate_demo(workdir: Path, now: datetime) -> DemoStory | None:
+    """Provide the story ``alertgate demo`` tells: deliveries exactly as the source sends
+    them (already signed), and the configuration the demo server needs to trust them.
+
+    :param workdir: A temporary folder for this run (e.g. for a demo signing certificate);
+        it is deleted when the demo ends.
+    :param now: The current time, for timestamps the deliveries carry.
+    :return: A :class:`alertgate.models.DemoStory`, or ``None`` to leave the demo to
+        another plugin.
+
+    Stops at first non-None result.
+    """
+    raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------------
 # Lifecycle: called after the change is committed. Exceptions are logged, never propagated.
 # -------------------------------------------------------------------------------------------
 
@@ -125,6 +216,10 @@ def alertgate_incident_opened(event: IncidentEvent) -> None:
 
     Called after commit, once per opened incident. An exception raised here is logged
     with the plugin's name and does not affect the delivery or other plugins.
+
+    With ``event.out_of_order`` the incident was made already resolved by alerts that
+    arrived out of order (status ``resolved``, ``opened_at`` and ``resolved_at`` set): its
+    ``alertgate_incident_resolved`` follows at once. Never page it as open.
 
     :param event: The incident's id, service, fingerprint, title, severity and status.
     """

@@ -10,9 +10,12 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from alertgate.context import PluginContext
 
 
 class Action(enum.StrEnum):
@@ -93,6 +96,9 @@ class ParseContext:
     """The integration's validated settings (an instance of its type's settings model)."""
     state: Mapping[str, Any] = field(default_factory=dict)
     """Integration state recorded by earlier deliveries (e.g. SNS subscription status)."""
+    plugin_context: PluginContext | None = None
+    """Process settings and plugin runtime objects (see :mod:`alertgate.context`); set by
+    the server, and by :meth:`alertgate.registry.Plugins.parse` when left ``None``."""
 
 
 @dataclass(slots=True)
@@ -153,3 +159,49 @@ class IncidentEvent:
     """For an ``out_of_order`` incident: when it fired (its first alert's source time)."""
     resolved_at: datetime | None = None
     """For an ``out_of_order`` incident: when it cleared (its resolve's source time)."""
+
+
+StateStatus = Literal["ok", "pending", "off", "waiting", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    """One labelled fact about an integration's recorded state, for the web UI and the API.
+
+    Returned by ``alertgate_describe_state``. The first item with a ``status`` is the
+    integration's status badge in the UI's lists; the others are listed on its page.
+    """
+
+    label: str
+    value: str
+    status: StateStatus | None = None
+    """A badge: ok | pending | off | waiting, or ``error`` (shown as an error message)."""
+    code: bool = False
+    """Show the value as code (identifiers such as ARNs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDelivery:
+    """One step of ``alertgate demo``: a delivery exactly as the source sends it."""
+
+    label: str
+    body: bytes
+    headers: Mapping[str, str]
+    expect: Literal["opened", "attached", "duplicate", "resolved"]
+    """The outcome the core's demo checks for (the ingest answer's ``outcome``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStory:
+    """What an integration type contributes to ``alertgate demo`` (``alertgate_demo``)."""
+
+    integration_type: str
+    integration_name: str
+    intro: str
+    """The line printed before the deliveries are sent."""
+    deliveries: list[DemoDelivery]
+    environ: Mapping[str, str] = field(default_factory=dict)
+    """Environment the demo server's plugin context gets on top of the process's, so it
+    trusts the deliveries (e.g. a folder of demo certificates)."""
+    trust: str = ""
+    """One line saying what the demo trusts and how (printed as ``trusting ...``)."""

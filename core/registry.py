@@ -12,25 +12,34 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 from importlib import metadata
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from alertgate import hookspecs
+from alertgate import compat, hookspecs
+from alertgate.context import PluginContext, settings_from_environ
 from alertgate.errors import MalformedDelivery, PluginError
 from alertgate.models import (
     Action,
     Alert,
+    DemoStory,
     InboundRequest,
     IncidentEvent,
     IntegrationType,
     ParseContext,
     ParseResult,
+    StateItem,
 )
+from alertgate.settings import Settings
+
+if TYPE_CHECKING:
+    import click
 
 ENTRY_POINT_GROUP = "alertgate.plugins"
 BUILTIN_DISTRIBUTION = "alertgate"
@@ -99,6 +108,7 @@ def load_plugins(disabled: Iterable[str] | None = None) -> Plugins:
             plugin = ep.load()
         except Exception as exc:
             raise PluginError(f"{where} failed to import {ep.value!r}: {exc!r}") from exc
+        compat.check_plugin(plugin, where)
         try:
             pm.register(plugin, name=ep.name)
         except (pluggy.PluginValidationError, ValueError) as exc:
@@ -121,6 +131,7 @@ class Plugins:
         self.pm = pm
         self.infos = dict(infos)
         self._types = self._collect_types()
+        self._context: PluginContext | None = None
 
     # -- registration ----------------------------------------------------------------------
 
@@ -186,6 +197,8 @@ class Plugins:
 
         :raises alertgate.errors.DeliveryRejected: The plugin refused the delivery.
         """
+        if context.plugin_context is None:
+            context = replace(context, plugin_context=self.context)
         result: ParseResult | None = self.pm.hook.alertgate_parse_request(
             integration_type=context.integration_type, request=request, context=context
         )
@@ -211,6 +224,119 @@ class Plugins:
             )
             alert.action = Action(action) if action is not None else Action.TRIGGER
         return alert
+
+    # -- plugin context, settings, commands, presentation ----------------------------------
+
+    def _each(
+        self, hook_name: str, *, skip_failed: bool = False, **kwargs: Any
+    ) -> Iterator[tuple[str, Any]]:
+        """Call every implementation of a hook in pluggy's order; yield (plugin, result).
+
+        One implementation at a time, so a failure names its plugin and the hook: raised
+        as a :class:`PluginError`, or with ``skip_failed`` logged and that plugin skipped.
+        """
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:
+                if skip_failed:
+                    log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
+                    continue
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc!r}"
+                ) from exc
+            yield impl.plugin_name, result
+
+    def settings_models(self) -> list[tuple[str, type[BaseModel]]]:
+        """(plugin name, model) for every plugin that declares process settings."""
+        return [
+            (plugin, model)
+            for plugin, model in self._each("alertgate_settings_model")
+            if model is not None
+        ]
+
+    def configure(
+        self, settings: Settings | None = None, environ: Mapping[str, str] | None = None
+    ) -> PluginContext:
+        """Build the plugin context once for this process and let plugins set up.
+
+        :param settings: The core settings (default: ``Settings()``, from ``os.environ``).
+        :param environ: The environment plugins read (default: a copy of ``os.environ``).
+        :raises PluginError: A plugin's settings are invalid or its configure hook failed.
+        """
+        env = dict(os.environ if environ is None else environ)
+        plugin_settings: dict[type[BaseModel], BaseModel] = {}
+        for plugin, model in self.settings_models():
+            try:
+                plugin_settings[model] = settings_from_environ(model, env)
+            except ValidationError as exc:
+                raise PluginError(f"plugin {plugin!r} settings are invalid: {exc}") from exc
+        context = PluginContext(
+            settings=settings or Settings(), environ=env, plugin_settings=plugin_settings
+        )
+        for _ in self._each("alertgate_configure", context=context):
+            pass
+        self._context = context
+        return context
+
+    @property
+    def context(self) -> PluginContext:
+        """The plugin context (built from the process environment on first use unless
+        :meth:`configure` was called)."""
+        if self._context is None:
+            return self.configure()
+        return self._context
+
+    def register_commands(self, cli: click.Group) -> list[PluginError]:
+        """Let each plugin add its command groups to ``cli``.
+
+        A plugin whose hook fails, or that registers a name already taken, is left out
+        (the group is put back as it was before it) and the others still register.
+
+        :return: One error per plugin left out, naming it.
+        """
+        errors: list[PluginError] = []
+        hook = self.pm.hook.alertgate_register_commands
+        for impl in reversed(hook.get_hookimpls()):
+            before = dict(cli.commands)
+            try:
+                impl.function(*(cli for _ in impl.argnames))
+                taken = sorted(n for n, cmd in before.items() if cli.commands.get(n) is not cmd)
+                if taken:
+                    raise ValueError(f"command name(s) already taken: {', '.join(taken)}")
+            except Exception as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                errors.append(
+                    PluginError(
+                        f"plugin {impl.plugin_name!r} failed in alertgate_register_commands: {exc}"
+                    )
+                )
+        return errors
+
+    def describe_state(self, slug: str, state: Mapping[str, Any]) -> list[StateItem]:
+        """What plugins say about an integration's recorded state (see the hook).
+
+        Never raises: this runs for every integration a page shows, and a plugin that
+        fails to describe one is logged and left out, not allowed to take the page down.
+        """
+        items: list[StateItem] = []
+        described = self._each(
+            "alertgate_describe_state", skip_failed=True, integration_type=slug, state=state
+        )
+        for plugin, found in described:
+            for item in found or ():
+                if isinstance(item, StateItem):
+                    items.append(item)
+                else:
+                    log.warning("plugin %r described a state with %r", plugin, item)
+        return items
+
+    def demo_story(self, workdir: Path, now: datetime) -> DemoStory | None:
+        """The story ``alertgate demo`` tells (the first plugin that provides one)."""
+        story: DemoStory | None = self.pm.hook.alertgate_demo(workdir=workdir, now=now)
+        return story
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -247,6 +373,46 @@ class Plugins:
         self.notify("alertgate_incident_resolved", event)
 
 
+def plugin_rows(plugins: Plugins) -> list[dict[str, Any]]:
+    """One row per integration type, plus one per plugin that declares no type.
+
+    Shared by ``alertgate plugins`` and ``GET /api/v1/plugins``.
+    """
+    rows: list[dict[str, Any]] = []
+    claimed = set()
+    for slug, reg in plugins.types.items():
+        claimed.add(reg.plugin.name)
+        rows.append(
+            {
+                "slug": slug,
+                "title": reg.type.title,
+                "description": reg.type.description,
+                "docs_url": reg.type.docs_url,
+                "plugin": reg.plugin.name,
+                "distribution": reg.plugin.distribution,
+                "version": reg.plugin.version,
+                "builtin": reg.plugin.builtin,
+                "hooks": plugins.hooks_of(reg.plugin.name),
+            }
+        )
+    for name, info in sorted(plugins.infos.items()):
+        if name not in claimed:
+            rows.append(
+                {
+                    "slug": None,
+                    "title": None,
+                    "description": None,
+                    "docs_url": None,
+                    "plugin": name,
+                    "distribution": info.distribution,
+                    "version": info.version,
+                    "builtin": info.builtin,
+                    "hooks": plugins.hooks_of(name),
+                }
+            )
+    return rows
+
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginInfo",
@@ -256,4 +422,5 @@ __all__ = [
     "ValidationError",
     "get_plugin_manager",
     "load_plugins",
+    "plugin_rows",
 ]

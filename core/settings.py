@@ -1,19 +1,20 @@
 """Process settings from ``ALERTGATE_*`` environment variables (pydantic-settings).
 
-Every field is documented in docs/configuration.md; a test keeps the two in step.
+Every field is documented in docs/configuration.md; a test keeps the two in step. Plugins
+declare their own settings (``alertgate_settings_model``, e.g. ``ALERTGATE_SNS_*``).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# SNS caps a message at 256 KiB; its JSON envelope (escaping, signature, URLs) adds to that.
-SNS_MAX_MESSAGE_BYTES = 256 * 1024
+DEFAULT_MAX_BODY_BYTES = 512 * 1024
+"""Twice the largest message Amazon SNS sends (256 KiB), so its JSON envelope (escaping,
+signature, URLs) fits."""
 
 
 class Settings(BaseSettings):
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
         1, ge=1, le=64, description="Worker processes `alertgate serve` starts (uvicorn)."
     )
     max_body_bytes: int = Field(
-        SNS_MAX_MESSAGE_BYTES * 2,
+        DEFAULT_MAX_BODY_BYTES,
         ge=1024,
         description="Largest request body accepted at an Integration URL, in bytes; larger "
         "deliveries get 413. Counted while reading, whatever Content-Length says.",
@@ -83,24 +84,6 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server (one JSON line per delivery at info)."
-    )
-    sns_cert_dir: Path | None = Field(
-        None,
-        description="Folder of SimpleNotificationService-*.pem certificates trusted for SNS "
-        "signatures, looked up by the SigningCertURL's file name before any download "
-        "(demo, tests, air-gapped setups).",
-    )
-    sns_http_timeout_seconds: float = Field(
-        5.0,
-        gt=0,
-        le=60,
-        description="Timeout of SNS certificate downloads and subscription confirmations.",
-    )
-    sns_cert_cache_size: int = Field(
-        64, ge=1, le=10_000, description="SNS signing certificates kept in memory."
-    )
-    sns_cert_cache_ttl_seconds: float = Field(
-        3600.0, gt=0, description="How long a downloaded SNS certificate is reused."
     )
 
 

@@ -15,6 +15,18 @@ FIXTURES = Path(__file__).parent / "fixtures"
 InstallPlugin = Callable[..., str]
 
 
+def write_dist_info(site: Path, distribution: str, version: str, entry_points: str) -> Path:
+    """The ``*.dist-info`` folder pip leaves behind: METADATA and entry_points.txt."""
+    info = site / f"{distribution.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+    )
+    (info / "entry_points.txt").write_text(entry_points)
+    importlib.invalidate_caches()
+    return info
+
+
 @pytest.fixture
 def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InstallPlugin]:
     """Install a plugin module through a real ``alertgate.plugins`` entry point.
@@ -38,13 +50,9 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     ) -> str:
         dist = distribution or module.replace("_", "-")
         (site / f"{module}.py").write_text(textwrap.dedent(source))
-        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(
-            f"[alertgate.plugins]\n{entry_point or module} = {module}\n"
+        write_dist_info(
+            site, dist, version, f"[alertgate.plugins]\n{entry_point or module} = {module}\n"
         )
-        importlib.invalidate_caches()
         installed.append(module)
         return entry_point or module
 

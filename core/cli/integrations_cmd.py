@@ -65,7 +65,7 @@ def create(
         service = admin.find_service(session, service_ref, org_id)
         keyed = admin.create_integration(session, db.plugins, service, type_slug, name, settings)
         data = {
-            **IntegrationOut.of(keyed.integration).model_dump(mode="json"),
+            **IntegrationOut.of(keyed.integration, db.plugins).model_dump(mode="json"),
             "service": service.name,
             "key": keyed.key,
             "integration_url": integration_url(db.settings.public_url, keyed.key),
@@ -84,7 +84,10 @@ def list_(service_ref: str | None, as_json: bool) -> None:
         rows = admin.list_integrations(session, service_id=service_id)
         names = admin.service_names(session, {r.service_id for r in rows})
         data = [
-            {**IntegrationOut.of(r).model_dump(mode="json"), "service": names[r.service_id]}
+            {
+                **IntegrationOut.of(r, db.plugins).model_dump(mode="json"),
+                "service": names[r.service_id],
+            }
             for r in rows
         ]
     if as_json:
@@ -106,7 +109,7 @@ def show(integration_id: int, as_json: bool) -> None:
     with admin_errors(), db.sessions() as session:
         row = admin.get_integration(session, integration_id)
         data = {
-            **IntegrationOut.of(row).model_dump(mode="json"),
+            **IntegrationOut.of(row, db.plugins).model_dump(mode="json"),
             "service": admin.get_service(session, row.service_id).name,
         }
     if as_json:
@@ -131,7 +134,7 @@ def rotate_key(integration_id: int, as_json: bool) -> None:
         integration = admin.get_integration(session, integration_id)
         keyed = admin.rotate_key(session, integration)
         data = {
-            **IntegrationOut.of(integration).model_dump(mode="json"),
+            **IntegrationOut.of(integration, db.plugins).model_dump(mode="json"),
             "service": admin.get_service(session, integration.service_id).name,
             "key": keyed.key,
             "integration_url": integration_url(db.settings.public_url, keyed.key),

@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -104,23 +103,6 @@ def parse_set_options(values: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         out[key.strip()] = _setting_value(value)
     return out
-
-
-@contextmanager
-def _cert_dir(path: Path | None) -> Iterator[None]:
-    """Point the SNS certificate folder at ``path`` for the duration of the command."""
-    if path is None:
-        yield
-        return
-    previous = os.environ.get(CERT_DIR_ENV)
-    os.environ[CERT_DIR_ENV] = str(path)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(CERT_DIR_ENV, None)
-        else:
-            os.environ[CERT_DIR_ENV] = previous
 
 
 def alert_row(alert: Alert, *, full: bool) -> dict[str, Any]:
@@ -214,9 +196,11 @@ def parse(
         raise click.ClickException(str(exc)) from exc
     except UnknownIntegrationType as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--type") from None
+    if cert_dir is not None:
+        # Trusted for this dry run's plugins only, as if set in the environment.
+        plugins.configure(environ={**os.environ, CERT_DIR_ENV: str(cert_dir)})
     try:
-        with _cert_dir(cert_dir):
-            done, rejected = run_dry(plugins, slug, raw, verify=verify, overrides=overrides)
+        done, rejected = run_dry(plugins, slug, raw, verify=verify, overrides=overrides)
     except ValidationError as exc:
         raise click.BadParameter(
             f"invalid settings for {slug}: {exc.errors(include_url=False)}", param_hint="--set"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import admin_errors, open_db, organization_rows
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.server import admin
 from alertgate.server.schemas import ServiceOut
@@ -38,15 +38,11 @@ def create(name: str, org: str | None, description: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(org: str | None, as_json: bool) -> None:
     """List services."""
-    db = open_db()
-    with admin_errors(), db.sessions() as session:
-        org_id = admin.get_organization(session, org).id if org else None
-        rows = admin.list_services(session, org_id)
-        orgs = admin.organization_names(session, {r.organization_id for r in rows})
-        data = [
-            {**ServiceOut.of(r).model_dump(mode="json"), "organization": orgs[r.organization_id]}
-            for r in rows
-        ]
+    data = organization_rows(
+        org,
+        admin.list_services,
+        lambda r, org_name: {**ServiceOut.of(r).model_dump(mode="json"), "organization": org_name},
+    )
     if as_json:
         echo_json(data)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import admin_errors, open_db, organization_rows
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.server import admin
 
@@ -46,23 +46,19 @@ def create(org: str | None, name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(org: str | None, as_json: bool) -> None:
     """List API tokens (prefixes only; secrets are never stored)."""
-    db = open_db()
-    with admin_errors(), db.sessions() as session:
-        org_id = admin.get_organization(session, org).id if org else None
-        rows = admin.list_tokens(session, org_id)
-        orgs = admin.organization_names(session, {r.organization_id for r in rows})
-        data = [
-            {
-                "id": t.id,
-                "name": t.name,
-                "organization": orgs[t.organization_id],
-                "prefix": t.prefix,
-                "created_at": admin.as_utc(t.created_at),
-                "last_used_at": admin.as_utc(t.last_used_at),
-                "revoked_at": admin.as_utc(t.revoked_at),
-            }
-            for t in rows
-        ]
+    data = organization_rows(
+        org,
+        admin.list_tokens,
+        lambda t, org_name: {
+            "id": t.id,
+            "name": t.name,
+            "organization": org_name,
+            "prefix": t.prefix,
+            "created_at": admin.as_utc(t.created_at),
+            "last_used_at": admin.as_utc(t.last_used_at),
+            "revoked_at": admin.as_utc(t.revoked_at),
+        },
+    )
     if as_json:
         echo_json(data)
     else:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertgate.cli.plugins_cmd import plugin_rows
+from alertgate.registry import plugin_rows
 from alertgate.server import admin
 from alertgate.server.keys import integration_url
 from alertgate.server.routing import ApiRoute, Call
@@ -87,7 +87,7 @@ def show_service(call: Call) -> ServiceOut:
 
 
 def _with_url(call: Call, keyed: admin.KeyedIntegration) -> IntegrationWithUrl:
-    out = IntegrationOut.of(keyed.integration)
+    out = IntegrationOut.of(keyed.integration, call.state.plugins)
     return IntegrationWithUrl(
         **out.model_dump(),
         key=keyed.key,
@@ -101,7 +101,7 @@ def list_integrations(call: Call) -> Page[IntegrationOut]:
         rows = admin.list_integrations(s, call.org_id, q.service_id, limit=q.limit, offset=q.offset)
         total = admin.count_integrations(s, call.org_id, q.service_id)
         return Page[IntegrationOut](
-            items=[IntegrationOut.of(r) for r in rows],
+            items=[IntegrationOut.of(r, call.state.plugins) for r in rows],
             total=total,
             limit=q.limit,
             offset=q.offset,
@@ -120,7 +120,9 @@ def create_integration(call: Call) -> IntegrationWithUrl:
 
 def show_integration(call: Call) -> IntegrationOut:
     with call.state.sessions() as s:
-        return IntegrationOut.of(admin.get_integration(s, call.path["integration_id"], call.org_id))
+        return IntegrationOut.of(
+            admin.get_integration(s, call.path["integration_id"], call.org_id), call.state.plugins
+        )
 
 
 def update_integration(call: Call) -> IntegrationOut:
@@ -135,7 +137,7 @@ def update_integration(call: Call) -> IntegrationOut:
             settings=body.settings,
             enabled=body.enabled,
         )
-        out = IntegrationOut.of(integration)
+        out = IntegrationOut.of(integration, call.state.plugins)
     call.state.cache.clear()
     return out
 
@@ -144,7 +146,7 @@ def _set_enabled(call: Call, enabled: bool) -> IntegrationOut:
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
         admin.update_integration(s, call.state.plugins, integration, enabled=enabled)
-        out = IntegrationOut.of(integration)
+        out = IntegrationOut.of(integration, call.state.plugins)
     call.state.cache.clear()
     return out
 

@@ -117,7 +117,11 @@ def create_app(
     before starting workers, and ``/readyz`` reports a schema that is behind."""
     settings = settings or get_settings()
     db_engine = db_engine or make_engine(settings.database_url)
-    plugins = plugins or load_plugins()
+    if plugins is None:
+        plugins = load_plugins()
+        # The plugin context (plugin settings, runtime such as certificate caches) is
+        # built here, once per worker, from this process's environment.
+        plugins.configure(settings)
     sessions = make_sessionmaker(db_engine)
     cache = KeyCache(settings.key_cache_seconds)
     ingest_engine = IngestEngine(db_engine, plugins)

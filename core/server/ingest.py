@@ -173,6 +173,8 @@ class IngestEndpoint:
     ) -> None:
         self.sessions = sessions
         self.plugins = plugins
+        # Built once (plugin settings, SNS certificate cache...): every delivery shares it.
+        self.plugin_context = plugins.context
         self.engine = engine
         self.cache = cache
         self.max_body_bytes = max_body_bytes
@@ -280,6 +282,7 @@ class IngestEndpoint:
             integration_type=record.type,
             settings=record.settings,
             state=record.state,
+            plugin_context=self.plugin_context,
         )
         try:
             result = await self._parse(context, inbound)

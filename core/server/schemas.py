@@ -3,13 +3,17 @@ the OpenAPI document is generated from the same classes."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.server.admin import as_utc
 from alertgate.storage import schema as db
+
+if TYPE_CHECKING:
+    from alertgate.registry import Plugins
 
 T = TypeVar("T")
 
@@ -79,6 +83,17 @@ class IntegrationUpdate(BaseModel):
     enabled: bool | None = None
 
 
+class StateItemOut(BaseModel):
+    """One fact the integration's plugin tells about its recorded state."""
+
+    label: str
+    value: str
+    status: str | None = Field(
+        None, description="A badge (ok, pending, off, waiting) or error; null for a plain fact."
+    )
+    code: bool = Field(False, description="The value is an identifier (e.g. an ARN).")
+
+
 class IntegrationOut(BaseModel):
     id: int
     service_id: int
@@ -88,11 +103,16 @@ class IntegrationOut(BaseModel):
     enabled: bool
     settings: dict[str, Any]
     state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
+    state_items: list[StateItemOut] = Field(
+        description="The recorded state as its plugin describes it (the web UI shows the same)."
+    )
     created_at: datetime
     last_alert_at: datetime | None
 
     @classmethod
-    def of(cls, row: db.Integration) -> IntegrationOut:
+    def of(cls, row: db.Integration, plugins: Plugins) -> IntegrationOut:
+        state = dict(row.state or {})
+        items = plugins.describe_state(row.type, state)
         return cls(
             id=row.id,
             service_id=row.service_id,
@@ -101,7 +121,8 @@ class IntegrationOut(BaseModel):
             key_prefix=row.key_prefix,
             enabled=row.enabled,
             settings=dict(row.settings or {}),
-            state=dict(row.state or {}),
+            state=state,
+            state_items=[StateItemOut.model_validate(asdict(item)) for item in items],
             created_at=as_utc(row.created_at) or row.created_at,
             last_alert_at=as_utc(row.last_alert_at),
         )

@@ -130,14 +130,19 @@ def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _sns_message(payload: Any) -> str | None:
-    """The JSON inside an SNS envelope's ``Message``, pretty-printed, if there is one."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("Message"), str):
+def _embedded_json(payload: Any) -> tuple[str, str] | None:
+    """The first top-level field of a JSON object payload whose string value is itself a
+    JSON object or array (an envelope's message, e.g. SNS's ``Message``): its name and
+    the document, pretty-printed."""
+    if not isinstance(payload, dict):
         return None
-    try:
-        return _pretty_json(json.loads(payload["Message"]))
-    except ValueError:
-        return None
+    for key, value in payload.items():
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            try:
+                return str(key), _pretty_json(json.loads(value))
+            except ValueError:
+                continue
+    return None
 
 
 def make_environment() -> jinja2.Environment:
@@ -150,7 +155,7 @@ def make_environment() -> jinja2.Environment:
     )
     env.filters["time"] = _format_time
     env.filters["pretty_json"] = _pretty_json
-    env.filters["sns_message"] = _sns_message
+    env.filters["embedded_json"] = _embedded_json
     return env
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, Response
 
+from alertgate.models import StateItem
 from alertgate.server import admin
 from alertgate.server.keys import integration_url
 from alertgate.storage.schema import (
@@ -35,11 +36,8 @@ INCIDENT_PAGE_SIZE = 100
 TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
 STATUS_FILTERS = ("", "open", "triggered", "acknowledged", "resolved")
-SNS_STATUSES = {
-    "pending": "Subscription pending",
-    "confirmed": "Subscription confirmed",
-    "unsubscribed": "Unsubscribed",
-}
+BADGES = ("ok", "pending", "off", "waiting")
+"""Statuses a plugin's state item may give an integration's badge (CSS hints)."""
 
 
 # -- sign-in -------------------------------------------------------------------------------
@@ -198,19 +196,29 @@ class IntegrationRow:
     """A CSS hint: ok | pending | off | waiting."""
 
 
-def integration_status(integration: Integration) -> tuple[str, str]:
-    """What the Integrations tab says about an integration's subscription."""
+@dataclass(frozen=True, slots=True)
+class IntegrationState:
+    """An integration's status badge and the other facts its plugin tells about it."""
+
+    status: str
+    status_kind: str
+    facts: list[StateItem]
+
+
+def integration_state(page: Page, integration: Integration) -> IntegrationState:
+    """The plugin's description of the recorded state (``alertgate_describe_state``): its
+    first badge is the status, e.g. a subscription's; else what the core knows."""
     state = integration.state if isinstance(integration.state, dict) else {}
-    sns = state.get("sns")
-    status = sns.get("status") if isinstance(sns, dict) else None
-    if status in SNS_STATUSES:
-        kind = {"confirmed": "ok", "pending": "pending", "unsubscribed": "off"}[str(status)]
-        return SNS_STATUSES[str(status)], kind
+    items = page.state.plugins.describe_state(integration.type, state)
+    badge = next((item for item in items if item.status in BADGES), None)
+    facts = [item for item in items if item is not badge]
+    if badge is not None:
+        return IntegrationState(badge.value, str(badge.status), facts)
     if not integration.enabled:
-        return "Disabled", "off"
+        return IntegrationState("Disabled", "off", facts)
     if integration.last_alert_at is not None:
-        return "Receiving alerts", "ok"
-    return "Waiting for first message", "waiting"
+        return IntegrationState("Receiving alerts", "ok", facts)
+    return IntegrationState("Waiting for first message", "waiting", facts)
 
 
 def _type_title(page: Page, slug: str) -> str:
@@ -224,9 +232,14 @@ def service_integrations(page: Page) -> Response:
         service = admin.get_service(s, service_id, page.org_id)
         rows = []
         for integration in admin.list_integrations(s, page.org_id, service.id):
-            text, kind = integration_status(integration)
+            known = integration_state(page, integration)
             rows.append(
-                IntegrationRow(integration, _type_title(page, integration.type), text, kind)
+                IntegrationRow(
+                    integration,
+                    _type_title(page, integration.type),
+                    known.status,
+                    known.status_kind,
+                )
             )
     return page.render("service.html", service=service, tab="integrations", integrations=rows)
 
@@ -341,16 +354,15 @@ def integration_detail(page: Page) -> Response:
                 s, integration.id, limit=INTEGRATION_LOG_LIMIT, newest_first=True
             )
         )
-    text, kind = integration_status(integration)
-    sns = integration.state.get("sns") if isinstance(integration.state, dict) else None
+    known = integration_state(page, integration)
     return page.render(
         "integration.html",
         service=service,
         integration=integration,
         type_title=_type_title(page, integration.type),
-        status=text,
-        status_kind=kind,
-        sns=sns if isinstance(sns, dict) else None,
+        status=known.status,
+        status_kind=known.status_kind,
+        facts=known.facts,
         alerts=alerts,
     )
 

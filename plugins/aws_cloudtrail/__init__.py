@@ -14,21 +14,19 @@ Two paths reach the same Integration URL, both through :func:`alertgate.plugins.
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import click
 from pydantic import BaseModel
 
 from alertgate import hookimpl, jsonfast
 from alertgate.errors import MalformedDelivery
-from alertgate.models import (
-    Action,
-    Alert,
-    InboundRequest,
-    IntegrationType,
-    ParseContext,
-    ParseResult,
-)
+from alertgate.models import Action, Alert, DemoStory, ParseResult
 from alertgate.plugins.aws_cloudtrail import events, metrics
+from alertgate.plugins.aws_cloudtrail.cli import cloudtrail
+from alertgate.plugins.aws_cloudtrail.demo import demo_story
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 from alertgate.plugins.aws_cloudwatch.alarms import (
     alarm_action,
@@ -38,30 +36,11 @@ from alertgate.plugins.aws_cloudwatch.alarms import (
     is_alarm_message,
     non_alarm_alert,
 )
-from alertgate.plugins.aws_sns import SnsNotification
-from alertgate.plugins.aws_sns.hooks import (
-    coerce_settings,
-    parse_sns_delivery,
-    sns_integration_type,
-)
+from alertgate.plugins.aws_sns import SnsFedType, SnsNotification
 
 SLUG = "aws_cloudtrail"
 
 __all__ = ["SLUG", "CloudTrailSettings"]
-
-
-@hookimpl(trylast=True)
-def alertgate_integration_types() -> list[IntegrationType]:
-    return [
-        sns_integration_type(
-            slug=SLUG,
-            title="AWS CloudTrail",
-            description="CloudWatch alarms on CloudTrail metric filters and CloudTrail security "
-            "events from EventBridge, via Amazon SNS.",
-            docs_url="docs/integrations/aws-cloudtrail.md",
-            settings_model=CloudTrailSettings,
-        )
-    ]
 
 
 MAX_DEPTH = 64
@@ -157,16 +136,6 @@ def alerts_for(notification: SnsNotification, settings: CloudTrailSettings) -> P
     )
 
 
-@hookimpl(trylast=True)
-def alertgate_parse_request(
-    integration_type: str, request: InboundRequest, context: ParseContext
-) -> ParseResult | None:
-    if integration_type != SLUG:
-        return None
-    settings = coerce_settings(context.settings, CloudTrailSettings)
-    return parse_sns_delivery(request, context, settings, alerts_for)
-
-
 def event_fingerprint(alert: Alert) -> str | None:
     """Grouping key of a CloudTrail event alert: detection + account + principal.
 
@@ -184,18 +153,41 @@ def event_fingerprint(alert: Alert) -> str | None:
     return f"{SLUG}:event:{account}:{attrs.get('event_source')}:{attrs.get('event_name')}"
 
 
-@hookimpl(trylast=True)
-def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
-    if integration_type != SLUG:
-        return None
+def cloudtrail_fingerprint(alert: Alert, settings: object = None) -> str | None:
     return event_fingerprint(alert) or alarm_fingerprint(alert)
 
 
-@hookimpl(trylast=True)
-def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
-    if integration_type != SLUG:
-        return None
+def cloudtrail_action(alert: Alert, settings: BaseModel) -> Action | None:
     if alert.kind == events.KIND:
         # Events are points in time: they never resolve; only a detection triggers.
         return Action.TRIGGER if alert.attributes.get("detection") else Action.INFO
     return alarm_action(alert, settings)
+
+
+CLOUDTRAIL = SnsFedType(
+    slug=SLUG,
+    title="AWS CloudTrail",
+    description="CloudWatch alarms on CloudTrail metric filters and CloudTrail security "
+    "events from EventBridge, via Amazon SNS.",
+    docs_url="docs/integrations/aws-cloudtrail.md",
+    settings_model=CloudTrailSettings,
+    build=alerts_for,
+    fingerprint=cloudtrail_fingerprint,
+    classify=cloudtrail_action,
+)
+
+alertgate_integration_types = CLOUDTRAIL.integration_types
+alertgate_parse_request = CLOUDTRAIL.parse_request
+alertgate_fingerprint = CLOUDTRAIL.fingerprint
+alertgate_classify = CLOUDTRAIL.classify
+alertgate_describe_state = CLOUDTRAIL.describe_state
+
+
+@hookimpl(trylast=True)
+def alertgate_register_commands(cli: click.Group) -> None:
+    cli.add_command(cloudtrail)
+
+
+@hookimpl(trylast=True)
+def alertgate_demo(workdir: Path, now: datetime) -> DemoStory:
+    return demo_story(workdir, now)

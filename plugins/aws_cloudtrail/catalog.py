@@ -5,7 +5,9 @@ CloudTrail records it is about. The first fifteen follow the CIS AWS Foundations
 monitoring controls (section 4 of v1.4.0-v3.0.0, section 3 of v1.2.0), whose remediation
 is "a metric filter and an alarm" - the guide's path - so each also lists the metric names
 people give those filters, which is how alarms on them are recognised. The rest cover
-techniques a security engineer expects to hear about (Stratus Red Team's catalogue).
+what a CIS reviewer would still miss (root access keys, which CIS 1.4 forbids but no
+monitoring control watches for) and techniques the open rule sets flag: SigmaHQ's AWS
+CloudTrail rules and Stratus Red Team's AWS techniques (each description names its rules).
 
 Rules follow the CIS patterns, with these deliberate differences:
 
@@ -529,6 +531,117 @@ BUILTIN_DETECTIONS: tuple[Detection, ...] = (
         ],
     ),
     # --- beyond CIS ---------------------------------------------------------------------
+    Detection(
+        id="root_access_key_created",
+        title="Root user access key or signing certificate created",
+        description="The root user created an access key or uploaded a signing "
+        "certificate: long-lived credentials for the one identity no policy can restrict. "
+        "CIS AWS Foundations (1.4) says none should exist; the benchmark checks for them "
+        "but has no monitoring control that catches their creation.",
+        severity=Severity.CRITICAL,
+        category="identity",
+        rule=_all(
+            _is("userIdentity.type", "Root"),
+            _is("eventSource", "iam.amazonaws.com"),
+            _is("eventName", "CreateAccessKey", "UploadSigningCertificate"),
+        ),
+        metric_names=[
+            "RootAccessKeyCreated",
+            "RootAccessKeyCreation",
+            "RootSigningCertificateUploaded",
+            "RootCredentialsCreated",
+        ],
+        supersedes=["root_account_usage"],
+    ),
+    Detection(
+        id="guardduty_disabled",
+        title="GuardDuty detector deleted or disabled",
+        description="DeleteDetector, or UpdateDetector with enable=false, stops GuardDuty "
+        "threat detection in the region (and deletes its findings). Attackers do this "
+        "first. Sigma: aws_guardduty_detector_deleted_or_updated.",
+        severity=Severity.CRITICAL,
+        category="logging",
+        rule=_all(
+            _is("eventSource", "guardduty.amazonaws.com"),
+            Condition(field="errorCode", exists=False),
+            _any(
+                _is("eventName", "DeleteDetector"),
+                _all(_is("eventName", "UpdateDetector"), _is("requestParameters.enable", False)),
+            ),
+        ),
+        metric_names=["GuardDutyDisabled", "GuardDutyDetectorDeleted", "GuardDutyChanges"],
+    ),
+    Detection(
+        id="vpc_flow_logs_deleted",
+        title="VPC flow logs deleted",
+        description="DeleteFlowLogs removes the network record an investigation relies on. "
+        "Sigma: aws_cloudtrail_vpc_flow_logs_deleted; Stratus Red Team: "
+        "aws.defense-evasion.vpc-remove-flow-logs.",
+        severity=Severity.ERROR,
+        category="logging",
+        rule=_all(
+            _events("ec2.amazonaws.com", "DeleteFlowLogs"),
+            Condition(field="errorCode", exists=False),
+        ),
+        metric_names=["VpcFlowLogsDeleted", "FlowLogsDeleted", "DeleteFlowLogs"],
+    ),
+    Detection(
+        id="ebs_default_encryption_disabled",
+        title="EBS encryption by default disabled",
+        description="DisableEbsEncryptionByDefault lets new volumes and snapshot copies in "
+        "the region be created unencrypted. Sigma: aws_ec2_disable_encryption.",
+        severity=Severity.WARNING,
+        category="data",
+        rule=_events("ec2.amazonaws.com", "DisableEbsEncryptionByDefault"),
+        metric_names=["EbsEncryptionDisabled", "EbsDefaultEncryptionDisabled"],
+    ),
+    Detection(
+        id="s3_block_public_access_weakened",
+        title="S3 Block Public Access removed or weakened",
+        description="A bucket's or the account's Block Public Access was deleted or had a "
+        "setting turned off: the usual step before exposing a bucket through an ACL or "
+        "policy. Sigma: aws_cloudtrail_bucket_block_public_access_weakened.",
+        severity=Severity.ERROR,
+        category="data",
+        rule=_any(
+            _events("s3.amazonaws.com", "DeleteBucketPublicAccessBlock", "DeletePublicAccessBlock"),
+            _all(
+                _is("eventName", "PutBucketPublicAccessBlock", "PutPublicAccessBlock"),
+                _any(
+                    *(
+                        _is(f"requestParameters.PublicAccessBlockConfiguration.{name}", False)
+                        for name in (
+                            "BlockPublicAcls",
+                            "IgnorePublicAcls",
+                            "BlockPublicPolicy",
+                            "RestrictPublicBuckets",
+                        )
+                    )
+                ),
+            ),
+        ),
+        metric_names=["S3PublicAccessBlockChanges", "BlockPublicAccessRemoved"],
+    ),
+    Detection(
+        id="snapshot_or_image_shared",
+        title="Snapshot or machine image permissions changed",
+        description="The permissions of an EBS snapshot, an AMI or an RDS snapshot changed: "
+        "the way data leaves the account to another one (or to everyone). Sigma: "
+        "aws_snapshot_backup_exfiltration, aws_rds_snapshot_shared_with_external_account; "
+        "Stratus Red Team: aws.exfiltration.ec2-share-ebs-snapshot, "
+        "aws.exfiltration.ec2-share-ami, aws.exfiltration.rds-share-snapshot.",
+        severity=Severity.ERROR,
+        category="data",
+        rule=_any(
+            _events("ec2.amazonaws.com", "ModifySnapshotAttribute", "ModifyImageAttribute"),
+            _events(
+                "rds.amazonaws.com",
+                "ModifyDBSnapshotAttribute",
+                "ModifyDBClusterSnapshotAttribute",
+            ),
+        ),
+        metric_names=["SnapshotShared", "SnapshotPermissionChanges", "AmiShared"],
+    ),
     Detection(
         id="organizations_leave",
         title="Account tried to leave the organization",

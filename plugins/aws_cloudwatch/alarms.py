@@ -667,7 +667,7 @@ def non_alarm_alert(notification: SnsNotification, note: str | None = None) -> A
     )
 
 
-def alarm_fingerprint(alert: Alert) -> str | None:
+def alarm_fingerprint(alert: Alert, settings: object = None) -> str | None:
     """Grouping key of an alarm alert: the alarm's ARN.
 
     Without an ARN it is the ARN the alarm would have (partition, region code, account,

@@ -1,39 +1,55 @@
-"""What every SNS-fed integration type shares: its declaration and its parse hook's shape.
+"""What every SNS-fed integration type shares, written once: its hook implementations.
 
-Coerce the integration's settings to the type's model, verify and unwrap the delivery with
-:func:`~alertgate.plugins.aws_sns.receive.receive`, answer a handshake as is, or build alerts from
-the notification; the SNS state updates (subscription confirmed, topic pinned) ride along
-with whatever the type built.
+An SNS-fed type (CloudWatch alarms, CloudTrail events, the generic ``aws_sns`` type, and
+later GuardDuty, Security Hub, Health...) differs from the others only in its settings
+model and in how one verified notification becomes alerts. :class:`SnsFedType` holds
+those differences and provides the hooks; a plugin module exposes them under the hook
+names (pluggy reads a module's attributes)::
+
+    GUARDDUTY = SnsFedType(
+        slug="aws_guardduty",
+        title="Amazon GuardDuty",
+        description="GuardDuty findings via EventBridge and Amazon SNS.",
+        docs_url="docs/integrations/aws-guardduty.md",
+        settings_model=GuardDutySettings,   # a subclass of SnsSettings
+        build=findings_result,              # (SnsNotification, GuardDutySettings) -> ParseResult
+        fingerprint=finding_fingerprint,    # optional: (Alert, settings) -> str | None
+        classify=finding_action,            # optional: (Alert, settings) -> Action | None
+    )
+    alertgate_integration_types = GUARDDUTY.integration_types
+    alertgate_parse_request = GUARDDUTY.parse_request
+    alertgate_fingerprint = GUARDDUTY.fingerprint
+    alertgate_classify = GUARDDUTY.classify
+    alertgate_describe_state = GUARDDUTY.describe_state
+
+The parse hook coerces the integration's settings to the type's model, verifies and
+unwraps the delivery with :func:`~alertgate.plugins.aws_sns.receive.receive`, answers a
+handshake as is, or calls ``build``; the SNS state updates (subscription confirmed, topic
+pinned) ride along with whatever ``build`` returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from alertgate.models import InboundRequest, IntegrationType, ParseContext, ParseResult
+from alertgate import hookimpl
+from alertgate.models import (
+    Action,
+    Alert,
+    InboundRequest,
+    IntegrationType,
+    ParseContext,
+    ParseResult,
+    StateItem,
+)
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
+from alertgate.plugins.aws_sns.state import describe_sns_state
 
 SettingsT = TypeVar("SettingsT", bound=SnsSettings)
-
-
-def sns_integration_type(
-    *, slug: str, title: str, description: str, docs_url: str, settings_model: type[SnsSettings]
-) -> IntegrationType:
-    """The declaration of an SNS-fed type. Such types parse on the event loop: this
-    package's only blocking steps (certificate download, subscription confirmation) call
-    :func:`alertgate.blocking.before_blocking_io` first."""
-    return IntegrationType(
-        slug=slug,
-        title=title,
-        description=description,
-        docs_url=docs_url,
-        settings_model=settings_model,
-        parses_inline=True,
-    )
 
 
 def coerce_settings(
@@ -64,3 +80,82 @@ def parse_sns_delivery(
     result = build(received, settings)
     result.state_updates.update(received.state_updates)
     return result
+
+
+class SnsFedType(Generic[SettingsT]):
+    """One SNS-fed integration type and its hook implementations (see the module doc).
+
+    :param settings_model: The per-integration settings (a subclass of
+        :class:`~alertgate.plugins.aws_sns.models.SnsSettings`).
+    :param build: Turns one verified notification into a :class:`ParseResult`; no network,
+        no database.
+    :param accept: Settings of this class are used as they are (default
+        ``settings_model``); others are validated again as ``settings_model``.
+    :param fingerprint: The type's grouping key of an alert given the integration's
+        settings, ``None`` to defer.
+    :param classify: The type's action for an alert, ``None`` to defer.
+    """
+
+    def __init__(
+        self,
+        *,
+        slug: str,
+        title: str,
+        description: str,
+        docs_url: str,
+        settings_model: type[SettingsT],
+        build: Callable[[SnsNotification, SettingsT], ParseResult],
+        accept: type[SnsSettings] | None = None,
+        fingerprint: Callable[[Alert, BaseModel], str | None] | None = None,
+        classify: Callable[[Alert, BaseModel], Action | None] | None = None,
+    ) -> None:
+        self.slug = slug
+        # Such types parse on the event loop: this package's only blocking steps
+        # (certificate download, subscription confirmation) call
+        # alertgate.blocking.before_blocking_io first.
+        self.type = IntegrationType(
+            slug=slug,
+            title=title,
+            description=description,
+            docs_url=docs_url,
+            settings_model=settings_model,
+            parses_inline=True,
+        )
+        self.settings_model = settings_model
+        self.build = build
+        self.accept = accept
+        self._fingerprint = fingerprint
+        self._classify = classify
+
+    @hookimpl(trylast=True)
+    def integration_types(self) -> list[IntegrationType]:
+        return [self.type]
+
+    @hookimpl(trylast=True)
+    def parse_request(
+        self, integration_type: str, request: InboundRequest, context: ParseContext
+    ) -> ParseResult | None:
+        if integration_type != self.slug:
+            return None
+        settings = coerce_settings(context.settings, self.settings_model, accept=self.accept)
+        return parse_sns_delivery(request, context, settings, self.build)
+
+    @hookimpl(trylast=True)
+    def fingerprint(self, integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
+        if integration_type != self.slug or self._fingerprint is None:
+            return None
+        return self._fingerprint(alert, settings)
+
+    @hookimpl(trylast=True)
+    def classify(self, integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
+        if integration_type != self.slug or self._classify is None:
+            return None
+        return self._classify(alert, settings)
+
+    @hookimpl(trylast=True)
+    def describe_state(
+        self, integration_type: str, state: Mapping[str, Any]
+    ) -> list[StateItem] | None:
+        if integration_type != self.slug:
+            return None
+        return describe_sns_state(state)

@@ -13,21 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from alertgate import hookimpl
-from alertgate.models import (
-    Action,
-    Alert,
-    InboundRequest,
-    IntegrationType,
-    ParseContext,
-    ParseResult,
-    Severity,
-)
-from alertgate.plugins.aws_sns.hooks import (
-    coerce_settings,
-    parse_sns_delivery,
-    sns_integration_type,
-)
+from alertgate.models import Action, Alert, ParseResult, Severity
+from alertgate.plugins.aws_sns.hooks import SnsFedType
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 
 SLUG = "aws_sns"
@@ -73,45 +60,32 @@ def message_alert(notification: SnsNotification, settings: SnsMessageSettings) -
     )
 
 
-@hookimpl(trylast=True)
-def alertgate_integration_types() -> list[IntegrationType]:
-    return [
-        sns_integration_type(
-            slug=SLUG,
-            title="Amazon SNS",
-            description="Any Amazon SNS topic via an HTTPS subscription: every verified message "
-            "becomes an alert, grouped by topic and subject.",
-            docs_url="docs/sns.md",
-            settings_model=SnsMessageSettings,
-        )
-    ]
-
-
-@hookimpl(trylast=True)
-def alertgate_parse_request(
-    integration_type: str, request: InboundRequest, context: ParseContext
-) -> ParseResult | None:
-    if integration_type != SLUG:
-        return None
-    settings = coerce_settings(context.settings, SnsMessageSettings)
-    return parse_sns_delivery(request, context, settings, _message_result)
-
-
 def _message_result(received: SnsNotification, settings: SnsMessageSettings) -> ParseResult:
     alert = message_alert(received, settings)
     return ParseResult(alerts=[alert], note=f"SNS message {alert.title!r}")
 
 
-@hookimpl(trylast=True)
-def alertgate_fingerprint(integration_type: str, alert: Alert, settings: BaseModel) -> str | None:
-    if integration_type != SLUG or alert.kind != KIND:
+def message_fingerprint(alert: Alert, settings: object = None) -> str | None:
+    if alert.kind != KIND:
         return None
     return f"{alert.attributes.get('topic_arn') or '-'}|{alert.title}"
 
 
-@hookimpl(trylast=True)
-def alertgate_classify(integration_type: str, alert: Alert, settings: BaseModel) -> Action | None:
-    if integration_type != SLUG or alert.kind != KIND:
+def message_action(alert: Alert, settings: BaseModel) -> Action | None:
+    if alert.kind != KIND:
         return None
     action = getattr(settings, "action", "trigger")
     return Action.INFO if action == "info" else Action.TRIGGER
+
+
+SNS_MESSAGE = SnsFedType(
+    slug=SLUG,
+    title="Amazon SNS",
+    description="Any Amazon SNS topic via an HTTPS subscription: every verified message "
+    "becomes an alert, grouped by topic and subject.",
+    docs_url="docs/sns.md",
+    settings_model=SnsMessageSettings,
+    build=_message_result,
+    fingerprint=message_fingerprint,
+    classify=message_action,
+)

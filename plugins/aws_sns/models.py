@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alertgate.plugins.aws_sns.verify import DEFAULT_MAX_AGE_SECONDS
 
 
 class SnsSettings(BaseModel):
     """Per-integration SNS options, inherited by the settings model of every AWS type."""
+
+    # A misspelt option must be an error, not a silently ignored key.
+    model_config = ConfigDict(extra="forbid")
 
     verify_signatures: bool = Field(
         True,

@@ -21,7 +21,8 @@ from alertgate.plugins.aws_sns.envelope import (
 )
 from alertgate.plugins.aws_sns.errors import DeliveryTooLarge
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
-from alertgate.plugins.aws_sns.runtime import SnsRuntime, get_runtime
+from alertgate.plugins.aws_sns.runtime import SnsRuntime, runtime_of
+from alertgate.plugins.aws_sns.state import STATE_KEY
 from alertgate.plugins.aws_sns.topics import check_topic, check_topic_arn_syntax
 from alertgate.plugins.aws_sns.unsigned import check_shared_secret
 from alertgate.plugins.aws_sns.urls import SnsUrl
@@ -29,7 +30,6 @@ from alertgate.plugins.aws_sns.verify import check_fresh, verify_envelope
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "sns"
 RAW_TYPE_HEADER = "x-amz-sns-message-type"
 
 
@@ -43,8 +43,9 @@ def receive(
 ) -> SnsNotification | ParseResult:
     """Verify and unwrap one SNS delivery.
 
-    :param runtime: Certificate store and HTTP client; default: the process runtime built
-        from ``ALERTGATE_SNS_*`` and ``AWS_ENDPOINT_URL_SNS``.
+    :param runtime: Certificate store and HTTP client; default: the process's, from
+        ``context.plugin_context`` (built from ``ALERTGATE_SNS_*`` and
+        ``AWS_ENDPOINT_URL_SNS`` at startup).
     :param now: The current time (for the freshness check; injectable for tests).
     :return: An :class:`SnsNotification` for a Notification (or an opted-in raw delivery
         or direct post), or a :class:`ParseResult` with no alerts for
@@ -91,7 +92,7 @@ def _receive_envelope(
     check_topic(
         envelope.topic_arn, settings.allowed_topic_arns, settings.pin_first_topic, context.state
     )
-    rt = runtime or get_runtime()
+    rt = runtime or runtime_of(context)
     subscribe_url: SnsUrl | None = None
     if settings.verify_signatures:
         subscribe_url = verify_envelope(

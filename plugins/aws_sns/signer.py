@@ -210,6 +210,17 @@ class SnsSigner:
         return doc
 
     @staticmethod
+    def headers(doc: dict[str, Any]) -> dict[str, str]:
+        """The headers Amazon SNS sends with an HTTP(S) delivery of ``doc``."""
+        return {
+            "content-type": "text/plain; charset=UTF-8",
+            "user-agent": "Amazon Simple Notification Service Agent",
+            "x-amz-sns-message-type": str(doc["Type"]),
+            "x-amz-sns-message-id": str(doc["MessageId"]),
+            "x-amz-sns-topic-arn": str(doc["TopicArn"]),
+        }
+
+    @staticmethod
     def body(doc: dict[str, Any]) -> bytes:
         """Serialize an envelope the way SNS posts it (UTF-8 JSON, non-ASCII unescaped)."""
         return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from alertgate.models import InboundRequest, ParseContext
-from alertgate.plugins.aws_sns.runtime import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import load_plugins
 from alertgate.server.runner import free_port
@@ -66,17 +66,16 @@ def test_bodies_are_signed_sns_alarm_notifications_the_plugin_accepts(tmp_path: 
     workload = generate(Params(messages=30, gap=3, seed=2), signer, processes=1)
     plugins = load_plugins()
     settings = plugins.validate_settings("aws_cloudwatch", {})
-    context = ParseContext(1, "aws_cloudwatch", settings, {"sns": {"status": "confirmed"}})
-    set_runtime(SnsRuntime.create(cert_dir=tmp_path / "certs"))
-    try:
-        for d in workload.deliveries:
-            doc = json.loads(d.body)
-            assert doc["SignatureVersion"] == "1" and doc["MessageId"] == d.message_id
-            result = plugins.parse(context, InboundRequest(d.body, {}, "text/plain"))
-            assert [str(a.action) for a in result.alerts] == [d.action]
-            assert result.alerts[0].dedupe_key == d.message_id
-    finally:
-        set_runtime(None)
+    trusted = plugins.configure(environ={CERT_DIR_ENV: str(tmp_path / "certs")})
+    context = ParseContext(
+        1, "aws_cloudwatch", settings, {"sns": {"status": "confirmed"}}, plugin_context=trusted
+    )
+    for d in workload.deliveries:
+        doc = json.loads(d.body)
+        assert doc["SignatureVersion"] == "1" and doc["MessageId"] == d.message_id
+        result = plugins.parse(context, InboundRequest(d.body, {}, "text/plain"))
+        assert [str(a.action) for a in result.alerts] == [d.action]
+        assert result.alerts[0].dedupe_key == d.message_id
 
 
 def _perfect_rows(deliveries):  # type: ignore[no-untyped-def]
@@ -181,6 +180,7 @@ def recorder():  # type: ignore[no-untyped-def]
     server.server_close()
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_wrk_replay_sends_every_request_exactly_once(tmp_path: Path, recorder: str) -> None:
     deliveries, expected = expect(plan(SMALL, datetime(2026, 1, 1, tzinfo=UTC)))
@@ -206,6 +206,7 @@ def test_constant_rate_client_sends_every_request_once(recorder: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_bench_command_end_to_end_against_real_alertgate(tmp_path: Path) -> None:
     """The whole command on a tiny mix: CLI setup, ``alertgate serve``, load, exact check."""
     out = tmp_path / "result.json"
@@ -266,6 +267,7 @@ def test_callgrind_totals_and_the_per_delivery_difference(tmp_path: Path) -> Non
         instructions.per_delivery((300, 1), (300, 2))
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs Debian's valgrind")
 def test_instruction_count_drives_the_real_app_under_callgrind() -> None:
     # A child that got anything but 200 for every delivery fails the count.
@@ -387,6 +389,7 @@ def test_bare_rounds_alternate_and_the_summary_takes_the_median_ratio() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_bench_command_drives_the_bare_handler_with_the_same_requests(tmp_path: Path) -> None:
     out = tmp_path / "result.json"

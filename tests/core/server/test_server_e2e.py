@@ -18,13 +18,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from alertgate.cli import main
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.settings import get_settings
 from alertgate.storage.database import make_sessionmaker
 from alertgate.storage.schema import Alert
 from tests.server_helpers import Live, live_server, new_token
-from tests.sns_support import fake_sns
+from tests.sns_support import FakeSns, fake_sns
 
 
 @pytest.fixture
@@ -33,11 +33,19 @@ def cert_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def sns(cert_dir: Path) -> Iterator[FakeSns]:
+    with fake_sns(cert_dir) as fake:
+        yield fake
+
+
+@pytest.fixture
 def live(
-    tmp_path: Path, cert_dir: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
+    tmp_path: Path, cert_dir: Path, sns: FakeSns, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> Iterator[Live]:
-    """A live server on SQLite and (with ALERTGATE_TEST_POSTGRES_URL) PostgreSQL."""
+    """A live server on SQLite and (with ALERTGATE_TEST_POSTGRES_URL) PostgreSQL, whose
+    SNS confirmations go to the fake SNS (certificates are trusted from ``cert_dir``)."""
     monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", sns.url)
     with live_server(tmp_path, db_url) as server:
         monkeypatch.setenv("ALERTGATE_DATABASE_URL", server.settings.database_url)
         monkeypatch.setenv("ALERTGATE_PUBLIC_URL", server.base_url)
@@ -53,7 +61,7 @@ def cli(*args: str) -> Any:
 
 
 def post(url: str, doc: dict[str, Any]) -> httpx.Response:
-    return httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc), timeout=30)
+    return httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc), timeout=30)
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -69,7 +77,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 @pytest.mark.parametrize("slug", ["aws_cloudtrail", "aws_cloudwatch"])
 def test_guide_flow_from_service_creation_to_auto_resolved_incident(
-    live: Live, cert_dir: Path, slug: str
+    live: Live, cert_dir: Path, sns: FakeSns, slug: str
 ) -> None:
     before = httpx.get(f"{live.base_url}/metrics").text
     cli("services", "create", "payments")
@@ -79,16 +87,9 @@ def test_guide_flow_from_service_creation_to_auto_resolved_incident(
 
     signer = SnsSigner(cert_dir, name=f"e2e-{slug}-{uuid.uuid4().hex}")
     now = datetime.now(UTC)
-    with fake_sns(cert_dir) as sns:
-        import os
-
-        os.environ["AWS_ENDPOINT_URL_SNS"] = sns.url
-        try:
-            r = post(url, signer.subscription_confirmation(topic_arn=TOPIC_ARN))
-        finally:
-            del os.environ["AWS_ENDPOINT_URL_SNS"]
-        assert r.status_code == 200, r.text
-        assert len(sns.confirm_calls()) == 1
+    r = post(url, signer.subscription_confirmation(topic_arn=TOPIC_ARN))
+    assert r.status_code == 200, r.text
+    assert len(sns.confirm_calls()) == 1
     state = cli("integrations", "show", str(created["id"]), "--json")["state"]
     assert state["sns"]["status"] == "confirmed"
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server import admin
 from alertgate.storage.database import make_sessionmaker
@@ -72,7 +72,7 @@ def test_unknown_keys_are_404(live: Live) -> None:
 def test_valid_signed_alarm_is_accepted_and_stored(live: Live, cert_dir: Path) -> None:
     iid, url = new_integration(live)
     doc = signed_alarm(cert_dir)
-    r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+    r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
     assert r.status_code == 200, r.text
     assert r.json()["outcomes"][0]["outcome"] == "opened"
     assert stored_alerts(live, iid) == 1
@@ -82,7 +82,7 @@ def test_forged_signature_is_403_and_stores_nothing(live: Live, cert_dir: Path) 
     iid, url = new_integration(live)
     doc = signed_alarm(cert_dir)
     doc["Message"] = doc["Message"].replace("ALARM", "OK")
-    r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+    r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
     assert r.status_code == 403
     assert r.json()["code"]
     assert stored_alerts(live, iid) == 0
@@ -125,7 +125,7 @@ def test_disabled_integration_is_410_and_stores_nothing(live: Live, cert_dir: Pa
         )
     live.app.state.alertgate.cache.clear()
     doc = signed_alarm(cert_dir)
-    r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+    r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
     assert r.status_code == 410
     assert r.json()["code"] == "integration_disabled"
     assert stored_alerts(live, iid) == 0
@@ -209,7 +209,7 @@ def test_the_declared_route_answers_like_the_fast_path(
     r = httpx.post(f"{live.base_url}/integrations/nope", content=b"{}")
     assert (r.status_code, r.json()["code"]) == (404, "integration_not_found")
     doc = signed_alarm(cert_dir)
-    r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+    r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
     assert r.status_code == 200, r.text
     assert r.json()["outcomes"][0]["outcome"] == "opened"
     assert stored_alerts(live, iid) == 1
@@ -224,13 +224,13 @@ def test_storage_failure_before_commit_is_5xx(tmp_path: Path, cert_dir: Path) ->
             doc = signed_alarm(cert_dir)
             with live.engine.begin() as conn:
                 conn.execute(text("ALTER TABLE alerts RENAME TO alerts_elsewhere"))
-            r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+            r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
             assert r.status_code >= 500
             assert r.json()["code"] in {"storage_unavailable", "internal_error"}
             with live.engine.begin() as conn:
                 conn.execute(text("ALTER TABLE alerts_elsewhere RENAME TO alerts"))
             # The sender retries and succeeds: nothing was half-stored.
-            r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+            r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
             assert r.status_code == 200, r.text
             assert r.json()["outcomes"][0]["outcome"] == "opened"
             assert stored_alerts(live, iid) == 1
@@ -253,7 +253,7 @@ def test_server_sweeps_quiet_incidents(tmp_path: Path, cert_dir: Path) -> None:
             signer = SnsSigner(cert_dir, name=f"quiet-{uuid.uuid4().hex}")
             message = alarm_message("ALARM", "OK", datetime.now(UTC) - timedelta(minutes=5))
             doc = signer.notification(message, topic_arn=TOPIC_ARN)
-            r = httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc))
+            r = httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc))
             assert r.status_code == 200, r.text
             incident_id = r.json()["outcomes"][0]["incident_id"]
             deadline = time.monotonic() + 20

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from alertgate.blocking import WouldBlock, before_blocking_io, running_inline
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message
 from alertgate.models import InboundRequest, ParseContext
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.models import SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
 from alertgate.plugins.aws_sns.runtime import SnsRuntime

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from alertgate.cli.demo_cmd import TOPIC_ARN, alarm_message, sns_headers
+from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server.app import create_app
 from alertgate.settings import Settings
@@ -76,7 +76,9 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             )
             doc = signer.notification(message, topic_arn=TOPIC_ARN)
             r = httpx.post(
-                created["integration_url"], content=SnsSigner.body(doc), headers=sns_headers(doc)
+                created["integration_url"],
+                content=SnsSigner.body(doc),
+                headers=SnsSigner.headers(doc),
             )
             statuses.append(r.status_code)
         assert statuses == [200] * 6

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from alertgate.context import environment_names
+from alertgate.registry import load_plugins
 from alertgate.settings import Settings
 from tests.paths import ROOT_DIR
 
@@ -13,8 +15,14 @@ DOC = ROOT_DIR / "docs" / "configuration.md"
 
 
 def test_every_setting_has_a_row_in_the_configuration_table() -> None:
+    """The core's settings and the built-in plugins' (``alertgate_settings_model``)."""
     rows = set(re.findall(r"^\| `(ALERTGATE_[A-Z0-9_]+)` \|", DOC.read_text(), re.M))
     fields = {f"ALERTGATE_{name.upper()}" for name in Settings.model_fields}
+    plugin_models = load_plugins(disabled=()).settings_models()
+    assert [plugin for plugin, _ in plugin_models] == ["aws_sns"]
+    for _plugin, model in plugin_models:
+        fields.update(environment_names(model))
+    assert "ALERTGATE_SNS_CERT_DIR" in fields
     assert fields - rows == set(), "settings without a row in docs/configuration.md"
     assert rows - fields == set(), "rows in docs/configuration.md for settings that do not exist"
 

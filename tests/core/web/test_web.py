@@ -297,7 +297,11 @@ def test_integration_status_reads_the_sns_state(server: UiServer) -> None:
         with server.sessions().begin() as s:
             integration = admin.list_integrations(s, None, service_id)[0]
             integration.state = {"sns": {"status": status, "topic_arn": "arn:t"}}
+            integration_id = integration.id
         assert text in client.get(f"/services/{service_id}").text
+    # The integration's page lists what the plugin tells about the state besides its badge.
+    page = client.get(f"/services/{service_id}/integrations/{integration_id}").text
+    assert "Unsubscribed" in page and "<dt>SNS topic</dt><dd><code>arn:t</code></dd>" in page
     client.close()
 
 

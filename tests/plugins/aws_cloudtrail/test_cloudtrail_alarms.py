@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from alertgate.models import Action, InboundRequest, ParseContext, Severity
 from alertgate.plugins.aws_cloudtrail.catalog import BUILTIN_DETECTIONS
 from alertgate.plugins.aws_cloudtrail.metrics import identify, normalize
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
-from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import Plugins, load_plugins
 from tests.conftest import FIXTURES
@@ -55,11 +54,10 @@ def plugins() -> Plugins:
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Iterator[SnsSigner]:
+def signer(tmp_path: Path, plugins: Plugins) -> SnsSigner:
     signer = SnsSigner(tmp_path / "certs", name="cloudtrail-alarms")
-    set_runtime(SnsRuntime.create(cert_dir=signer.directory))
-    yield signer
-    set_runtime(None)
+    plugins.configure(environ={CERT_DIR_ENV: str(signer.directory)})
+    return signer
 
 
 def deliver(plugins: Plugins, signer: SnsSigner, doc: Any, **settings: Any) -> list[Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 from alertgate.errors import ForbiddenDelivery, MalformedDelivery
 from alertgate.models import Action, InboundRequest, ParseContext, ParseResult, Severity
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
-from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.plugins.aws_sns.unsigned import hash_secret
 from alertgate.registry import Plugins, load_plugins
@@ -60,11 +59,10 @@ def plugins() -> Plugins:
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Iterator[SnsSigner]:
+def signer(tmp_path: Path, plugins: Plugins) -> SnsSigner:
     signer = SnsSigner(tmp_path / "certs", name="cloudtrail-test")
-    set_runtime(SnsRuntime.create(cert_dir=signer.directory))
-    yield signer
-    set_runtime(None)
+    plugins.configure(environ={CERT_DIR_ENV: str(signer.directory)})
+    return signer
 
 
 def context(plugins: Plugins, **settings: Any) -> ParseContext:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from tests.aws_cases import (
     deliver,
     envelope,
     load,
+    plugins,
     run_case,
 )
 
@@ -631,9 +633,11 @@ def test_direct_post_is_refused_unless_enabled_and_authenticated() -> None:
 
 
 @pytest.fixture
-def aws_certs(monkeypatch: pytest.MonkeyPatch) -> None:
+def aws_certs() -> Iterator[None]:
     """Trust the real (expired) AWS certificates of the fixtures, from a local folder."""
-    monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(AWS_FIXTURES / "certs"))
+    plugins().configure(environ={"ALERTGATE_SNS_CERT_DIR": str(AWS_FIXTURES / "certs")})
+    yield
+    plugins().configure(environ={})
 
 
 @pytest.mark.parametrize(("source", "arn"), [(SNS_METRIC, M_ARN), (SNS_COMPOSITE, C_ARN)])

@@ -1,4 +1,4 @@
-"""aws_cloudwatch over real HTTP (uvicorn): every alarm shape and delivery path a user sets up.
+"""aws_cloudwatch over HTTP: every alarm shape and delivery path a user sets up.
 
 Signed SNS deliveries of composite, metric-math and anomaly-detection alarms and of the
 EventBridge alarm event; an EventBridge API destination's direct post with its shared
@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
-from alertgate.cli.demo_cmd import sns_headers
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.testing import TestSigner
 from alertgate.server import admin
 from alertgate.storage.database import make_sessionmaker
+from alertgate.testing import DeliveryClient
 from tests.aws_cases import load
-from tests.server_helpers import Live, live_server, new_token
+from tests.server_helpers import Live, live_server
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alertgate-cloudwatch"
 SECRET = "eventbridge-connection-key"
@@ -58,9 +59,11 @@ def fresh(doc: dict[str, Any], key: str) -> dict[str, Any]:
 
 def publish(url: str, signer: SnsSigner, message: str) -> httpx.Response:
     doc = signer.notification(message, topic_arn=TOPIC)
-    return httpx.post(url, content=SnsSigner.body(doc), headers=sns_headers(doc), timeout=30)
+    return httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc), timeout=30)
 
 
+# The alarm shapes need no real socket: they go through alertgate.testing's in-memory app,
+# signed by the kit's SNS signer, as a third-party SNS plugin's tests would.
 @pytest.mark.parametrize(
     ("source", "time_key", "alarm"),
     [
@@ -83,30 +86,27 @@ def publish(url: str, signer: SnsSigner, message: str) -> httpx.Response:
     ],
 )
 def test_signed_alarm_shapes_open_incidents(
-    live: tuple[Live, SnsSigner], source: str, time_key: str, alarm: str
+    alertgate_client: DeliveryClient, sns_signer: TestSigner, source: str, time_key: str, alarm: str
 ) -> None:
-    server, signer = live
-    url = integration_url(server)
-    r = publish(url, signer, json.dumps(fresh(load(source), time_key)))
-    assert r.status_code == 200, r.text
-    [outcome] = r.json()["outcomes"]
-    assert outcome["outcome"] == "opened"
-    api = server.client(new_token(server.engine))
-    incident = api.get(f"/api/v1/incidents/{outcome['incident_id']}").json()
-    assert incident["title"].startswith(f'ALARM: "{alarm}" in ')
-    assert incident["fingerprint"].startswith("arn:aws:cloudwatch:")
-    assert incident["fingerprint"].endswith(f":alarm:{alarm}")
+    body, headers = sns_signer.delivery(json.dumps(fresh(load(source), time_key)), topic_arn=TOPIC)
+    answer = alertgate_client.post("aws_cloudwatch", body, headers=headers)
+    assert answer.status_code == 200, answer.body
+    assert answer.outcomes == ["opened"]
+    [incident] = answer.incidents
+    assert incident.title.startswith(f'ALARM: "{alarm}" in ')
+    assert incident.fingerprint.startswith("arn:aws:cloudwatch:")
+    assert incident.fingerprint.endswith(f":alarm:{alarm}")
 
 
-def test_non_alarm_sns_message_is_info_not_an_error(live: tuple[Live, SnsSigner]) -> None:
-    server, signer = live
-    url = integration_url(server)
-    r = publish(url, signer, "Hello world")
-    assert r.status_code == 200, r.text
-    assert [o["outcome"] for o in r.json()["outcomes"]] == ["info"]
-    r = publish(url, signer, json.dumps({"notificationType": "Bounce"}))
-    assert r.status_code == 200, r.text
-    assert [o["outcome"] for o in r.json()["outcomes"]] == ["info"]
+def test_non_alarm_sns_message_is_info_not_an_error(
+    alertgate_client: DeliveryClient, sns_signer: TestSigner
+) -> None:
+    for message in ("Hello world", json.dumps({"notificationType": "Bounce"})):
+        body, headers = sns_signer.delivery(message, topic_arn=TOPIC)
+        answer = alertgate_client.post("aws_cloudwatch", body, headers=headers)
+        assert answer.status_code == 200, answer.body
+        assert answer.outcomes == ["info"]
+        assert answer.incidents == []
 
 
 def test_eventbridge_api_destination_direct_post(live: tuple[Live, SnsSigner]) -> None:

@@ -12,8 +12,10 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from alertgate.plugins.aws_sns import set_runtime
+from alertgate.plugins.aws_cloudtrail.demo import alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.storage.schema import Alert as AlertRow
 from tests.live import free_port
@@ -32,30 +34,15 @@ from tests.sns_support import fake_sns
 
 pytestmark = pytest.mark.slow
 
-ALARM = {
-    "AlarmName": "root-account-usage",
-    "AlarmDescription": "CIS 1.1 root usage",
-    "AWSAccountId": "123456789012",
-    "NewStateValue": "ALARM",
-    "NewStateReason": "Threshold Crossed: 1 datapoint [1.0] was >= the threshold (1.0).",
-    "StateChangeTime": "2024-05-01T10:00:00.000+0000",
-    "Region": "US East (N. Virginia)",
-    "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:root-account-usage",
-    "OldStateValue": "OK",
-    "Trigger": {
-        "MetricName": "RootAccountUsageCount",
-        "Namespace": "CloudTrailMetrics",
-        "StatisticType": "Statistic",
-        "Statistic": "SUM",
-        "Unit": None,
-        "Dimensions": [],
-        "Period": 300,
-        "EvaluationPeriods": 1,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "Threshold": 1.0,
-        "TreatMissingData": "notBreaching",
-    },
-}
+ALARM = json.loads(
+    alarm_message(
+        "ALARM",
+        "OK",
+        datetime(2024, 5, 1, 10, 0, tzinfo=UTC),
+        name="root-account-usage",
+        metric="RootAccountUsageCount",
+    )
+)
 OK = {
     **ALARM,
     "NewStateValue": "OK",
@@ -81,26 +68,30 @@ class Alertgate:
 
 
 @pytest.fixture
-def alertgate(tmp_path: Path) -> Iterator[Alertgate]:
-    with live_server(tmp_path) as live:
-        api = live.client(new_token(live.engine))
-        service = api.post("/api/v1/services", json={"name": "payments"}).json()
-        created = api.post(
-            "/api/v1/integrations",
-            json={"service_id": service["id"], "type": "aws_cloudwatch"},
-        ).json()
-        # The printed URL is under ALERTGATE_PUBLIC_URL; deliver to the live port instead.
-        path = urlsplit(created["integration_url"]).path
-        yield Alertgate(live, api, created["id"], live.base_url + path)
-        api.close()
+def start_alertgate(tmp_path: Path) -> Iterator[Callable[[], Alertgate]]:
+    """Starts alertgate when called: after the test has set the environment it reads
+    (``AWS_ENDPOINT_URL_SNS``), as an operator would before starting the server."""
+    with ExitStack() as stack:
+
+        def start() -> Alertgate:
+            live = stack.enter_context(live_server(tmp_path))
+            api = live.client(new_token(live.engine))
+            stack.callback(api.close)
+            service = api.post("/api/v1/services", json={"name": "payments"}).json()
+            created = api.post(
+                "/api/v1/integrations",
+                json={"service_id": service["id"], "type": "aws_cloudwatch"},
+            ).json()
+            # The printed URL is under ALERTGATE_PUBLIC_URL; deliver to the live port instead.
+            path = urlsplit(created["integration_url"]).path
+            return Alertgate(live, api, created["id"], live.base_url + path)
+
+        yield start
 
 
 @pytest.fixture(autouse=True)
-def _fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    set_runtime(None)
+def _no_trusted_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ALERTGATE_SNS_CERT_DIR", raising=False)
-    yield
-    set_runtime(None)
 
 
 # -- moto -------------------------------------------------------------------------------------
@@ -174,10 +165,13 @@ def _moto_client(moto_url: str) -> Any:
 
 
 def test_moto_signed_delivery_is_verified_and_accepted(
-    moto_sns: tuple[str, SigV4Proxy], alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
+    moto_sns: tuple[str, SigV4Proxy],
+    start_alertgate: Callable[[], Alertgate],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     moto_url, proxy = moto_sns
     monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
+    alertgate = start_alertgate()
     client = _moto_client(moto_url)
     topic = client.create_topic(Name="alertgate-cloudtrail")["TopicArn"]
     client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url)
@@ -211,12 +205,15 @@ def test_moto_signed_delivery_is_verified_and_accepted(
 
 
 def test_moto_subject_is_not_signed_so_alertgate_rejects_it(
-    moto_sns: tuple[str, SigV4Proxy], alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
+    moto_sns: tuple[str, SigV4Proxy],
+    start_alertgate: Callable[[], Alertgate],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """moto leaves Subject out of the string to sign; AWS signs it. alertgate follows AWS,
     refuses the delivery (403 signature_invalid) and stores nothing."""
     moto_url, proxy = moto_sns
     monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.url)
+    alertgate = start_alertgate()
     client = _moto_client(moto_url)
     topic = client.create_topic(Name="subject")["TopicArn"]
     client.subscribe(TopicArn=topic, Protocol="http", Endpoint=alertgate.integration_url)
@@ -234,12 +231,13 @@ def test_moto_subject_is_not_signed_so_alertgate_rejects_it(
 
 
 def test_fake_sns_confirmation_notification_and_unsubscribe(
-    tmp_path: Path, alertgate: Alertgate, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, start_alertgate: Callable[[], Alertgate], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signer = SnsSigner(tmp_path / "certs", "fake-sns")
     topic = "arn:aws:sns:us-east-1:123456789012:alertgate-e2e"
     with fake_sns(signer.directory) as sns:
         monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", sns.url)
+        alertgate = start_alertgate()
 
         def post(doc: dict[str, Any]) -> httpx.Response:
             return httpx.post(

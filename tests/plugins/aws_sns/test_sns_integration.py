@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from alertgate.errors import ForbiddenDelivery
-from alertgate.models import Action, ParseContext, Severity
-from alertgate.plugins.aws_sns import SnsRuntime, set_runtime
+from alertgate.models import Action, InboundRequest, ParseContext, Severity
+from alertgate.plugins.aws_cloudtrail.demo import alarm_message
+from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.registry import Plugins, load_plugins
 from tests.paths import ROOT_DIR
@@ -38,11 +39,10 @@ def plugins() -> Plugins:
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Iterator[SnsSigner]:
+def signer(tmp_path: Path, plugins: Plugins) -> SnsSigner:
     signer = SnsSigner(tmp_path, "generic")
-    set_runtime(SnsRuntime.create(cert_dir=tmp_path))
-    yield signer
-    set_runtime(None)
+    plugins.configure(environ={CERT_DIR_ENV: str(tmp_path)})
+    return signer
 
 
 def _context(plugins: Plugins, settings: dict[str, object]) -> ParseContext:
@@ -81,3 +81,18 @@ def test_info_action_and_verification(plugins: Plugins, signer: SnsSigner) -> No
     doc["Message"] = "y"
     with pytest.raises(ForbiddenDelivery):
         plugins.parse(context, request(signer.body(doc)))
+
+
+def test_sns_fed_types_work_with_the_aws_sns_plugin_disabled(tmp_path: Path) -> None:
+    """The SNS runtime and settings are the aws_sns package's, not its entry point's:
+    disabling the generic type leaves CloudWatch deliveries verified as before."""
+    plugins = load_plugins(disabled=("aws_sns",))
+    assert "aws_sns" not in plugins.types and "aws_cloudwatch" in plugins.types
+    signer = SnsSigner(tmp_path, "no-aws-sns")
+    plugins.configure(environ={CERT_DIR_ENV: str(tmp_path)})
+    settings = plugins.validate_settings("aws_cloudwatch", {})
+    message = alarm_message("ALARM", "OK", datetime.now(UTC))
+    body = signer.body(signer.notification(message, topic_arn=TOPIC))
+    result = plugins.parse(ParseContext(1, "aws_cloudwatch", settings), InboundRequest(body, {}))
+    assert [alert.action for alert in result.alerts] == [Action.TRIGGER]
+    assert result.state_updates["sns"]["status"] == "confirmed"

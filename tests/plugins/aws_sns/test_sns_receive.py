@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from pydantic import ValidationError
 
 from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDelivery
 from alertgate.models import ParseResult
-from alertgate.plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, get_runtime, receive
+from alertgate.plugins.aws_sns import SnsNotification, SnsRuntime, SnsSettings, receive
 from alertgate.plugins.aws_sns.certs import CertificateStore
 from alertgate.plugins.aws_sns.errors import DeliveryTooLarge, UpstreamUnavailable
+from alertgate.plugins.aws_sns.runtime import RUNTIME
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.plugins.aws_sns.unsigned import hash_secret
 from alertgate.plugins.aws_sns.urls import check_cert_url
+from alertgate.registry import load_plugins
 from tests.paths import TESTS_DIR
 from tests.sns_support import SNS_FIXTURES, TOPIC, FakeSns, context, fake_sns, request
 
@@ -351,20 +354,39 @@ def test_cert_cache_is_bounded_and_expires(tmp_path: Path) -> None:
         assert len(sns.requests) == 5
 
 
-def test_cert_dir_from_environment(
+def test_cert_dir_and_endpoint_come_from_the_plugin_context(
     signer: SnsSigner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_SNS", raising=False)
     monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(signer.directory))
     settings = SnsSettings()
     body = signer.body(signer.notification("m", topic_arn=TOPIC))
-    assert isinstance(receive(request(body), context(settings), settings), SnsNotification)
-    assert get_runtime().certs.fetches == 0
-    # Another folder: the runtime follows the environment; the certificate is unknown there.
+    plugins = load_plugins()
+    # Built from the process environment at startup, as the server does.
+    trusted = plugins.configure()
+    delivery = replace(context(settings), plugin_context=trusted)
+    assert isinstance(receive(request(body), delivery, settings), SnsNotification)
+    assert trusted.stash[RUNTIME].certs.fetches == 0
+    # Later changes to the environment do not reach a running process's plugins...
     monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(tmp_path))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9")
-    monkeypatch.setenv("ALERTGATE_SNS_HTTP_TIMEOUT_SECONDS", "1")
+    assert isinstance(receive(request(body), delivery, settings), SnsNotification)
+    # ...a new context does: another folder, where the certificate is unknown.
+    other = plugins.configure(
+        environ={
+            "ALERTGATE_SNS_CERT_DIR": str(tmp_path),
+            "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:9",
+            "ALERTGATE_SNS_HTTP_TIMEOUT_SECONDS": "1",
+        }
+    )
+    assert other.stash[RUNTIME].endpoint_url == "http://127.0.0.1:9"
     with pytest.raises(UpstreamUnavailable):
+        receive(request(body), replace(context(settings), plugin_context=other), settings)
+
+
+def test_receive_without_a_plugin_context_says_how_to_get_one(signer: SnsSigner) -> None:
+    settings = SnsSettings()
+    body = signer.body(signer.notification("m", topic_arn=TOPIC))
+    with pytest.raises(RuntimeError, match="no plugin context"):
         receive(request(body), context(settings), settings)
 
 

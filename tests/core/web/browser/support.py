@@ -10,7 +10,6 @@ docs/ui.md.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
+from alertgate.plugins.aws_cloudtrail import demo
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.server import admin
 from alertgate.server.app import create_app
@@ -32,6 +32,7 @@ from alertgate.settings import Settings, get_settings
 from alertgate.storage import migrate
 from alertgate.storage.database import make_engine, make_sessionmaker
 from tests.live import free_port
+from tests.sns_support import FakeSns, fake_sns
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -74,6 +75,8 @@ class UiServer:
     cert_dir: Path
     engine: Engine
     """The tests' own connection pool to the server's database."""
+    sns: FakeSns
+    """Where the server's SNS subscription confirmations go (``AWS_ENDPOINT_URL_SNS``)."""
 
     def sessions(self) -> Any:
         return make_sessionmaker(self.engine)
@@ -114,8 +117,6 @@ def running_ui(
     :param database_url: An empty, migrated database (default: a new SQLite file).
     """
     cert_dir = tmp_path / "certs"
-    monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
-    get_settings.cache_clear()
     url = database_url
     if url is None:
         url = f"sqlite:///{tmp_path / 'alertgate.db'}"
@@ -126,14 +127,19 @@ def running_ui(
         public_url=f"http://127.0.0.1:{port}",
         secret_key_file=str(tmp_path / "session.secret"),
     )
-    app = create_app(settings, db_engine=make_engine(url))
     engine = make_engine(url)
-    try:
-        with serve(app, port):
-            yield UiServer(f"http://127.0.0.1:{port}", settings, cert_dir, engine)
-    finally:
-        engine.dispose()
+    with fake_sns(cert_dir) as sns:
+        # Read once, when the app is built (its plugin context), as a real server does.
+        monkeypatch.setenv("ALERTGATE_SNS_CERT_DIR", str(cert_dir))
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", sns.url)
         get_settings.cache_clear()
+        app = create_app(settings, db_engine=make_engine(url))
+        try:
+            with serve(app, port):
+                yield UiServer(f"http://127.0.0.1:{port}", settings, cert_dir, engine, sns)
+        finally:
+            engine.dispose()
+            get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -144,49 +150,12 @@ def ui_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiSer
 
 def alarm_message(state: str, previous: str, changed_at: datetime) -> str:
     """A CloudWatch alarm on a CloudTrail metric filter, as the guide sets it up."""
-    name = "UnauthorizedAPICalls"
-    return json.dumps(
-        {
-            "AlarmName": name,
-            "AlarmDescription": "Unauthorized API calls recorded by CloudTrail",
-            "AWSAccountId": ACCOUNT,
-            "NewStateValue": state,
-            "NewStateReason": f"Threshold Crossed: datapoint went {state}",
-            "StateChangeTime": changed_at.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{changed_at.microsecond // 1000:03d}+0000",
-            "Region": "US East (N. Virginia)",
-            "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
-            "OldStateValue": previous,
-            "OKActions": [TOPIC_ARN],
-            "AlarmActions": [TOPIC_ARN],
-            "InsufficientDataActions": [],
-            "Trigger": {
-                "MetricName": "UnauthorizedAttemptCount",
-                "Namespace": "CloudTrailMetrics",
-                "StatisticType": "Statistic",
-                "Statistic": "SUM",
-                "Unit": None,
-                "Dimensions": [],
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "Threshold": 1.0,
-                "TreatMissingData": "notBreaching",
-            },
-        }
-    )
+    return demo.alarm_message(state, previous, changed_at, name="UnauthorizedAPICalls")
 
 
 def post_sns(url: str, doc: dict[str, Any]) -> httpx.Response:
     """Deliver one envelope the way SNS does (text/plain JSON and its headers)."""
-    headers = {
-        "content-type": "text/plain; charset=UTF-8",
-        "user-agent": "Amazon Simple Notification Service Agent",
-        "x-amz-sns-message-type": str(doc["Type"]),
-        "x-amz-sns-message-id": str(doc["MessageId"]),
-        "x-amz-sns-topic-arn": str(doc["TopicArn"]),
-    }
-    return httpx.post(url, content=SnsSigner.body(doc), headers=headers, timeout=30)
+    return httpx.post(url, content=SnsSigner.body(doc), headers=SnsSigner.headers(doc), timeout=30)
 
 
 def shot(page: Any, name: str) -> None:

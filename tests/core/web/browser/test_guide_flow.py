@@ -24,7 +24,6 @@ from tests.core.web.browser.support import (
     shot,
     unlabelled_controls,
 )
-from tests.sns_support import fake_sns
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 20_000
@@ -122,11 +121,9 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
 
     # AWS: the SNS subscription confirms itself (signed, confirmed against a local SNS).
     signer = SnsSigner(ui_server.cert_dir, name=f"ui-{uuid.uuid4().hex}")
-    with fake_sns(ui_server.cert_dir) as sns, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ENDPOINT_URL_SNS", sns.url)
-        response = post_sns(url, signer.subscription_confirmation(topic_arn=TOPIC_ARN))
-        assert response.status_code == 200, response.text
-        assert len(sns.confirm_calls()) == 1
+    response = post_sns(url, signer.subscription_confirmation(topic_arn=TOPIC_ARN))
+    assert response.status_code == 200, response.text
+    assert len(ui_server.sns.confirm_calls()) == 1
     page.reload()
     expect(row).to_contain_text("Subscription confirmed")
     check_page(page)

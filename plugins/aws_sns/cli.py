@@ -1,17 +1,22 @@
-"""``alertgate sns verify``: check SNS envelopes offline, VALID/INVALID and why per file."""
+"""``alertgate sns verify``: check SNS envelopes offline, VALID/INVALID and why per file.
+
+Registered by the ``aws_sns`` plugin through ``alertgate_register_commands``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from alertgate.cli.output import echo_json
+from alertgate.context import settings_from_environ
 from alertgate.errors import DeliveryRejected
-
-if TYPE_CHECKING:
-    from alertgate.plugins.aws_sns.runtime import SnsRuntime
+from alertgate.plugins.aws_sns.envelope import load_json, parse_envelope
+from alertgate.plugins.aws_sns.runtime import SnsRuntime
+from alertgate.plugins.aws_sns.settings import SnsProcessSettings
+from alertgate.plugins.aws_sns.verify import verify_envelope
 
 
 @click.group("sns")
@@ -20,9 +25,6 @@ def sns() -> None:
 
 
 def _check(path: Path, runtime: SnsRuntime, max_age: int) -> dict[str, Any]:
-    from alertgate.plugins.aws_sns.envelope import load_json, parse_envelope
-    from alertgate.plugins.aws_sns.verify import verify_envelope
-
     row: dict[str, Any] = {"file": str(path), "valid": False, "code": None, "reason": None}
     try:
         envelope = parse_envelope(load_json(path.read_bytes()))
@@ -66,13 +68,10 @@ def verify(files: tuple[Path, ...], cert_dir: Path | None, max_age: int, as_json
     Certificate validity is checked at each message's own Timestamp, so archived messages
     signed with since-expired certificates still verify. Exit 1 if any file is invalid.
     """
-    from alertgate.plugins.aws_sns.runtime import SnsRuntime
-    from alertgate.settings import Settings
-
-    settings = Settings()
+    settings = settings_from_environ(SnsProcessSettings, os.environ)
     if cert_dir is not None:
-        settings = settings.model_copy(update={"sns_cert_dir": cert_dir})
-    runtime = SnsRuntime.from_settings(settings)
+        settings = settings.model_copy(update={"cert_dir": cert_dir})
+    runtime = SnsRuntime.from_settings(settings, os.environ)
     rows = [_check(path, runtime, max_age) for path in files]
     if as_json:
         echo_json(rows)

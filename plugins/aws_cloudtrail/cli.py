@@ -1,15 +1,18 @@
-"""``alertgate cloudtrail``: the built-in CloudTrail detection catalog."""
+"""``alertgate cloudtrail``: the built-in CloudTrail detection catalog.
+
+Registered by the ``aws_cloudtrail`` plugin through ``alertgate_register_commands``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
 
 from alertgate.cli.output import echo_json, echo_table
+from alertgate.plugins.aws_cloudtrail.docs import catalog_markdown, catalog_rows
+from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 
 
 @click.group()
@@ -17,10 +20,7 @@ def cloudtrail() -> None:
     """AWS CloudTrail integration helpers."""
 
 
-def _load_settings(path: Path | None) -> Any:
-    # Imported lazily: the CLI must start even if a plugin is broken or disabled.
-    from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
-
+def _load_settings(path: Path | None) -> CloudTrailSettings:
     if path is None:
         return CloudTrailSettings()
     try:
@@ -51,8 +51,6 @@ def detections(as_json: bool, as_markdown: bool, settings_path: Path | None) -> 
     Each detection is data: a rule over CloudTrail record fields, also rendered as the
     CloudWatch Logs metric filter pattern for the alarm path (see --json).
     """
-    from alertgate.plugins.aws_cloudtrail.docs import catalog_markdown, catalog_rows
-
     settings = _load_settings(settings_path)
     rows = catalog_rows(settings)
     if as_json:

@@ -11,7 +11,8 @@ A fast wrong answer is a failure. Checked for the benchmark's integration:
   different (but correct) outcome is accepted and counted in ``reordered``;
 * all alerts of one alarm share one fingerprint, different alarms never share one;
 * each expected incident exists once: opened by the expected alert, joined by its repeats
-  (same incident id, ``alert_count`` = 1 + repeats), resolved by its OK or still open;
+  and late ALARMs (same incident id, ``alert_count`` = its ALARMs), resolved by its OK or
+  still open;
   there are no other incidents for the service;
 * every HTTP response was 2xx (duplicates included).
 """
@@ -104,7 +105,7 @@ def check_rows(
     alarm_fp: dict[int, str] = {}
     fp_alarm: dict[str, int] = {}
     run_incident: dict[int, int] = {}
-    run_attached: Counter[int] = Counter()
+    run_triggers: Counter[int] = Counter()
     for d in expected:
         row = by_key.get(d.message_id)
         if row is None:
@@ -125,12 +126,12 @@ def check_rows(
                 result.fail(f"MessageId {d.message_id} ({d.outcome}) has no incident")
             elif run_incident.setdefault(d.run, incident_id) != incident_id:
                 result.fail(f"expected incident {d.run} split over two incidents")
-            if d.outcome == "attached":
-                run_attached[d.run] += 1
+            if d.action == "trigger":
+                run_triggers[d.run] += 1
         elif incident_id is not None and d.outcome in ("stale", "info", "no_open_incident"):
             result.fail(f"MessageId {d.message_id} ({d.outcome}) is linked to an incident")
 
-    resolved_runs = {d.run for d in expected if d.outcome == "resolved"}
+    resolved_runs = {d.run for d in expected if d.action == "resolve" and d.run is not None}
     stored_incidents = {row[0]: row for row in incidents}
     if len(incidents) != len(run_incident) or len(set(run_incident.values())) != len(run_incident):
         result.fail(f"{len(incidents)} incidents stored, expected {len(run_incident)}")
@@ -143,9 +144,9 @@ def check_rows(
         want = "resolved" if run in resolved_runs else "triggered"
         if status != want:
             result.fail(f"incident {incident_id}: status {status}, expected {want}")
-        if count != 1 + run_attached[run]:
+        if count != run_triggers[run]:
             result.fail(
-                f"incident {incident_id}: alert_count {count}, expected {1 + run_attached[run]}"
+                f"incident {incident_id}: alert_count {count}, expected {run_triggers[run]}"
             )
     return result
 

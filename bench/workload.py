@@ -9,7 +9,8 @@ the incident semantics in DESIGN.md:
   open is recorded as ``no_open_incident``, a later ALARM opens a new incident;
 * ~1 % redeliveries of an earlier message (same bytes, same MessageId): ``duplicate``;
 * a few ALARM repeats held back and delivered after the OK that followed them (older
-  StateChangeTime than the last applied change): ``stale``.
+  StateChangeTime than the last applied change): ``late_attached`` to the incident that
+  OK resolved.
 
 Deliveries of one alarm are kept at least ``gap`` positions apart, so a load generator
 with far fewer connections than ``gap`` cannot reorder them by concurrency alone and the
@@ -56,7 +57,22 @@ _NEXT: dict[str | None, tuple[tuple[str, float], ...]] = {
     "INSUFFICIENT_DATA": (("ALARM", 0.60), ("OK", 0.40)),
 }
 
-OUTCOMES = ("opened", "attached", "resolved", "stale", "duplicate", "info", "no_open_incident")
+OUTCOMES = (
+    "opened",
+    "attached",
+    "resolved",
+    "late_attached",
+    "late_opened",
+    "late_resolved",
+    "stale",
+    "duplicate",
+    "info",
+    "no_open_incident",
+)
+GENERATED_OUTCOMES = frozenset(OUTCOMES) - {"late_opened", "late_resolved", "stale"}
+"""What the generated order produces: a held-back ALARM repeat always falls inside the
+incident its OK resolved. The others occur only when the server applies deliveries in
+another order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,47 +290,138 @@ def replan(deliveries: list[Delivery]) -> list[_Plan]:
     ]
 
 
+@dataclass(slots=True)
+class _Run:
+    """An expected incident: its triggers (time, MessageId) and the resolve ending it."""
+
+    triggers: list[tuple[datetime, str]]
+    end: tuple[datetime, str] | None = None
+
+    @property
+    def first(self) -> datetime:
+        return min(t for t, _ in self.triggers)
+
+
 def expect(plans: list[_Plan]) -> tuple[list[Delivery], Expected]:
-    """Run the sequential reference model over ``plans`` in their order."""
+    """Run the sequential reference model over ``plans`` in their order.
+
+    An alert older than its alarm's last applied change is placed where a replay in
+    StateChangeTime order puts it (docs/storage.md, "Ordering"): a late ALARM joins the
+    incident whose span contains it (``late_attached``), or with the next OK that found
+    nothing open makes an incident already resolved (``late_opened``), or joins the next
+    incident; a late OK inside a span ends it there (``late_resolved``), splitting off the
+    ALARMs before it. Outcomes of OKs it links or unlinks change with it, as in the database.
+    """
     seen: set[str] = set()
     open_run: dict[int, int] = {}  # alarm -> index of its open expected incident
     last_time: dict[int, datetime] = {}
-    runs: list[bool] = []  # per expected incident: resolved?
-    deliveries: list[Delivery] = []
+    runs: list[_Run] = []
+    run_alarm: list[int] = []
+    unmatched: dict[int, list[tuple[datetime, str]]] = {}  # alarm -> OKs in no incident
+    outcome_of: dict[str, str] = {}
+    order: list[_Plan] = []
+
+    def key_runs(alarm: int) -> list[int]:
+        return [n for n, a in enumerate(run_alarm) if a == alarm]
+
+    def new_run(alarm: int, run: _Run) -> int:
+        runs.append(run)
+        run_alarm.append(alarm)
+        return len(runs) - 1
+
+    def late_trigger(item: _Plan) -> str:
+        t, mine = item.change_time, key_runs(item.alarm)
+        before = max(
+            (n for n in mine if runs[n].first <= t), key=lambda n: runs[n].first, default=None
+        )
+        if before is not None and (runs[before].end is None or t <= runs[before].end[0]):
+            runs[before].triggers.append((t, item.message_id))
+            return "late_attached"
+        after = min(
+            (n for n in mine if runs[n].first > t), key=lambda n: runs[n].first, default=None
+        )
+        bound = None if after is None else runs[after].first
+        waiting = sorted(
+            r for r in unmatched.get(item.alarm, []) if t < r[0] and (bound is None or r[0] < bound)
+        )
+        if waiting:
+            unmatched[item.alarm].remove(waiting[0])
+            new_run(item.alarm, _Run([(t, item.message_id)], waiting[0]))
+            outcome_of[waiting[0][1]] = "resolved"
+            return "late_opened"
+        if after is not None:
+            runs[after].triggers.append((t, item.message_id))
+            return "late_attached"
+        return "stale"
+
+    def late_resolve(item: _Plan) -> str:
+        t, mine = item.change_time, key_runs(item.alarm)
+        inside = [
+            n for n in mine if runs[n].first <= t and (runs[n].end is None or t < runs[n].end[0])
+        ]
+        if not inside:
+            unmatched.setdefault(item.alarm, []).append((t, item.message_id))
+            return "stale"
+        run = runs[inside[0]]
+        earlier = [x for x in run.triggers if x[0] <= t]
+        run.triggers = [x for x in run.triggers if x[0] > t]
+        if not run.triggers:
+            run.triggers = earlier
+            if run.end is None:
+                open_run.pop(item.alarm, None)
+            else:
+                unmatched.setdefault(item.alarm, []).append(run.end)
+                outcome_of[run.end[1]] = "no_open_incident"
+            run.end = (t, item.message_id)
+        else:
+            new_run(item.alarm, _Run(earlier, (t, item.message_id)))
+        return "late_resolved"
+
     for item in plans:
+        order.append(item)
         action = {"ALARM": "trigger", "OK": "resolve", "INSUFFICIENT_DATA": "info"}[item.state]
-        run: int | None = None
         if item.message_id in seen:
-            outcome = "duplicate"
-        elif action == "info":
+            continue
+        seen.add(item.message_id)
+        if action == "info":
             outcome = "info"
         elif item.alarm in last_time and item.change_time < last_time[item.alarm]:
-            outcome = "stale"
+            outcome = late_trigger(item) if action == "trigger" else late_resolve(item)
         elif action == "trigger":
             last_time[item.alarm] = item.change_time
             if item.alarm in open_run:
-                outcome, run = "attached", open_run[item.alarm]
+                runs[open_run[item.alarm]].triggers.append((item.change_time, item.message_id))
+                outcome = "attached"
             else:
-                runs.append(False)
-                run = open_run[item.alarm] = len(runs) - 1
+                run = _Run([(item.change_time, item.message_id)])
+                open_run[item.alarm] = new_run(item.alarm, run)
                 outcome = "opened"
         else:
             last_time[item.alarm] = item.change_time
             if item.alarm in open_run:
-                run = open_run.pop(item.alarm)
-                runs[run] = True
+                runs[open_run.pop(item.alarm)].end = (item.change_time, item.message_id)
                 outcome = "resolved"
             else:
+                unmatched.setdefault(item.alarm, []).append((item.change_time, item.message_id))
                 outcome = "no_open_incident"
-        seen.add(item.message_id)
+        outcome_of[item.message_id] = outcome
+
+    run_of = {m: n for n, run in enumerate(runs) for _, m in run.triggers}
+    run_of.update({run.end[1]: n for n, run in enumerate(runs) if run.end is not None})
+    deliveries: list[Delivery] = []
+    delivered: set[str] = set()
+    for item in order:
+        action = {"ALARM": "trigger", "OK": "resolve", "INSUFFICIENT_DATA": "info"}[item.state]
+        duplicate = item.message_id in delivered
+        delivered.add(item.message_id)
         deliveries.append(
             Delivery(
                 item.message_id,
                 item.alarm,
                 item.state,
                 action,
-                outcome,
-                run,
+                "duplicate" if duplicate else outcome_of[item.message_id],
+                None if duplicate else run_of.get(item.message_id),
                 change_time=item.change_time,
             )
         )
@@ -324,8 +431,8 @@ def expect(plans: list[_Plan]) -> tuple[list[Delivery], Expected]:
         stored_alerts=len(deliveries) - counts["duplicate"],
         outcomes={name: counts.get(name, 0) for name in OUTCOMES},
         incidents=len(runs),
-        open_incidents=sum(1 for r in runs if not r),
-        resolved_incidents=sum(1 for r in runs if r),
+        open_incidents=sum(1 for r in runs if r.end is None),
+        resolved_incidents=sum(1 for r in runs if r.end is not None),
         alarms=len({d.alarm for d in deliveries}),
     )
     return deliveries, expected

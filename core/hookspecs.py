@@ -219,6 +219,10 @@ def alertgate_incident_opened(event: IncidentEvent) -> None:
     Called after commit, once per opened incident. An exception raised here is logged
     with the plugin's name and does not affect the delivery or other plugins.
 
+    With ``event.out_of_order`` the incident was made already resolved by alerts that
+    arrived out of order (status ``resolved``, ``opened_at`` and ``resolved_at`` set): its
+    ``alertgate_incident_resolved`` follows at once. Never page it as open.
+
     :param event: The incident's id, service, fingerprint, title, severity and status.
     """
 

@@ -150,6 +150,15 @@ class IncidentEvent:
     integration_id: int | None = None
     alert_id: int | None = None
     actor: str | None = None
+    out_of_order: bool = False
+    """The incident was made already resolved by alerts that arrived out of order (an
+    alarm delivered after the resolve that ends it): ``incident_opened`` with status
+    ``resolved`` is followed at once by its ``incident_resolved``. Report it as one
+    "fired and cleared" message with both times, never as an open incident."""
+    opened_at: datetime | None = None
+    """For an ``out_of_order`` incident: when it fired (its first alert's source time)."""
+    resolved_at: datetime | None = None
+    """For an ``out_of_order`` incident: when it cleared (its resolve's source time)."""
 
 
 StateStatus = Literal["ok", "pending", "off", "waiting", "error"]

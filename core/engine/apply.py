@@ -8,37 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
+from alertgate.engine.late import RESOLVED_BY_ALERT, LateAlert, place_late
+from alertgate.engine.ordering import higher, order_time, severity
 from alertgate.engine.sql import PG_APPLY_ALERT, RawSql, dump_json
-from alertgate.engine.types import AlertOutcome, Delivery, Outcome
-from alertgate.models import SEVERITY_RANK, Action, Alert, Severity
+from alertgate.engine.types import AlertOutcome, Delivery, Outcome, PendingEvent
+from alertgate.models import Action, Alert
 from alertgate.storage.schema import to_utc
-
-MAX_FUTURE_SKEW = timedelta(minutes=15)
-"""A source clock may run ahead of ours by this much. Beyond it, ordering uses our receive
-time plus this skew, so one bogus far-future timestamp cannot make every later alert of its
-grouping key stale."""
-
-RESOLVED_BY_ALERT = "alert"
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """A lifecycle notification to send once the transaction has committed."""
-
-    hook: str
-    """``incident_opened``, ``alert_attached`` or ``incident_resolved``."""
-    incident_id: int
-    service_id: int
-    fingerprint: str
-    title: str
-    severity: str
-    status: str
-    integration_id: int | None
-    alert_id: int | None
-    actor: str | None = None
 
 
 @dataclass(slots=True)
@@ -47,21 +24,6 @@ class Applied:
     events: list[PendingEvent] = field(default_factory=list)
     stored: bool = False
     """Whether any alert was stored (drives ``integrations.last_alert_at``)."""
-
-
-def _severity(value: str) -> Severity:
-    try:
-        return Severity(value)
-    except ValueError:
-        return Severity.ERROR
-
-
-def _higher(a: str, b: str) -> str:
-    return a if SEVERITY_RANK[_severity(a)] >= SEVERITY_RANK[_severity(b)] else b
-
-
-def order_time(alert: Alert, received_at: datetime) -> datetime:
-    return min(to_utc(alert.source_time), to_utc(received_at) + MAX_FUTURE_SKEW)
 
 
 def apply_delivery(cur: Any, sql: RawSql, delivery: Delivery) -> Applied:
@@ -161,10 +123,10 @@ def pg_alert_params(delivery: Delivery, alert: Alert) -> tuple[Any, ...]:
         action.value,
         alert.kind[:100],
         alert.title[:1000],
-        str(_severity(str(alert.severity))),
+        str(severity(str(alert.severity))),
         alert.summary,
         to_utc(alert.source_time),
-        order_time(alert, delivery.received_at),
+        order_time(alert.source_time, delivery.received_at),
         to_utc(delivery.received_at),
         dump_json(alert.attributes),
         dump_json(alert.links),
@@ -179,12 +141,21 @@ _HOOK_OF = {
 }
 
 
-def collect_pg_row(result: Applied, delivery: Delivery, alert: Alert, row: Any) -> None:
-    """Record what ``alertgate_apply_alert`` returned for one alert."""
-    outcome, alert_id, incident_id, title, severity, status = row
-    result.outcomes.append(AlertOutcome(Outcome(outcome), int(alert_id), incident_id))
+def collect_pg_row(
+    result: Applied, cur: Any, sql: RawSql, delivery: Delivery, alert: Alert, row: Any
+) -> None:
+    """Record what ``alertgate_apply_alert`` returned for one alert; place it if stale.
+
+    Stale alerts of a pipelined batch are placed after the batch's other alerts: the
+    placement never changes which incident is open, so the order does not change the result.
+    """
+    outcome, alert_id, incident_id, title, level, status = row
     if outcome != Outcome.DUPLICATE:
         result.stored = True
+    if outcome == Outcome.STALE:
+        result.outcomes.append(_place(cur, sql, delivery, alert, int(alert_id), result))
+        return
+    result.outcomes.append(AlertOutcome(Outcome(outcome), int(alert_id), incident_id))
     hook = _HOOK_OF.get(outcome)
     if hook is not None:
         result.events.append(
@@ -194,7 +165,7 @@ def collect_pg_row(result: Applied, delivery: Delivery, alert: Alert, row: Any) 
                 delivery.service_id,
                 alert.fingerprint,
                 title,
-                severity,
+                level,
                 status,
                 delivery.integration_id,
                 int(alert_id),
@@ -208,9 +179,32 @@ def apply_delivery_pg(cur: Any, sql: RawSql, delivery: Delivery) -> Applied:
     result = Applied()
     for alert in delivery.alerts:
         cur.execute(PG_APPLY_ALERT, pg_alert_params(delivery, alert))
-        collect_pg_row(result, delivery, alert, cur.fetchone())
+        collect_pg_row(result, cur, sql, delivery, alert, cur.fetchone())
     apply_state_updates(cur, sql, delivery)
     return result
+
+
+def _place(
+    cur: Any, sql: RawSql, delivery: Delivery, alert: Alert, alert_id: int, result: Applied
+) -> AlertOutcome:
+    """Place a stored stale alert (:mod:`alertgate.engine.late`)."""
+    placement = place_late(
+        cur,
+        sql,
+        LateAlert(
+            alert_id,
+            delivery.service_id,
+            delivery.integration_id,
+            alert.fingerprint,
+            Action(alert.action or Action.TRIGGER),
+            order_time(alert.source_time, delivery.received_at),
+            to_utc(delivery.received_at),
+            alert.title[:1000],
+            str(severity(str(alert.severity))),
+        ),
+    )
+    result.events.extend(placement.events)
+    return AlertOutcome(placement.outcome, alert_id, placement.incident_id)
 
 
 def _apply_alert(
@@ -224,16 +218,16 @@ def _apply_alert(
             return AlertOutcome(Outcome.DUPLICATE, row[0], row[1])
 
     action = Action(alert.action or Action.TRIGGER)
-    severity = str(_severity(str(alert.severity)))
+    level = str(severity(str(alert.severity)))
     incident_id: int | None = None
     event: tuple[str, int, str, str, str] | None = None  # hook, incident, title, sev, status
 
     if action is Action.INFO:
         outcome = Outcome.INFO
     else:
-        when = sql.dt(order_time(alert, delivery.received_at))
+        when = sql.dt(order_time(alert.source_time, delivery.received_at))
         cur.execute(sql.upsert_fingerprint, (service_id, alert.fingerprint, when, action.value))
-        if cur.rowcount == 0:  # the ordering guard held: an older state change
+        if cur.rowcount == 0:  # the ordering guard held: placed below, once stored
             outcome = Outcome.STALE
         else:
             cur.execute(sql.select_open_incident, (service_id, alert.fingerprint))
@@ -246,7 +240,7 @@ def _apply_alert(
                         integration_id,
                         alert.fingerprint,
                         alert.title[:1000],
-                        severity,
+                        level,
                         when,
                         when,
                         received,
@@ -254,13 +248,13 @@ def _apply_alert(
                 )
                 incident_id = int(cur.lastrowid)
                 outcome = Outcome.OPENED
-                event = ("incident_opened", incident_id, alert.title[:1000], severity, "triggered")
+                event = ("incident_opened", incident_id, alert.title[:1000], level, "triggered")
             elif action is Action.TRIGGER:
                 incident_id, title, current, status = open_row
-                new_severity = _higher(current, severity)
-                cur.execute(sql.update_attach, (new_severity, when, incident_id))
+                new_level = higher(current, level)
+                cur.execute(sql.update_attach, (new_level, when, incident_id))
                 outcome = Outcome.ATTACHED
-                event = ("alert_attached", incident_id, title, new_severity, status)
+                event = ("alert_attached", incident_id, title, new_level, status)
             elif open_row is None:
                 outcome = Outcome.NO_OPEN_INCIDENT
             else:
@@ -281,7 +275,7 @@ def _apply_alert(
             outcome.value,
             alert.kind[:100],
             alert.title[:1000],
-            severity,
+            level,
             alert.summary,
             sql.dt(alert.source_time),
             received,
@@ -292,6 +286,8 @@ def _apply_alert(
     )
     alert_id = int(cur.lastrowid)
     result.stored = True
+    if outcome is Outcome.STALE:
+        return _place(cur, sql, delivery, alert, alert_id, result)
     if event is not None:
         hook, inc_id, title, sev, status = event
         result.events.append(

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from alertgate.engine.apply import PendingEvent
 from alertgate.engine.types import (
     Delivery,
     IncidentChange,
     IncidentNotFound,
     IngestReport,
+    PendingEvent,
 )
 from alertgate.engine.writer import BatchOutbox, GroupCommitWriter
 from alertgate.models import IncidentEvent, Severity
@@ -252,6 +252,9 @@ class IngestEngine:
                 integration_id=pending.integration_id,
                 alert_id=pending.alert_id,
                 actor=pending.actor,
+                out_of_order=pending.out_of_order,
+                opened_at=pending.opened_at,
+                resolved_at=pending.resolved_at,
             )
             getattr(self.plugins, pending.hook)(event)
         except Exception:  # Plugins.notify isolates plugins; this guards the rest

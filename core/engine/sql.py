@@ -59,6 +59,71 @@ INSERT_ALERT = (
     "links, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {json}, {json}, {json})"
 )
 
+# -- placing an alert older than its key's clock (alertgate.engine.late; both databases) --
+# Only alerts the ordering guard calls stale run these: the in-order path never does.
+
+SPAN_COLUMNS = (
+    "id, title, severity, status, alert_count, first_alert_at, last_alert_at, resolved_at, "
+    "resolved_by"
+)
+
+SELECT_OPEN_SPAN = (
+    f"SELECT {SPAN_COLUMNS} FROM incidents "  # noqa: S608 - constants only
+    f"WHERE service_id = ? AND fingerprint = ? AND {OPEN_STATUS_SQL}"
+)
+
+# Resolved incidents of a key by time (ix_incidents_resolved_span): the last one starting at
+# or before a time, and the first one starting after it.
+SELECT_RESOLVED_SPAN_BEFORE = (
+    f"SELECT {SPAN_COLUMNS} FROM incidents "  # noqa: S608 - constants only
+    "WHERE fingerprint = ? AND service_id = ? AND status = 'resolved' AND first_alert_at <= ? "
+    "ORDER BY first_alert_at DESC, id DESC LIMIT 1"
+)
+SELECT_RESOLVED_SPAN_AFTER = (
+    f"SELECT {SPAN_COLUMNS} FROM incidents "  # noqa: S608 - constants only
+    "WHERE fingerprint = ? AND service_id = ? AND status = 'resolved' AND first_alert_at > ? "
+    "ORDER BY first_alert_at, id LIMIT 1"
+)
+
+# The first resolve of a key that belongs to no incident, in a time window
+# (ix_alerts_unmatched_resolve), among those stored before the alert being placed: on
+# PostgreSQL a batch's stale alerts are placed after its other alerts, and a stale resolve
+# stored later in the batch, not placed yet, must not count.
+SELECT_UNMATCHED_RESOLVE = (
+    "SELECT id, source_time, received_at FROM alerts WHERE fingerprint = ? AND service_id = ? "
+    "AND action = 'resolve' AND incident_id IS NULL AND source_time > ? AND source_time < ? "
+    "AND id < ? ORDER BY source_time, id LIMIT 1"
+)
+
+INSERT_RESOLVED_INCIDENT = (
+    "INSERT INTO incidents (service_id, integration_id, fingerprint, title, severity, status, "
+    "alert_count, first_alert_at, last_alert_at, created_at, resolved_at, resolved_by, "
+    "out_of_order) VALUES (?, ?, ?, ?, ?, 'resolved', ?, ?, ?, ?, ?, 'alert', TRUE) "
+    "RETURNING id"
+)
+
+UPDATE_SPAN = (
+    "UPDATE incidents SET alert_count = ?, severity = ?, first_alert_at = ?, last_alert_at = ? "
+    "WHERE id = ?"
+)
+
+SELECT_TRIGGERS_OF = (
+    "SELECT source_time, received_at, severity, title, integration_id FROM alerts "
+    "WHERE incident_id = ? AND action = 'trigger' ORDER BY source_time, id"
+)
+
+MOVE_TRIGGERS_UP_TO = (
+    "UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND action = 'trigger' "
+    "AND source_time <= ?"
+)
+
+PLACE_ALERT = "UPDATE alerts SET outcome = ?, incident_id = ? WHERE id = ?"
+
+UNLINK_RESOLVES_OF = (
+    "UPDATE alerts SET outcome = 'no_open_incident', incident_id = NULL "
+    "WHERE incident_id = ? AND action = 'resolve'"
+)
+
 SELECT_STATE = "SELECT state FROM integrations WHERE id = ?"
 # FOR NO KEY UPDATE, not FOR UPDATE: every alert insert takes FOR KEY SHARE on its
 # integration row (the foreign key check). FOR UPDATE conflicts with that, so one state
@@ -107,6 +172,16 @@ class RawSql:
         self.select_state_unlocked = self._q(SELECT_STATE)
         self.update_state = self._q(UPDATE_STATE)
         self.update_last_alert = self._q(UPDATE_LAST_ALERT)
+        self.select_open_span = self._q(SELECT_OPEN_SPAN)
+        self.select_resolved_span_before = self._q(SELECT_RESOLVED_SPAN_BEFORE)
+        self.select_resolved_span_after = self._q(SELECT_RESOLVED_SPAN_AFTER)
+        self.select_unmatched_resolve = self._q(SELECT_UNMATCHED_RESOLVE)
+        self.insert_resolved_incident = self._q(INSERT_RESOLVED_INCIDENT)
+        self.update_span = self._q(UPDATE_SPAN)
+        self.select_triggers_of = self._q(SELECT_TRIGGERS_OF)
+        self.move_triggers_up_to = self._q(MOVE_TRIGGERS_UP_TO)
+        self.place_alert = self._q(PLACE_ALERT)
+        self.unlink_resolves_of = self._q(UNLINK_RESOLVES_OF)
         self.begin = "BEGIN" if self.postgresql else "BEGIN IMMEDIATE"
 
     def _q(self, sql: str) -> str:

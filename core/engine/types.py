@@ -20,14 +20,51 @@ class Outcome(enum.StrEnum):
     """A triggering alert joined the open incident of its grouping key."""
     RESOLVED = "resolved"
     """A resolving alert resolved the open incident."""
+    LATE_OPENED = "late_opened"
+    """A trigger older than its grouping key's clock that no incident covers: made an
+    incident already resolved (by the next resolve that belonged to no incident), marked
+    ``out_of_order``. Never open, never paged as open."""
+    LATE_ATTACHED = "late_attached"
+    """A trigger older than its grouping key's clock: joined the incident whose time span
+    contains it (resolved or open; nothing reopens)."""
+    LATE_RESOLVED = "late_resolved"
+    """A resolve older than its grouping key's clock that falls inside an incident's span:
+    that span ends here, as in a replay in source-time order (the incident's triggers after
+    it stay with the incident; the ones before it become an incident of their own, already
+    resolved, marked ``out_of_order``)."""
     STALE = "stale"
-    """Older than the last state change applied to its grouping key: recorded, no effect."""
+    """Older than its grouping key's clock and nothing to place it in (a resolve between
+    incidents): recorded, no effect. A later late trigger may still be resolved by it."""
     DUPLICATE = "duplicate"
     """Same integration and dedupe key as a stored alert: not stored again."""
     INFO = "info"
     """An info alert: recorded, no effect on incidents."""
     NO_OPEN_INCIDENT = "no_open_incident"
-    """A resolving alert with no open incident to resolve: recorded, nothing created."""
+    """A resolving alert with no open incident to resolve: recorded, nothing created (a
+    trigger that arrives later and is older than it makes a ``late_opened`` incident that
+    this resolve ends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A lifecycle notification to send once the transaction has committed."""
+
+    hook: str
+    """``incident_opened``, ``alert_attached`` or ``incident_resolved``."""
+    incident_id: int
+    service_id: int
+    fingerprint: str
+    title: str
+    severity: str
+    status: str
+    integration_id: int | None
+    alert_id: int | None
+    actor: str | None = None
+    out_of_order: bool = False
+    """The incident was made already resolved (see ``Outcome.LATE_OPENED``): its
+    ``incident_opened`` is immediately followed by its ``incident_resolved``."""
+    opened_at: datetime | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(slots=True)

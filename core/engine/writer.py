@@ -45,7 +45,6 @@ from sqlalchemy import Connection, Engine
 
 from alertgate.engine.apply import (
     Applied,
-    PendingEvent,
     apply_delivery,
     apply_state_batch,
     collect_pg_row,
@@ -54,7 +53,7 @@ from alertgate.engine.apply import (
 from alertgate.engine.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from alertgate.engine.loopbatch import LoopBatches
 from alertgate.engine.sql import PG_APPLY_ALERT, RawSql
-from alertgate.engine.types import Delivery, IngestReport, StorageUnavailable
+from alertgate.engine.types import Delivery, IngestReport, PendingEvent, StorageUnavailable
 from alertgate.engine.writeturn import WriteTurn
 from alertgate.models import Alert
 from alertgate.storage.database import POOL_CACHE_KIB, WRITER_CACHE_KIB
@@ -488,7 +487,7 @@ class GroupCommitWriter:
                         break
             results = [Applied() for _ in jobs]
             for (index, alert), row in zip(owners, rows, strict=True):
-                collect_pg_row(results[index], jobs[index].delivery, alert, row)
+                collect_pg_row(results[index], cur, self._sql, jobs[index].delivery, alert, row)
             # Integration rows are locked in id order (stable: a row's updates keep their
             # delivery order), like _touch_integrations, so two writers cannot deadlock.
             apply_state_batch(cur, self._sql, [job.delivery for job in jobs])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from alertgate.engine.apply import PendingEvent
+from alertgate.engine.types import PendingEvent
 from alertgate.notify.outbox import Outbox
 from alertgate.notify.routing import severity_rank
 from alertgate.notify.sqlexec import Exec

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from alertgate.engine.apply import Applied, PendingEvent
+from alertgate.engine.apply import Applied
 from alertgate.engine.sql import RawSql, dump_json
-from alertgate.engine.types import Delivery
+from alertgate.engine.types import Delivery, PendingEvent
 from alertgate.models import Alert
 from alertgate.notify.routing import RoutingCache, RoutingTable
 from alertgate.notify.silences import Subject
@@ -75,6 +75,11 @@ def event_payload(
         },
         "occurred_at": now.isoformat(),
     }
+    if pending.out_of_order:
+        # Fired and cleared before alertgate saw it fire: one message with both times.
+        payload["incident"]["out_of_order"] = True
+        payload["incident"]["opened_at"] = _iso(pending.opened_at)
+        payload["incident"]["resolved_at"] = _iso(pending.resolved_at)
     if pending.actor:
         payload["actor"] = pending.actor
     if alert is not None:
@@ -85,6 +90,10 @@ def event_payload(
             "severity": str(alert.severity),
         }
     return payload
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 class Outbox:
@@ -189,7 +198,19 @@ class Outbox:
         event = EVENT_OF_HOOK.get(pending.hook)
         if event is None:
             return []
-        routes = table.routes(pending.service_id, event.value, pending.severity)
+        if pending.out_of_order:
+            # An incident made already resolved: never an "opened" page, only its resolve,
+            # sent to every channel that wants either (docs/notifications.md).
+            if event is not NotifyEvent.RESOLVED:
+                return []
+            wanted = [
+                route
+                for name in (NotifyEvent.OPENED.value, NotifyEvent.RESOLVED.value)
+                for route in table.routes(pending.service_id, name, pending.severity)
+            ]
+            routes = list({route.channel_id: route for route in wanted}.values())
+        else:
+            routes = table.routes(pending.service_id, event.value, pending.severity)
         if not routes:
             return []
         service = table.service_name(pending.service_id)

@@ -96,6 +96,8 @@ class Notification:
         """One line for chat and mail subjects: ``[RESOLVED] error payments: CPU high``."""
         inc = self.incident
         label = _LABELS.get(self.event, self.event.value.upper())
+        if inc.get("out_of_order"):
+            label = "FIRED AND CLEARED"
         return (
             f"[{label}] {inc.get('severity', '')} {inc.get('service', '')}: {inc.get('title', '')}"
         )
@@ -108,6 +110,12 @@ class Notification:
             return str(digest.get("summary", _CHANGES[NotifyEvent.DIGEST]))
         actor = self.payload.get("actor")
         alert = self.payload.get("alert")
+        inc = self.incident
+        if inc.get("out_of_order"):
+            return (
+                f"Fired at {inc.get('opened_at')} and cleared at {inc.get('resolved_at')} "
+                "(source times; the alarm reached alertgate after it had cleared)"
+            )
         by = f" by {actor}" if actor and actor != "alert" else ""
         if self.event is NotifyEvent.OPENED and isinstance(alert, Mapping):
             return f"Opened by alert: {alert.get('title', '')}"

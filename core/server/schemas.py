@@ -225,6 +225,8 @@ class IncidentOut(BaseModel):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    out_of_order: bool
+    """Made already resolved by alerts that arrived out of order (never open)."""
 
     @classmethod
     def of(cls, row: db.Incident, service: str) -> IncidentOut:
@@ -245,6 +247,7 @@ class IncidentOut(BaseModel):
             acknowledged_by=row.acknowledged_by,
             resolved_at=as_utc(row.resolved_at),
             resolved_by=row.resolved_by,
+            out_of_order=bool(row.out_of_order),
         )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -194,6 +195,17 @@ class Incident(Base):
         # service absent from them is estimated at ~0 rows) the planner rates any such index
         # as cheap as this one for the hot open-incident lookup, picks it by a tie, and then
         # reads every incident of the service per alert (migration 0004).
+        # Placing an out-of-order alert (alertgate.engine.late) looks up a grouping key's
+        # resolved incidents by time. Partial on resolved, so the hot open-incident lookup
+        # can never use it (its predicate does not imply status = 'resolved').
+        Index(
+            "ix_incidents_resolved_span",
+            "fingerprint",
+            "service_id",
+            "first_alert_at",
+            sqlite_where=text("status = 'resolved'"),
+            postgresql_where=text("status = 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -219,6 +231,9 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     """``alert`` (a resolving alert), ``quiet-period`` (the sweep) or the acting user."""
+    out_of_order: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Made already resolved by alerts that arrived out of order (a trigger older than the
+    resolve that ends it): never open in alertgate, reported opened and resolved at once."""
 
 
 class Alert(Base):
@@ -237,6 +252,18 @@ class Alert(Base):
         Index(
             "ix_alerts_service_integration_received", "service_id", "integration_id", "received_at"
         ),
+        # Resolves that belong to no incident (they found nothing open, or arrived out of
+        # order between incidents), by grouping key and time: a late trigger looks here for
+        # the resolve that ends it (alertgate.engine.late). Partial, so it holds only those
+        # few rows; the hot path's inserts of other alerts only test the predicate.
+        Index(
+            "ix_alerts_unmatched_resolve",
+            "fingerprint",
+            "service_id",
+            "source_time",
+            sqlite_where=text("action = 'resolve' AND incident_id IS NULL"),
+            postgresql_where=text("action = 'resolve' AND incident_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -247,7 +274,8 @@ class Alert(Base):
     fingerprint: Mapped[str] = mapped_column(String(512))
     action: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(String(30))
-    """What the engine did: opened, attached, resolved, stale, no_open_incident, info.
+    """What the engine did: opened, attached, resolved, late_opened, late_attached,
+    late_resolved, stale, no_open_incident, info (see alertgate.engine.types.Outcome).
     (``duplicate`` is reported to the caller but never stored: duplicates are dropped.)"""
     kind: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(1000))

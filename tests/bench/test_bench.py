@@ -26,7 +26,15 @@ from alertgate.registry import load_plugins
 from alertgate.server.runner import free_port
 from bench import bare, instructions, loadgen, run
 from bench.check import check_rows
-from bench.workload import OUTCOMES, Params, expect, generate, plan, replan, write_requests
+from bench.workload import (
+    GENERATED_OUTCOMES,
+    Params,
+    expect,
+    generate,
+    plan,
+    replan,
+    write_requests,
+)
 from tests.paths import ROOT_DIR
 
 ROOT = ROOT_DIR
@@ -38,7 +46,7 @@ def test_plan_keeps_each_alarms_deliveries_apart_and_mixes_every_outcome() -> No
     deliveries, expected = expect(plans)
     assert len(deliveries) == SMALL.messages
     counts = Counter(d.outcome for d in deliveries)
-    assert set(counts) == set(OUTCOMES)  # opened, attached, resolved, stale, duplicate, ...
+    assert set(counts) == GENERATED_OUTCOMES  # opened, attached, late_attached, duplicate, ...
     assert expected.stored_alerts == SMALL.messages - counts["duplicate"]
     assert expected.incidents == counts["opened"]
     assert expected.resolved_incidents == counts["resolved"]
@@ -47,7 +55,7 @@ def test_plan_keeps_each_alarms_deliveries_apart_and_mixes_every_outcome() -> No
         if item.duplicate_of is not None:
             assert pos - item.duplicate_of >= SMALL.gap
             assert d.outcome == "duplicate"
-        elif d.outcome != "stale":
+        elif d.outcome != "late_attached":
             if item.alarm in last:
                 assert pos - last[item.alarm] >= SMALL.gap
             last[item.alarm] = pos
@@ -82,11 +90,11 @@ def _perfect_rows(deliveries):  # type: ignore[no-untyped-def]
         )
         for n, d in enumerate(d for d in deliveries if d.outcome != "duplicate")
     ]
-    runs = Counter(d.run for d in deliveries if d.outcome == "attached")
-    resolved = {d.run for d in deliveries if d.outcome == "resolved"}
-    fps = {d.run: f"fp-{d.alarm}" for d in deliveries if d.outcome == "opened"}
+    runs = Counter(d.run for d in deliveries if d.action == "trigger" and d.run is not None)
+    resolved = {d.run for d in deliveries if d.action == "resolve" and d.run is not None}
+    fps = {d.run: f"fp-{d.alarm}" for d in deliveries if d.run is not None}
     incidents = [
-        (run + 1, fp, "resolved" if run in resolved else "triggered", 1 + runs[run])
+        (run + 1, fp, "resolved" if run in resolved else "triggered", runs[run])
         for run, fp in fps.items()
     ]
     return alerts, incidents

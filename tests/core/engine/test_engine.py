@@ -141,31 +141,47 @@ def test_dedupe_is_per_integration_and_none_key_never_dedupes(
     assert contributing == {a.integration_id, b.integration_id}
 
 
-def test_late_alarm_after_ok_is_stale_and_never_reopens(
+def test_late_alarm_after_ok_joins_the_resolved_incident(
     engine: IngestEngine, db_engine: Engine, seed: SeedFn
 ) -> None:
     s = seed()
     assert outcomes(engine, s, alarm("a1", minute=0)) == ["opened"]
     assert outcomes(engine, s, alarm("ok2", Action.RESOLVE, minute=10)) == ["resolved"]
-    # ALARM(t=5) arrives after OK(t=10): recorded as stale, nothing reopens or opens
-    assert outcomes(engine, s, alarm("a-late", minute=5)) == ["stale"]
-    assert [i.status for i in incidents(db_engine)] == ["resolved"]
+    # ALARM(t=5) arrives after OK(t=10): it never reopens anything, but it is not lost:
+    # it joins the resolved incident whose span (0..10) contains it (issue 25)
+    assert outcomes(engine, s, alarm("a-late", minute=5)) == ["late_attached"]
+    [inc] = incidents(db_engine)
+    assert (inc.status, inc.alert_count, inc.out_of_order) == ("resolved", 2, False)
     late = alert_rows(db_engine)[-1]
-    assert (late.outcome, late.incident_id, late.dedupe_key) == ("stale", None, "a-late")
+    assert (late.outcome, late.incident_id, late.dedupe_key) == ("late_attached", inc.id, "a-late")
 
 
 def test_out_of_order_ok_before_alarm(
     engine: IngestEngine, db_engine: Engine, seed: SeedFn
 ) -> None:
     s = seed()
-    # OK(t=10) is delivered before the ALARM(t=5) it ends: no incident is ever created
+    # OK(t=10) is delivered before the ALARM(t=5) it ends: the ALARM makes an incident that
+    # is already resolved, 5..10, marked out of order; nothing is ever open
     assert outcomes(engine, s, alarm("ok", Action.RESOLVE, minute=10)) == ["no_open_incident"]
-    assert outcomes(engine, s, alarm("a", minute=5)) == ["stale"]
-    assert incidents(db_engine) == []
-    # an old OK arriving after a newer ALARM is stale too and resolves nothing
+    assert outcomes(engine, s, alarm("a", minute=5)) == ["late_opened"]
+    [inc] = incidents(db_engine)
+    assert (inc.status, inc.out_of_order, inc.resolved_by) == ("resolved", True, "alert")
+    assert (inc.first_alert_at, inc.resolved_at) == (
+        T0 + timedelta(minutes=5),
+        T0 + timedelta(minutes=10),
+    )
+    assert [(r.outcome, r.incident_id) for r in alert_rows(db_engine)] == [
+        ("resolved", inc.id),
+        ("late_opened", inc.id),
+    ]
+    # an even older ALARM of the same span joins it, which now starts there
+    assert outcomes(engine, s, alarm("a0", minute=3)) == ["late_attached"]
+    [inc] = incidents(db_engine)
+    assert (inc.alert_count, inc.first_alert_at) == (2, T0 + timedelta(minutes=3))
+    # an old OK between that incident and a newer ALARM's resolves nothing
     assert outcomes(engine, s, alarm("a2", minute=20)) == ["opened"]
     assert outcomes(engine, s, alarm("ok-old", Action.RESOLVE, minute=15)) == ["stale"]
-    assert [i.status for i in incidents(db_engine)] == ["triggered"]
+    assert [i.status for i in incidents(db_engine)] == ["resolved", "triggered"]
 
 
 def test_resolve_without_open_incident_is_recorded(
@@ -480,6 +496,19 @@ def test_hot_path_lookups_use_indexes(db_engine: Engine) -> None:
         "open incident": (sql.select_open_incident, (1, "fp")),
         "attach": (sql.update_attach, ("error", sql.dt(T0), 1)),
         "last alert": (sql.update_last_alert, (sql.dt(T0), 1, sql.dt(T0))),
+        # placing a late alert (alertgate.engine.late): rarer, but also indexed
+        "open span": (sql.select_open_span, (1, "fp")),
+        "span before": (sql.select_resolved_span_before, ("fp", 1, sql.dt(T0))),
+        "span after": (sql.select_resolved_span_after, ("fp", 1, sql.dt(T0))),
+        "unmatched resolve": (
+            sql.select_unmatched_resolve,
+            ("fp", 1, sql.dt(T0), sql.dt(T0 + timedelta(days=1)), 10**6),
+        ),
+        "triggers of": (sql.select_triggers_of, (1,)),
+        "move triggers": (sql.move_triggers_up_to, (2, 1, sql.dt(T0))),
+        "span": (sql.update_span, (1, "error", sql.dt(T0), sql.dt(T0), 1)),
+        "place": (sql.place_alert, ("late_attached", 1, 1)),
+        "unlink": (sql.unlink_resolves_of, (1,)),
     }
     raw: Any = db_engine.raw_connection()
     try:

@@ -103,6 +103,55 @@ def test_lifecycle_hooks_after_commit_and_failing_notifier_is_harmless(
         engine.close()
 
 
+def test_an_incident_made_already_resolved_is_reported_opened_and_resolved_at_once(
+    db_engine: Engine, seed: SeedFn, install_plugin: InstallPlugin
+) -> None:
+    """Issue 25: OK(10) before its ALARM(5) gives one incident, never open; the hooks get
+    its opening and its resolve back to back, marked out of order, with both times."""
+    install_plugin("ag_recorder", RECORDER)
+    recorder: Any = importlib.import_module("ag_recorder")
+    engine = IngestEngine(db_engine, load_plugins())
+    try:
+        s = seed("checkout")
+
+        def send(*alerts: Any) -> Any:
+            return engine.ingest(Delivery(s.integration_id, s.service_id, list(alerts)))
+
+        ok = send(alarm("ok", Action.RESOLVE, 10)).outcomes[0]
+        late = send(alarm("a", minute=5)).outcomes[0]
+        assert (ok.outcome, late.outcome) == (Outcome.NO_OPEN_INCIDENT, Outcome.LATE_OPENED)
+        assert send(alarm("a0", minute=3)).outcomes[0].outcome is Outcome.LATE_ATTACHED
+        assert engine.flush_notifications(10)
+        assert [k for k, _ in recorder.EVENTS] == ["opened", "resolved"]  # nothing for a0
+        opened, resolved = (e for _, e in recorder.EVENTS)
+        for event in (opened, resolved):
+            assert (event.incident_id, event.status, event.out_of_order) == (
+                late.incident_id,
+                "resolved",
+                True,
+            )
+            assert (event.opened_at, event.resolved_at) == (
+                T0 + timedelta(minutes=5),
+                T0 + timedelta(minutes=10),
+            )
+        assert (opened.alert_id, resolved.alert_id) == (late.alert_id, ok.alert_id)
+        assert (opened.actor, resolved.actor) == (None, "alert")
+
+        # a late ALARM joining an open incident is an ordinary repeat for notifiers
+        recorder.EVENTS.clear()
+        assert send(alarm("b", minute=30)).outcomes[0].outcome is Outcome.OPENED
+        send(alarm("c", minute=40))
+        assert send(alarm("b-late", minute=35)).outcomes[0].outcome is Outcome.LATE_ATTACHED
+        assert engine.flush_notifications(10)
+        assert [(k, e.out_of_order) for k, e in recorder.EVENTS] == [
+            ("opened", False),
+            ("attached", False),
+            ("attached", False),
+        ]
+    finally:
+        engine.close()
+
+
 def test_slow_notifier_does_not_hold_back_deliveries(
     db_engine: Engine, seed: SeedFn, install_plugin: InstallPlugin
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -30,28 +30,65 @@ FPS = ["a", "b"]
 SEVS = [Severity.INFO, Severity.WARNING, Severity.ERROR, Severity.CRITICAL]
 
 
+FOREVER = datetime.max.replace(tzinfo=UTC)
+"""Where a span resolved by hand ends in the model: the engine records the wall clock, which
+is after every source time these tests use."""
+
+
+@dataclass
+class Trigger:
+    time: datetime
+    severity: Severity
+    title: str
+    seq: int
+
+
 @dataclass
 class ModelIncident:
     fingerprint: str
     title: str
-    severity: Severity
+    triggers: list[Trigger]
     status: str = "triggered"
-    count: int = 1
-    first: datetime = T0
-    last: datetime = T0
     resolved_by: str | None = None
+    end: datetime | None = None
+    """``resolved_at`` for a resolve by alert, FOREVER by hand, None while open."""
+    resolve: int | None = None
+    """The seq of the resolving alert."""
+    out_of_order: bool = False
+
+    @property
+    def first(self) -> datetime:
+        return min(t.time for t in self.triggers)
+
+    @property
+    def last(self) -> datetime:
+        return max(t.time for t in self.triggers)
+
+    @property
+    def severity(self) -> Severity:
+        return max((t.severity for t in self.triggers), key=lambda v: SEVERITY_RANK[v])
+
+    def contains(self, t: datetime) -> bool:
+        return self.first <= t and (self.end is None or t <= self.end)
 
 
 @dataclass
 class Model:
+    """DESIGN.md's incident semantics, in memory: alerts in arrival order, each older than
+    its key's clock placed where a replay in source-time order puts it (issue 25)."""
+
     seen: dict[tuple[int, str], str] = field(default_factory=dict)
     clock: dict[str, datetime] = field(default_factory=dict)
     open: dict[str, int] = field(default_factory=dict)
     incidents: list[ModelIncident] = field(default_factory=list)
+    unmatched: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
+    """Per fingerprint: resolves that belong to no incident, (time, seq)."""
+    seq: int = 0
 
     def alert(self, integration: int, key: str, alert: Alert) -> str:
         if (integration, key) in self.seen:
             return "duplicate"
+        self.seq += 1
         outcome = self._apply(alert)
         self.seen[(integration, key)] = outcome
         return outcome
@@ -60,30 +97,83 @@ class Model:
         if a.action is Action.INFO:
             return "info"
         if a.fingerprint in self.clock and a.source_time < self.clock[a.fingerprint]:
-            return "stale"
+            if a.action is Action.TRIGGER:
+                return self._late_trigger(a)
+            return self._late_resolve(a)
         self.clock[a.fingerprint] = a.source_time
         index = self.open.get(a.fingerprint)
         if a.action is Action.TRIGGER:
             if index is None:
                 self.open[a.fingerprint] = len(self.incidents)
-                self.incidents.append(
-                    ModelIncident(
-                        a.fingerprint, a.title, a.severity, first=a.source_time, last=a.source_time
-                    )
-                )
+                self.incidents.append(ModelIncident(a.fingerprint, a.title, [self._trigger(a)]))
                 return "opened"
-            inc = self.incidents[index]
-            inc.count += 1
-            inc.last = a.source_time
-            if SEVERITY_RANK[a.severity] > SEVERITY_RANK[inc.severity]:
-                inc.severity = a.severity
+            self.incidents[index].triggers.append(self._trigger(a))
             return "attached"
         if index is None:
+            self.unmatched.setdefault(a.fingerprint, []).append((a.source_time, self.seq))
             return "no_open_incident"
-        self.incidents[index].status = "resolved"
-        self.incidents[index].resolved_by = "alert"
+        self._end(self.incidents[index], a.source_time)
         del self.open[a.fingerprint]
         return "resolved"
+
+    def _trigger(self, a: Alert) -> Trigger:
+        return Trigger(a.source_time, a.severity, a.title, self.seq)
+
+    def _end(self, inc: ModelIncident, t: datetime) -> None:
+        inc.status, inc.resolved_by, inc.end, inc.resolve = "resolved", "alert", t, self.seq
+
+    def _key(self, fp: str) -> list[tuple[int, ModelIncident]]:
+        return [(n, i) for n, i in enumerate(self.incidents) if i.fingerprint == fp]
+
+    def _before(self, fp: str, t: datetime) -> ModelIncident | None:
+        found = [(i.first, n, i) for n, i in self._key(fp) if i.first <= t]
+        return max(found, key=lambda x: (x[0], x[1]))[2] if found else None
+
+    def _after(self, fp: str, t: datetime) -> ModelIncident | None:
+        found = [(i.first, n, i) for n, i in self._key(fp) if i.first > t]
+        return min(found, key=lambda x: (x[0], x[1]))[2] if found else None
+
+    def _late_trigger(self, a: Alert) -> str:
+        t = a.source_time
+        before = self._before(a.fingerprint, t)
+        if before is not None and before.contains(t):
+            before.triggers.append(self._trigger(a))
+            return "late_attached"
+        after = self._after(a.fingerprint, t)
+        bound = FOREVER if after is None else after.first
+        waiting = self.unmatched.get(a.fingerprint, [])
+        ends = sorted(r for r in waiting if t < r[0] < bound)
+        if ends:
+            waiting.remove(ends[0])
+            inc = ModelIncident(a.fingerprint, a.title, [self._trigger(a)], out_of_order=True)
+            inc.status, inc.resolved_by, inc.end, inc.resolve = "resolved", "alert", *ends[0]
+            self.incidents.append(inc)
+            return "late_opened"
+        if after is not None:
+            after.triggers.append(self._trigger(a))
+            return "late_attached"
+        return "stale"
+
+    def _late_resolve(self, a: Alert) -> str:
+        t = a.source_time
+        inc = self._before(a.fingerprint, t)
+        if inc is None or not (inc.end is None or (inc.resolved_by == "alert" and t < inc.end)):
+            self.unmatched.setdefault(a.fingerprint, []).append((t, self.seq))
+            return "stale"
+        earlier = sorted((x for x in inc.triggers if x.time <= t), key=lambda x: (x.time, x.seq))
+        later = [x for x in inc.triggers if x.time > t]
+        if not later:
+            if inc.end is not None and inc.resolve is not None:
+                self.unmatched.setdefault(a.fingerprint, []).append((inc.end, inc.resolve))
+            if inc.end is None:
+                del self.open[a.fingerprint]
+            self._end(inc, t)
+            return "late_resolved"
+        part = ModelIncident(a.fingerprint, earlier[0].title, earlier, out_of_order=True)
+        self._end(part, t)
+        inc.triggers = later
+        self.incidents.append(part)
+        return "late_resolved"
 
     def manual(self, verb: str, fingerprint: str) -> None:
         index = self.open.get(fingerprint)
@@ -94,8 +184,7 @@ class Model:
             if inc.status == "triggered":
                 inc.status = "acknowledged"
         else:
-            inc.status = "resolved"
-            inc.resolved_by = "tester"
+            inc.status, inc.resolved_by, inc.end = "resolved", "tester", FOREVER
             del self.open[fingerprint]
 
 
@@ -196,6 +285,8 @@ def test_engine_matches_the_reference_model(
             r.first_alert_at,
             r.last_alert_at,
             r.resolved_by,
+            r.resolved_at if r.resolved_by == "alert" else None,
+            r.out_of_order,
         )
         for r in rows
     ]
@@ -205,11 +296,15 @@ def test_engine_matches_the_reference_model(
             m.title,
             m.severity.value,
             m.status,
-            m.count,
+            len(m.triggers),
             m.first,
             m.last,
             m.resolved_by,
+            m.end if m.resolved_by == "alert" else None,
+            m.out_of_order,
         )
         for m in model.incidents
     ]
-    assert got == want
+    # Compared as sets: on PostgreSQL a batch's late alerts are placed after its other
+    # alerts, so an incident they make may get its id after one opened later in the batch.
+    assert sorted(got, key=str) == sorted(want, key=str)

@@ -377,3 +377,59 @@ def test_escalation_renotifies_triggered_incidents_at_most_k_times(
     finally:
         dispatcher.stop()
         engine.close()
+
+
+def test_an_alarm_that_fired_and_cleared_out_of_order_is_one_message(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    """OK delivered before its ALARM: the incident is made already resolved (issue 25), and
+    a rule that wants only "opened" still hears of it, once, as fired and cleared."""
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    fired = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    cleared = fired + timedelta(minutes=5)
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(
+                db_engine, PLUGINS, ids.service_id, "webhook", {"url": f"{receiver.url}/h"},
+                events=["opened"],
+            )  # fmt: skip
+            ok = _alert(Action.RESOLVE)
+            ok.source_time = cleared
+            alarm = _alert(Action.TRIGGER)
+            alarm.source_time = fired
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [ok]))
+            late = engine.ingest(Delivery(ids.integration_id, ids.service_id, [alarm]))
+            assert late.outcomes[0].outcome == "late_opened"
+            assert [(r.event, r.status) for r in _rows(db_engine)] == [("resolved", "pending")]
+            _drain(dispatcher)
+            [got] = receiver.wait_for(1)
+    finally:
+        dispatcher.stop()
+        engine.close()
+    body = got.json()
+    assert body["event"] == "resolved"
+    assert body["incident"]["status"] == "resolved"
+    assert body["incident"]["out_of_order"] is True
+    assert datetime.fromisoformat(body["incident"]["opened_at"]) == fired
+    assert datetime.fromisoformat(body["incident"]["resolved_at"]) == cleared
+    assert "ack_url" not in body
+
+
+def test_fired_and_cleared_reads_as_such_for_people() -> None:
+    from alertgate.notify.types import Notification as Message
+    from alertgate.notify.types import NotifyEvent
+
+    incident = {
+        "severity": "error",
+        "service": "api",
+        "title": "CPU",
+        "out_of_order": True,
+        "opened_at": "2026-12-01T10:00:00+00:00",
+        "resolved_at": "2026-12-01T10:05:00+00:00",
+    }
+    message = Message("k", NotifyEvent.RESOLVED, {"incident": incident}, "chat")
+    assert message.headline == "[FIRED AND CLEARED] error api: CPU"
+    assert "2026-12-01T10:00:00+00:00" in message.what_changed
+    assert "2026-12-01T10:05:00+00:00" in message.what_changed

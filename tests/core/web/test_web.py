@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import func, insert, select
 
 from alertgate.cli import main as cli
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import Action, Alert
 from alertgate.registry import load_plugins
 from alertgate.server import admin, setup_codes
 from alertgate.settings import Settings
@@ -515,3 +517,68 @@ def test_concurrent_first_run_setups_create_one_organization(server: UiServer) -
     assert statuses == [200, 409, 409, 409]
     with server.sessions()() as s:
         assert len(admin.list_tokens(s)) == 1
+
+
+# -- out-of-order incidents (issue 25) -------------------------------------------------------
+
+
+def test_an_out_of_order_incident_is_marked_in_the_list_the_page_and_the_api(
+    server: UiServer,
+) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    with server.sessions().begin() as s:
+        integration_id = admin.list_integrations(s, None, service_id)[0].id
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def alert(key: str, action: Action, minute: int, fingerprint: str) -> Alert:
+        return Alert(
+            title=f"{fingerprint} {key}",
+            source_time=t0 + timedelta(minutes=minute),
+            dedupe_key=key,
+            fingerprint=fingerprint,
+            action=action,
+        )
+
+    engine = IngestEngine(server.engine)
+    try:
+        late = engine.ingest(
+            Delivery(
+                integration_id,
+                service_id,
+                [
+                    alert("ok", Action.RESOLVE, 10, "late"),  # the OK first ...
+                    alert("alarm", Action.TRIGGER, 5, "late"),  # ... then its ALARM
+                    alert("other", Action.TRIGGER, 5, "in-order"),
+                ],
+            )
+        ).outcomes
+    finally:
+        engine.close()
+    assert [o.outcome.value for o in late] == ["no_open_incident", "late_opened", "opened"]
+    late_id, normal_id = late[1].incident_id, late[2].incident_id
+
+    token = server.new_token("acme")
+    client = sign_in(server, token)
+    rows = {
+        int(m.group(1)): m.group(2)
+        for m in re.finditer(
+            r'<tr data-incident="(\d+)"(.*?)</tr>', client.get("/incidents").text, re.S
+        )
+    }
+    assert "out of order" in rows[late_id] and "out of order" not in rows[normal_id]
+    page = client.get(f"/incidents/{late_id}").text
+    assert "out of order" in page and "never open here" in page
+    assert "out of order" not in client.get(f"/incidents/{normal_id}").text
+    client.close()
+
+    api = httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    detail = api.get(f"/api/v1/incidents/{late_id}").json()
+    assert (detail["status"], detail["out_of_order"]) == ("resolved", True)
+    assert [(a["action"], a["outcome"]) for a in detail["alerts"]] == [
+        ("trigger", "late_opened"),
+        ("resolve", "resolved"),
+    ]
+    assert api.get(f"/api/v1/incidents/{normal_id}").json()["out_of_order"] is False
+    api.close()

@@ -116,7 +116,8 @@ def test_cis_alarm_opens_and_ok_resolves(story: Story, db_engine: Engine) -> Non
     assert story.publish(alarm("ALARM", 0))[1] == [Outcome.OPENED]
     assert story.publish(alarm("ALARM", 5))[1] == [Outcome.ATTACHED]
     assert story.publish(alarm("OK", 10))[1] == [Outcome.RESOLVED]
-    assert story.publish(alarm("ALARM", 8))[1] == [Outcome.STALE]
+    # older than the OK: joins the resolved incident, reopens nothing (issue 25)
+    assert story.publish(alarm("ALARM", 8))[1] == [Outcome.LATE_ATTACHED]
     ((fingerprint, status, severity, title),) = incidents(db_engine)
     assert fingerprint.endswith(":alarm:cis-root-usage")
     assert (status, severity) == ("resolved", "critical")

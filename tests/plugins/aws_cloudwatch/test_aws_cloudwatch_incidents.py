@@ -75,8 +75,9 @@ def test_alarm_repeat_redelivery_ok(story: Any, db_engine: Engine) -> None:
     assert s.publish(message("ALARM", 5))[1] == [Outcome.ATTACHED]
     assert s.publish(message("INSUFFICIENT_DATA", 7))[1] == [Outcome.INFO]
     assert s.publish(message("OK", 10))[1] == [Outcome.RESOLVED]
-    # SNS does not keep order: an ALARM older than the OK must not reopen anything
-    assert s.publish(message("ALARM", 8))[1] == [Outcome.STALE]
+    # SNS does not keep order: an ALARM older than the OK must not reopen anything; it
+    # joins the resolved incident whose span contains it (issue 25)
+    assert s.publish(message("ALARM", 8))[1] == [Outcome.LATE_ATTACHED]
     assert s.publish("deployment finished")[1] == [Outcome.INFO]
     arn = f"arn:aws:cloudwatch:us-east-1:427809481713:alarm:{NAME}"
     assert incidents(db_engine) == [(arn, "resolved", f'ALARM: "{NAME}" in us-east-1')]

@@ -86,14 +86,15 @@ def test_one_incident_per_finding_updates_join_archive_resolves(
     other = "0" * 32
     assert story.publish(version(6, region="eu-west-1", finding_id=other))[1] == [Outcome.OPENED]
     assert story.publish(version(10, count=3, severity=7.5, archived=True))[1] == [Outcome.RESOLVED]
-    # An update older than the archive arrives late: it reopens nothing.
-    assert story.publish(version(7, count=4, severity=8.0))[1] == [Outcome.STALE]
+    # An update older than the archive arrives late: it reopens nothing, but joins the
+    # resolved incident whose span contains it (issue 25).
+    assert story.publish(version(7, count=4, severity=8.0))[1] == [Outcome.LATE_ATTACHED]
     assert incidents(db_engine) == [
         (
             "aws_guardduty:finding:123456789012:us-east-1:16afba5c5c43e07c9e3e5e2e544e95df",
             "resolved",
             "error",
-            2,
+            3,
         ),
         (f"aws_guardduty:finding:123456789012:eu-west-1:{other}", "triggered", "warning", 1),
     ]

@@ -136,7 +136,8 @@ def test_one_control_in_several_standards_is_one_incident(
     passed = in_standard(5, "nist-800-53/v/5.0.0", Compliance={"Status": "PASSED"})
     assert story.publish(passed)[1] == [Outcome.RESOLVED]
     late = in_standard(4, "pci-dss/v/3.2.1")
-    assert story.publish(late)[1] == [Outcome.STALE]
+    # older than the PASSED: reopens nothing, joins the resolved incident (issue 25)
+    assert story.publish(late)[1] == [Outcome.LATE_ATTACHED]
     with Session(db_engine) as session:
         rows = session.execute(
             select(Incident.fingerprint, Incident.status, Incident.alert_count).order_by(
@@ -144,7 +145,7 @@ def test_one_control_in_several_standards_is_one_incident(
             )
         ).all()
     assert [tuple(r) for r in rows] == [
-        (f"aws_securityhub:EC2.8:{INSTANCE}:111111111111", "resolved", 3),
+        (f"aws_securityhub:EC2.8:{INSTANCE}:111111111111", "resolved", 4),
         (
             f"aws_securityhub:EC2.8:{INSTANCE.replace('i-077c', 'i-999c')}:111111111111",
             "triggered",

@@ -16,18 +16,20 @@ is ``failed``: shown on the incident's timeline, in the API and in /metrics.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter
-from pydantic import ValidationError
+from prometheus_client import Counter as MetricCounter
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from alertgate.engine.sql import RawSql
@@ -44,7 +46,7 @@ from alertgate.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = Counter(
+NOTIFICATIONS = MetricCounter(
     "alertgate_notifications_total",
     "Notification attempts by channel type and result: delivered, retried, failed, folded "
     "(over the channel's rate limit, sent later in a digest).",
@@ -52,6 +54,7 @@ NOTIFICATIONS = Counter(
 )
 
 CLAIM_BATCH = 20
+SETTINGS_CACHE_SIZE = 256
 ESCALATION_CHECK_SECONDS = 15.0
 """How often each dispatcher looks for incidents due for re-notification."""
 MAX_ERROR = 500
@@ -79,7 +82,9 @@ SELECT_CHANNEL = (
     "SELECT id, name, type, settings, secrets, enabled, rate_limit_per_minute "
     "FROM notification_channels WHERE id = ?"
 )
-SELECT_INCIDENT_STATUS = "SELECT status FROM incidents WHERE id = ?"
+SELECT_OPEN_INCIDENTS = (
+    "SELECT id FROM incidents WHERE id IN ({ids}) AND status IN ('triggered', 'acknowledged')"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,7 @@ class Dispatcher:
             allow_private=settings.notify_allow_private_addresses,
         )
         self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self._settings_cache: dict[tuple[int, str | None, str], BaseModel] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -203,12 +209,30 @@ class Dispatcher:
     # -- one round -----------------------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Claim due notifications and send each; returns how many were claimed."""
+        """Claim due notifications and send each; returns how many were claimed.
+
+        A round reads the claimed notifications' channels and incidents once and records
+        every outcome in one transaction at its end: on SQLite each write transaction
+        takes the writers' turn from the ingest path, so one per round, not one per
+        message. A crash before that commit leaves the round's rows leased; they are sent
+        again after the lease, with the same idempotency keys.
+        """
         claimed = self._claim_due(now or datetime.now(UTC))
-        for item in claimed:
-            if self._stop.is_set():
-                break  # the lease brings the rest back
-            self._deliver(item)
+        channels = {cid: self._channel(cid) for cid in {item.channel_id for item in claimed}}
+        open_ids = self._open_incidents({item.incident_id for item in claimed})
+        outcomes: list[tuple[Claimed, str, BaseException | None]] = []
+        sent: Counter[int] = Counter()  # per channel, this round: not yet recorded
+        try:
+            for item in claimed:
+                if self._stop.is_set():
+                    break  # the lease brings the rest back
+                outcome = self._deliver(item, channels[item.channel_id], open_ids, sent)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                    if outcome[2] is None:
+                        sent[item.channel_id] += 1
+        finally:
+            self._finish_all(outcomes)
         return len(claimed) + self._flush_digests(datetime.now(UTC))
 
     def _claim_due(self, now: datetime) -> list[Claimed]:
@@ -232,23 +256,26 @@ class Dispatcher:
             for r in sorted(rows, key=lambda r: int(r[0]))
         ]
 
-    def _deliver(self, item: Claimed) -> None:
-        channel = self._channel(item.channel_id)
+    def _deliver(
+        self, item: Claimed, channel: Channel | None, open_ids: set[int], sent: Counter[int]
+    ) -> tuple[Claimed, str, BaseException | None] | None:
+        """Send one claimed notification; its outcome to record (``None``: folded into a
+        digest, already recorded)."""
         if channel is None:
-            self._finish(item, "-", NotificationError("the channel was deleted", retryable=False))
-            return
-        if item.event != NotifyEvent.DIGEST and self._fold_if_over_limit(channel, item):
-            return
-        payload = self.render(item.payload, incident_open=self._is_open(item.incident_id))
+            return item, "-", NotificationError("the channel was deleted", retryable=False)
+        if item.event != NotifyEvent.DIGEST and self._fold_if_over_limit(
+            channel, item, sent[channel.id]
+        ):
+            return None
+        payload = self.render(item.payload, incident_open=item.incident_id in open_ids)
         notification = Notification(
             item.idempotency_key, NotifyEvent(item.event), payload, channel.name, item.attempts
         )
         try:
             self.send(channel, notification)
         except Exception as exc:
-            self._finish(item, channel.type, exc)
-        else:
-            self._finish(item, channel.type, None)
+            return item, channel.type, exc
+        return item, channel.type, None
 
     def escalate(self, now: datetime | None = None) -> int:
         """Queue the re-notifications due now (alertgate.notify.escalation)."""
@@ -262,12 +289,13 @@ class Dispatcher:
     def _window(self) -> timedelta:
         return timedelta(seconds=self.settings.notify_rate_window_seconds)
 
-    def _fold_if_over_limit(self, channel: Channel, item: Claimed) -> bool:
+    def _fold_if_over_limit(self, channel: Channel, item: Claimed, unrecorded: int) -> bool:
         if channel.rate_limit <= 0:
             return False
         with self._turn, self.db.begin() as conn:
             ex = ConnExec(conn)
-            if not storm.over_limit(ex, channel.id, channel.rate_limit, self._window, _now()):
+            window, limit = self._window, channel.rate_limit
+            if not storm.over_limit(ex, channel.id, limit, window, _now(), unrecorded):
                 return False
             storm.fold(ex, item.id, item.lease)
         NOTIFICATIONS.labels(channel.type, "folded").inc()
@@ -300,10 +328,23 @@ class Dispatcher:
             ctype = self.plugins.get_channel_type(channel.type)
         except UnknownIntegrationType as exc:
             raise NotificationError(str(exc.args[0]), retryable=False) from None
+        settings = self._channel_settings(channel, ctype.settings_model)
+        self.plugins.send_notification(channel.type, notification, settings, self._http)
+
+    def _channel_settings(self, channel: Channel, model: type[BaseModel]) -> BaseModel:
+        """The channel's validated settings, secrets decrypted; kept per channel while its
+        stored row is the same (decrypting and validating cost more than a small send).
+
+        :raises NotificationError: The key or the settings are wrong (not retryable).
+        """
+        cache_key = (channel.id, channel.secrets, json.dumps(channel.settings, sort_keys=True))
+        cached = self._settings_cache.get(cache_key)
+        if cached is not None:
+            return cached
         try:
             fernet = fernet_from(self.settings.secret_key) if channel.secrets else None
             values = {**channel.settings, **decrypt(fernet, channel.secrets)}
-            settings = ctype.settings_model.model_validate(values)
+            settings = model.model_validate(values)
         except SecretKeyError as exc:
             raise NotificationError(str(exc), retryable=False) from None
         except ValidationError as exc:
@@ -311,7 +352,10 @@ class Dispatcher:
             raise NotificationError(
                 f"invalid channel settings: {fields}", retryable=False
             ) from None
-        self.plugins.send_notification(channel.type, notification, settings, self._http)
+        if len(self._settings_cache) >= SETTINGS_CACHE_SIZE:
+            self._settings_cache.clear()
+        self._settings_cache[cache_key] = settings
+        return settings
 
     def render(self, stored: dict[str, Any], *, incident_open: bool) -> dict[str, Any]:
         """The documented body: the stored payload plus the incident's URL and, while the
@@ -339,13 +383,34 @@ class Dispatcher:
             bool(enabled), int(limit or 0),
         )  # fmt: skip
 
-    def _is_open(self, incident_id: int) -> bool:
+    def _open_incidents(self, incident_ids: set[int]) -> set[int]:
+        """Which of these incidents are open (their messages carry an acknowledge link)."""
+        if not incident_ids:
+            return set()
+        marks = ", ".join("?" for _ in incident_ids)
         with self.db.connect() as conn:
-            rows = ConnExec(conn).rows(SELECT_INCIDENT_STATUS, (incident_id,))
-        return bool(rows) and str(rows[0][0]) in ("triggered", "acknowledged")
+            rows = ConnExec(conn).rows(
+                SELECT_OPEN_INCIDENTS.format(ids=marks), tuple(sorted(incident_ids))
+            )
+        return {int(r[0]) for r in rows}
 
-    def _finish(self, item: Claimed, channel_type: str, error: BaseException | None) -> None:
+    def _finish_all(self, outcomes: list[tuple[Claimed, str, BaseException | None]]) -> None:
+        """Record a round's outcomes in one transaction."""
+        if not outcomes:
+            return
         now = datetime.now(UTC)
+        writes = [self._outcome(item, ctype, error, now) for item, ctype, error in outcomes]
+        with self._turn, self.db.begin() as conn:
+            ex = ConnExec(conn)
+            for statement, params, _ in writes:
+                ex.rows(statement, params)
+        for (_, ctype, _), (_, _, result) in zip(outcomes, writes, strict=True):
+            NOTIFICATIONS.labels(ctype, result).inc()
+
+    def _outcome(
+        self, item: Claimed, channel_type: str, error: BaseException | None, now: datetime
+    ) -> tuple[str, tuple[Any, ...], str]:
+        """The statement recording one attempt, its parameters and the result's name."""
         params: tuple[Any, ...]
         if error is None:
             statement, params = MARK_DELIVERED, (self.sql.dt(now), item.id, item.lease)
@@ -372,6 +437,4 @@ class Dispatcher:
                 "notification %s (incident %s, %s) attempt %d: %s (%s)",
                 item.id, item.incident_id, channel_type, item.attempts, message, result,
             )  # fmt: skip
-        with self._turn, self.db.begin() as conn:
-            ConnExec(conn).rows(statement, params)
-        NOTIFICATIONS.labels(channel_type, result).inc()
+        return statement, params, result

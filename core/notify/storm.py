@@ -37,12 +37,18 @@ SET_DIGEST = "UPDATE notifications SET digest_id = ? WHERE channel_id = ? AND di
 SELECT_DIGEST_ID = "SELECT id FROM notifications WHERE idempotency_key = ?"
 
 
-def over_limit(ex: Exec, channel_id: int, limit: int, window: timedelta, now: datetime) -> bool:
-    """Whether the channel already sent ``limit`` messages in the window ending now."""
+def over_limit(
+    ex: Exec, channel_id: int, limit: int, window: timedelta, now: datetime, unrecorded: int = 0
+) -> bool:
+    """Whether the channel already sent ``limit`` messages in the window ending now.
+
+    :param unrecorded: Messages sent but not yet recorded as delivered (the dispatcher
+        records a round's outcomes at its end).
+    """
     if limit <= 0:
         return False
     rows = ex.rows(SENT_SINCE, (channel_id, ex.sql.dt(now - window)))
-    return int(rows[0][0]) >= limit
+    return int(rows[0][0]) + unrecorded >= limit
 
 
 def fold(ex: Exec, notification_id: int, lease: str) -> None:

@@ -9,6 +9,7 @@ mode asks for a :class:`~alertgate.errors.PluginError` instead.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -135,7 +136,12 @@ class Plugins:
             ) from None
 
     def validate_settings(
-        self, slug: str, raw: Mapping[str, Any] | None, *, known_keys_only: bool = True
+        self,
+        slug: str,
+        raw: Mapping[str, Any] | None,
+        *,
+        known_keys_only: bool = True,
+        strict: bool = False,
     ) -> BaseModel:
         """Validate per-integration settings against the type's settings model.
 
@@ -143,6 +149,9 @@ class Plugins:
             a misspelled key must not be dropped silently), unless the model itself allows
             extra keys. ``False`` for settings already stored, which may carry a key a
             newer plugin version no longer has.
+        :param strict: Validate as JSON in pydantic's strict mode (what the API receives),
+            so that what the settings schema forbids (a string for a number, 0 for false)
+            is refused rather than coerced.
         :raises UnknownIntegrationType: No loaded plugin provides ``slug``.
         :raises pydantic.ValidationError: The settings do not fit the model.
         """
@@ -155,6 +164,8 @@ class Plugins:
                     model.__name__,
                     [{"type": "extra_forbidden", "loc": (k,), "input": values[k]} for k in unknown],
                 )
+        if strict:
+            return model.model_validate_json(json.dumps(values), strict=True)
         return model.model_validate(values)
 
     def unavailable_message(self, slug: str) -> str:

@@ -9,7 +9,6 @@ errors and the CLI into exit status 1.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -262,13 +261,8 @@ def _validated_settings(
     plugins: Plugins, slug: str, raw: Mapping[str, Any] | None, *, strict: bool = False
 ) -> dict[str, Any]:
     try:
-        if strict:
-            # JSON input (the API): validated as JSON in strict mode, so that what the
-            # settings schema forbids (a string for a number, 0 for false) is refused.
-            settings_model = plugins.get_type(slug).settings_model
-            model = settings_model.model_validate_json(json.dumps(dict(raw or {})), strict=True)
-        else:
-            model = plugins.validate_settings(slug, raw)
+        # Strict for JSON input (the API): see Plugins.validate_settings.
+        model = plugins.validate_settings(slug, raw, strict=strict)
     except UnknownIntegrationType as exc:
         raise InvalidInput("unknown_integration_type", str(exc.args[0])) from None
     except ValidationError as exc:

@@ -92,6 +92,17 @@ def load_plugins(disabled: Iterable[str] | None = None, *, strict: bool = False)
     return plugins
 
 
+def _integral_as_int(value: Any) -> Any:
+    """``value`` with every integral float (``3.0``) as an int, in lists and objects too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_as_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_as_int(v) for v in value]
+    return value
+
+
 class Plugins:
     """Typed access to the hooks. The rest of alertgate never calls ``pm.hook`` itself."""
 
@@ -165,7 +176,8 @@ class Plugins:
                     [{"type": "extra_forbidden", "loc": (k,), "input": values[k]} for k in unknown],
                 )
         if strict:
-            return model.model_validate_json(json.dumps(values), strict=True)
+            # JSON Schema counts 3.0 as an integer; pydantic's strict mode does not.
+            return model.model_validate_json(json.dumps(_integral_as_int(values)), strict=True)
         return model.model_validate(values)
 
     def unavailable_message(self, slug: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.notify.types import ROUTABLE_EVENTS
+from alertgate.server.schemas import Name
 
 EventName = Literal["opened", "acknowledged", "resolved"]
 SeverityName = Literal["critical", "error", "warning", "info"]
@@ -18,7 +19,7 @@ class ChannelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(min_length=1, max_length=100, description="Channel type slug.")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Settings of the type; secret fields are write-only (stored encrypted).",

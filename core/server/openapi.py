@@ -116,7 +116,9 @@ def build_openapi(
             }
         else:
             responses[str(r.status)] = {"description": "Success."}
-        for status in sorted({401, 503, *r.errors}):
+        # 400 on every operation: any request can be malformed below the API (a header
+        # the HTTP parser refuses, a bad Content-Length) whatever its route.
+        for status in sorted({400, 401, 503, *r.errors}):
             responses[str(status)] = {
                 "description": _ERROR_TEXT.get(status, "Error."),
                 "content": {"application/json": {"schema": ref(ErrorBody)}},

@@ -15,8 +15,30 @@ from alertgate.plugins.aws_sns.verify import DEFAULT_MAX_AGE_SECONDS
 class SnsSettings(BaseModel):
     """Per-integration SNS options, inherited by the settings model of every AWS type."""
 
-    # A misspelt option must be an error, not a silently ignored key.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt option must be an error, not a silently ignored key. The JSON schema
+    # states the rule of _unsigned_needs_secret, so the API document allows only what
+    # validates.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {
+                "anyOf": [
+                    {
+                        "properties": {"raw_message_delivery": {"const": True}},
+                        "required": ["raw_message_delivery"],
+                    },
+                    {
+                        "properties": {"accept_direct_posts": {"const": True}},
+                        "required": ["accept_direct_posts"],
+                    },
+                ]
+            },
+            "then": {
+                "required": ["shared_secret_sha256"],
+                "properties": {"shared_secret_sha256": {"type": "string"}},
+            },
+        },
+    )
 
     verify_signatures: bool = Field(
         True,
@@ -54,11 +76,13 @@ class SnsSettings(BaseModel):
         None,
         description="Hex SHA-256 of the secret unsigned deliveries must carry (in "
         "shared_secret_header, or as the HTTP Basic password).",
+        json_schema_extra={"pattern": "^[0-9a-fA-F]{64}$"},
     )
     shared_secret_header: str = Field(
         "x-alertgate-key",
         description="Header carrying the shared secret of unsigned deliveries (the API key "
         "name of an EventBridge connection).",
+        json_schema_extra={"pattern": "^[A-Za-z0-9-]{1,64}$"},
     )
 
     @field_validator("shared_secret_sha256")

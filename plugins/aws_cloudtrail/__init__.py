@@ -28,6 +28,7 @@ from alertgate.plugins.aws_cloudtrail import events, metrics
 from alertgate.plugins.aws_cloudtrail.cli import cloudtrail
 from alertgate.plugins.aws_cloudtrail.demo import demo_story
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_cloudtrail.setup.cli import aws
 from alertgate.plugins.aws_cloudwatch.alarms import (
     alarm_action,
     alarm_fingerprint,
@@ -186,6 +187,7 @@ alertgate_describe_state = CLOUDTRAIL.describe_state
 @hookimpl(trylast=True)
 def alertgate_register_commands(cli: click.Group) -> None:
     cli.add_command(cloudtrail)
+    cli.add_command(aws)
 
 
 @hookimpl(trylast=True)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alertgate.plugins.aws_cloudtrail.setup.plan import METRIC_NAMESPACE, EventRule, Plan
+from alertgate.plugins.aws_cloudtrail.setup.plan import (
+    METRIC_NAMESPACE,
+    EventRule,
+    Plan,
+    alarm_settings,
+    topic_policy,
+)
 
 Node = dict[str, Any]
 
@@ -27,7 +33,6 @@ def _sub(text: str) -> Node:
 
 
 def _topic_resources() -> Node:
-    publishers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
     return {
         TOPIC: {
             "Type": "AWS::SNS::Topic",
@@ -37,21 +42,7 @@ def _topic_resources() -> Node:
             "Type": "AWS::SNS::TopicPolicy",
             "Properties": {
                 "Topics": [_ref(TOPIC)],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "CloudWatchAndEventBridgePublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": publishers},
-                            "Action": "sns:Publish",
-                            "Resource": _ref(TOPIC),
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}
-                            },
-                        }
-                    ],
-                },
+                "PolicyDocument": topic_policy(_ref(TOPIC), _ref("AWS::AccountId")),
             },
         },
         "Subscription": {
@@ -187,20 +178,7 @@ def _alarm_resources(plan: Plan) -> Node:
         resources[f"Filter{alarm.logical_id}"] = metric_filter
         resources[f"Alarm{alarm.logical_id}"] = {
             "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmName": alarm.name,
-                "AlarmDescription": f"alertgate detection {alarm.detection_id}: {alarm.title}",
-                "Namespace": METRIC_NAMESPACE,
-                "MetricName": alarm.metric_name,
-                "Statistic": "Sum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [_ref(TOPIC)],
-                "OKActions": [_ref(TOPIC)],
-            },
+            "Properties": alarm_settings(alarm, _ref(TOPIC)),
         }
     return resources
 

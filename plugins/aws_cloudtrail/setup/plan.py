@@ -139,13 +139,17 @@ def _equals(rule: Rule, name: str) -> set[str]:
     }
 
 
-def _cloudtrail_rules(detections: Sequence[Detection], prefix: str) -> list[EventRule]:
+def _cloudtrail_rules(
+    detections: Sequence[Detection], prefix: str, notes: list[str]
+) -> list[EventRule]:
     # One rule per event source, naming the union of the event names detections look for
     # there: broader than each detection (alertgate applies the exact rule), far fewer rules.
     names: dict[str, set[str] | None] = {}
     for detection in detections:
         sources = _equals(detection.rule, "eventSource")
         events = _equals(detection.rule, "eventName")
+        if not sources and not events:
+            notes.append(f"{detection.id}: names no event; watched by its alarm only")
         for source in sources or ({"*"} if events else set()):
             if not events:
                 names[source] = None
@@ -215,7 +219,8 @@ def make_plan(
         raise PlanError("--detections needs an aws_cloudtrail integration")
     if with_trail and not detections:
         raise PlanError("--with-trail needs an aws_cloudtrail integration with detections")
-    alarms, notes = [], []
+    alarms: list[MetricAlarm] = []
+    notes: list[str] = []
     for detection in detections:
         alarm = _alarm(detection, prefix)
         if len(alarm.pattern) > MAX_FILTER_PATTERN:
@@ -226,7 +231,7 @@ def make_plan(
         alarms.append(alarm)
     rules: list[EventRule] = []
     if eventbridge:
-        rules.extend(_cloudtrail_rules(detections, prefix))
+        rules.extend(_cloudtrail_rules(detections, prefix, notes))
         finding = FINDING_RULES.get(integration_type)
         if finding is not None:
             rules.append(
@@ -256,3 +261,41 @@ def make_plan(
         with_trail=with_trail,
         notes=tuple(notes),
     )
+
+
+def topic_policy(topic_arn: Any, account: Any) -> dict[str, Any]:
+    """The topic's access policy: CloudWatch alarms and EventBridge rules of this account
+    may publish. ``topic_arn`` and ``account`` are values, or CloudFormation references."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchAndEventBridgePublish",
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ],
+    }
+
+
+def alarm_settings(alarm: MetricAlarm, topic_arn: Any) -> dict[str, Any]:
+    """The alarm of one detection: the same names serve ``put_metric_alarm`` and the
+    ``AWS::CloudWatch::Alarm`` properties. OK actions resolve the incident; missing data
+    (no matching event) is not breaching, so a quiet account stays OK."""
+    return {
+        "AlarmName": alarm.name,
+        "AlarmDescription": f"alertgate detection {alarm.detection_id}: {alarm.title}",
+        "Namespace": METRIC_NAMESPACE,
+        "MetricName": alarm.metric_name,
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [topic_arn],
+        "OKActions": [topic_arn],
+    }

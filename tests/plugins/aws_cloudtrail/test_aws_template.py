@@ -88,7 +88,7 @@ def test_every_variant_passes_cfn_lint(database: str, tmp_path: Path) -> None:
             "--detections",
             "root_account_usage,cloudtrail_changes",
             "--eventbridge",
-        ).output
+        ).stdout
     )
     files.append(narrowed)
     assert len(files) == 5 * 4 + 8 + 1

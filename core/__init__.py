@@ -23,6 +23,7 @@ from alertgate.models import (
     IntegrationType,
     ParseContext,
     ParseResult,
+    SampleDelivery,
     Severity,
     StateItem,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ParseContext",
     "ParseResult",
     "PluginContext",
+    "SampleDelivery",
     "Severity",
     "StashKey",
     "StateItem",

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from alertgate.models import StateItem
 from alertgate.server import admin
 from alertgate.server.keys import integration_url
+from alertgate.server.testalert import send_test_alert
 from alertgate.storage.schema import (
     OPEN_STATUSES,
     ApiToken,
@@ -378,6 +379,28 @@ def rotate_integration_key(page: Page) -> Response:
         keyed = admin.rotate_key(s, integration)
     page.state.cache.forget_integration(integration_id)
     return _show_url(page, service, keyed.integration, keyed.key, rotated=True)
+
+
+def test_integration(page: Page) -> Response:
+    """Send a test alert, then show the incident it made (or the integration's log)."""
+    service_id = page.path_int("service_id")
+    integration_id = page.path_int("integration_id")
+    with page.state.sessions() as s:
+        service = admin.get_service(s, service_id, page.org_id)
+        integration = admin.get_integration(s, integration_id, page.org_id)
+        if integration.service_id != service.id:
+            raise PageError(404, "Not found.")
+        try:
+            result = send_test_alert(s, page.state.engine, page.state.settings, integration)
+        except admin.InvalidInput as exc:
+            raise PageError(400, exc.message) from exc
+    incidents = [row["incident"]["id"] for row in result.outcomes if row["incident"]]
+    target = (
+        f"/incidents/{incidents[0]}"
+        if incidents
+        else f"/services/{service_id}/integrations/{integration_id}"
+    )
+    return RedirectResponse(target, status_code=303)
 
 
 # -- incidents -----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from alertgate.models import (
     ParseResult,
     StateItem,
 )
+from alertgate.plugins.aws_sns.health import is_heartbeat
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
 from alertgate.plugins.aws_sns.state import describe_sns_state
@@ -77,6 +78,8 @@ def parse_sns_delivery(
     received = receive(request, context, settings)
     if isinstance(received, ParseResult):
         return received
+    if is_heartbeat(received.message):
+        return ParseResult(state_updates=received.state_updates, note="alertgate heartbeat")
     result = build(received, settings)
     result.state_updates.update(received.state_updates)
     return result

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from alertgate.plugins.aws_cloudtrail.catalog import Detection
 from alertgate.plugins.aws_cloudtrail.rules import AllOf, Condition, Rule
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_sns.health import HEARTBEAT_MESSAGE
 
 METRIC_NAMESPACE = "CloudTrailMetrics"
 MAX_FILTER_PATTERN = 1024
@@ -55,9 +56,6 @@ FINDING_RULES: dict[str, dict[str, Any]] = {
     "aws_health": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
 }
 """The EventBridge rule each EventBridge-fed integration type needs."""
-
-HEARTBEAT_MESSAGE = '{"alertgate": "heartbeat", "version": 1}'
-"""What the hourly heartbeat schedule publishes to the topic."""
 
 
 class PlanError(ValueError):

@@ -150,6 +150,16 @@ def test_deploy_creates_reads_back_is_idempotent_and_delivers(
     detail = setup.api.get(f"/api/v1/incidents/{incident['id']}").json()
     assert detail["alerts"][0]["attributes"]["detection"] == "root_account_usage"
 
+    # The heartbeat the schedule publishes is recorded, and makes no alert.
+    sns.publish(TopicArn=topic, Message=HEARTBEAT_MESSAGE)
+    integration = setup.api.get(f"/api/v1/integrations/{setup.integration_id}").json()
+    state = integration["state"]
+    assert state["sns"]["status"] == "confirmed"
+    assert state["last_heartbeat_at"] and state["last_delivery_at"]
+    assert len(setup.api.get("/api/v1/incidents").json()["items"]) == 1
+    detail = setup.api.get(f"/api/v1/incidents/{incident['id']}").json()
+    assert len(detail["alerts"]) == 1
+
 
 def test_existing_alarms_get_the_topic(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     cloudwatch = setup.aws("cloudwatch")

@@ -222,7 +222,16 @@ def test_fake_sns_confirmation_notification_and_unsubscribe(
         response = post(signer.unsubscribe_confirmation(topic_arn=topic))
         assert response.status_code == 200, response.text
         assert alertgate.state()["sns"]["status"] == "unsubscribed"
+        removed = [i for i in alertgate.incidents() if i["title"] == "SNS subscription removed"]
+        assert [i["status"] for i in removed] == ["triggered"]
+        assert alertgate.state()["last_delivery_at"]
         assert len(sns.confirm_calls()) == 1, "an UnsubscribeConfirmation never re-subscribes"
         # Only the certificate (once, then cached) and the one confirmation were requested.
         assert sns.paths().count(f"/{signer.cert_file_name}") == 1
         assert len(sns.requests) == 2
+
+        # Subscribed again: the "SNS subscription removed" incident resolves.
+        response = post(signer.subscription_confirmation(topic_arn=topic, token="d" * 64))
+        assert response.status_code == 200, response.text
+        removed = [i for i in alertgate.incidents() if i["title"] == "SNS subscription removed"]
+        assert [i["status"] for i in removed] == ["resolved"]

@@ -30,7 +30,7 @@ pinned) ride along with whatever ``build`` returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -82,7 +82,19 @@ def parse_sns_delivery(
         return ParseResult(state_updates=received.state_updates, note="alertgate heartbeat")
     result = build(received, settings)
     result.state_updates.update(received.state_updates)
+    name_accounts(result.alerts, settings.account_names)
     return result
+
+
+def name_accounts(alerts: Sequence[Alert], names: Mapping[str, str]) -> None:
+    """Add the account's name (``account_names``) to each alert's title and attributes."""
+    if not names:
+        return
+    for alert in alerts:
+        name = names.get(str(alert.attributes.get("account") or ""))
+        if name and "account_name" not in alert.attributes:
+            alert.attributes["account_name"] = name
+            alert.title = f"{alert.title} [{name}]"
 
 
 class SnsFedType(Generic[SettingsT]):

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from alertgate.cli import main
 from alertgate.plugins.aws_cloudtrail.catalog import normalize_metric_name
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
 from alertgate.plugins.aws_cloudtrail.setup.cfn import template, to_yaml
@@ -25,23 +23,12 @@ from alertgate.plugins.aws_cloudtrail.setup.plan import (
     make_plan,
 )
 from alertgate.plugins.aws_cloudwatch.alarms import AlarmSettings
-from alertgate.settings import get_settings
+from tests.cli_support import cli_database, run
 
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("ALERTGATE_DATABASE_URL", url)
-    monkeypatch.setenv("ALERTGATE_PUBLIC_URL", "https://alertgate.example.com/")
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == code, result.output
-    return result
+    yield from cli_database(tmp_path, monkeypatch)
 
 
 def create(type_slug: str, settings: dict[str, Any] | None = None) -> int:

@@ -199,3 +199,23 @@ def test_url_is_required_and_must_be_https(setup: Setup) -> None:
     assert "must use https" in out
     out = setup.deploy("--integration-url", setup.url, code=1).output
     assert "--log-group is needed" in out
+
+
+def test_rotate_key_subscribes_the_new_url(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERTGATE_PUBLIC_URL", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    dry = setup.deploy("--detections", "", "--rotate-key", "--dry-run").output
+    assert "Would subscribe the Integration URL (http)" in dry
+    before = setup.api.get(f"/api/v1/integrations/{setup.integration_id}").json()
+    assert before["key_prefix"] in setup.url, "a dry run rotates nothing"
+    out = setup.deploy("--detections", "", "--rotate-key").output
+    new_url = out.split("(shown once):\n", 1)[1].splitlines()[0]
+    assert new_url.startswith("http://127.0.0.1:9/integrations/agk_")
+    topic = "arn:aws:sns:us-east-1:123456789012:alertgate-1"
+    [sub] = setup.aws("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert sub["Endpoint"] == new_url
+    # The stored key is the new one (a running server may honour the old one for up to
+    # ALERTGATE_KEY_CACHE_SECONDS).
+    stored = setup.api.get(f"/api/v1/integrations/{setup.integration_id}").json()
+    new_key = new_url.rsplit("/", 1)[1]
+    assert new_key.startswith(stored["key_prefix"]) and not setup.url.endswith(new_key)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         IntegrationType,
         ParseContext,
         ParseResult,
+        SampleDelivery,
         StateItem,
     )
     from alertgate.notify.outbound import OutboundHttp
@@ -201,6 +202,37 @@ def alertgate_demo(workdir: Path, now: datetime) -> DemoStory | None:
     :param now: The current time, for timestamps the deliveries carry.
     :return: A :class:`alertgate.models.DemoStory`, or ``None`` to leave the demo to
         another plugin.
+
+    Stops at first non-None result.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def alertgate_test_delivery(
+    integration_type: str,
+    settings: BaseModel,
+    state: Mapping[str, Any],
+    workdir: Path,
+    now: datetime,
+) -> SampleDelivery | None:
+    """Provide a test alert for an integration of ``integration_type`` ("Send a test
+    alert": ``alertgate integrations test``, ``POST /api/v1/integrations/{id}/test``).
+
+    The delivery goes through the same parse, fingerprint and classify hooks as a real one,
+    so it must be what the source sends, signed where the type checks signatures (trust for
+    the signer goes in :attr:`~alertgate.models.SampleDelivery.environ`, which only the
+    plugin context the test is parsed in sees). The core marks the resulting alerts as a
+    test (``attributes["test"]``, a ``[test]`` title, a fingerprint of their own).
+
+    :param integration_type: The slug of the integration being tested.
+    :param settings: Its validated settings, :param state: its recorded state (e.g. to
+        send from the SNS topic the integration is pinned to).
+    :param workdir: A temporary folder for this test (e.g. a signing certificate); deleted
+        afterwards.
+    :param now: The current time, for timestamps the delivery carries.
+    :return: A :class:`alertgate.models.SampleDelivery`, or ``None`` for types this plugin
+        does not provide.
 
     Stops at first non-None result.
     """

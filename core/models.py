@@ -192,6 +192,18 @@ class DemoDelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleDelivery:
+    """A test alert for one integration type (``alertgate_test_delivery``): a delivery
+    exactly as the source sends it, and what the parsing process must trust to accept it."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    environ: Mapping[str, str] = field(default_factory=dict)
+    """Environment added to the plugin context the test is parsed in (e.g. a folder with
+    the certificate that signed ``body``); never to the process environment."""
+
+
+@dataclass(frozen=True, slots=True)
 class DemoStory:
     """What an integration type contributes to ``alertgate demo`` (``alertgate_demo``)."""
 

@@ -45,6 +45,7 @@ from alertgate.models import (
     IntegrationType,
     ParseContext,
     ParseResult,
+    SampleDelivery,
     Severity,
     StateItem,
 )
@@ -412,6 +413,20 @@ class Plugins:
         """The story ``alertgate demo`` tells (the first plugin that provides one)."""
         story: DemoStory | None = self.pm.hook.alertgate_demo(workdir=workdir, now=now)
         return story
+
+    def test_delivery(
+        self,
+        slug: str,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        workdir: Path,
+        now: datetime,
+    ) -> SampleDelivery | None:
+        """A test alert for an integration of ``slug`` (the first plugin that provides one)."""
+        sample: SampleDelivery | None = self.pm.hook.alertgate_test_delivery(
+            integration_type=slug, settings=settings, state=state, workdir=workdir, now=now
+        )
+        return sample
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from alertgate.models import InboundRequest, ParseContext
 from alertgate.plugins.aws_sns import SnsSettings
+from tests.live import free_port
 
 ROOT = Path(__file__).parent
 SNS_FIXTURES = ROOT / "fixtures" / "aws" / "sns"
@@ -124,3 +127,64 @@ def context(settings: SnsSettings, state: dict[str, object] | None = None) -> Pa
     return ParseContext(
         integration_id=1, integration_type="aws_cloudwatch", settings=settings, state=state or {}
     )
+
+
+@dataclass
+class SigV4Proxy:
+    """Forwards GETs to moto with an SNS-scoped SigV4 Authorization header added.
+
+    moto's server routes a request to its SNS backend (and serves the certificate it named
+    for a delivery) only when the request says it is for SNS; alertgate itself never sends
+    AWS credentials, so this stands where ``sns.<region>.amazonaws.com`` would be.
+    """
+
+    url: str
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+
+@contextmanager
+def moto_with_cert_proxy() -> Iterator[tuple[str, SigV4Proxy]]:
+    """moto's server on a free port, and a :class:`SigV4Proxy` in front of it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    moto_url = f"http://127.0.0.1:{port}"
+    # moto's backends live in this process and outlive a server: start from nothing.
+    reset = urllib.request.Request(moto_url + "/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    proxy = SigV4Proxy(url="")
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/sns/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            proxy.seen.append((self.path, dict(self.headers)))
+            upstream = urllib.request.Request(moto_url + self.path, headers={"Authorization": auth})
+            try:
+                with urllib.request.urlopen(upstream, timeout=10) as resp:
+                    status, body = resp.status, resp.read()
+            except urllib.error.HTTPError as err:
+                status, body = err.code, err.read()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    proxy.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield moto_url, proxy
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        server.stop()

@@ -9,9 +9,11 @@ import click
 
 from alertgate.cli.context import admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
+from alertgate.engine import IngestEngine
 from alertgate.server import admin
 from alertgate.server.keys import integration_url
 from alertgate.server.schemas import IntegrationOut
+from alertgate.server.testalert import send_test_alert
 
 
 def _print_url(data: dict[str, Any], as_json: bool, verb: str) -> None:
@@ -234,3 +236,35 @@ def disable(integration_id: int) -> None:
 def enable(integration_id: int) -> None:
     """Enable a disabled integration."""
     _set_enabled(integration_id, True)
+
+
+@integrations.command("test")
+@click.argument("integration_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def test(integration_id: int, as_json: bool) -> None:
+    """Send a test alert to an integration and show the incident it made.
+
+    The alert is the type's sample delivery (signed like the real source), parsed by the
+    same hooks as a real delivery and marked as a test ([test] title, its own incident).
+    """
+    db = open_db()
+    engine = IngestEngine(db.engine, db.plugins)
+    try:
+        with admin_errors(), db.sessions() as session:
+            integration = admin.get_integration(session, integration_id)
+            result = send_test_alert(session, engine, db.settings, integration)
+    finally:
+        engine.close()
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    for row in result.outcomes:
+        incident = row["incident"]
+        where = (
+            f"incident {incident['id']} {incident['title']!r} ({incident['status']})"
+            if incident
+            else "no incident"
+        )
+        click.echo(f"Test alert {row['title']!r}: {row['outcome']} -> {where}")
+    if not result.outcomes:
+        click.echo(f"The test delivery made no alert ({result.note or 'no note'}).")

@@ -26,7 +26,9 @@ from alertgate.server.schemas import (
     PluginOut,
     ServiceCreate,
     ServiceOut,
+    TestAlertOut,
 )
+from alertgate.server.testalert import send_test_alert
 from alertgate.storage.schema import Organization
 
 PREFIX = "/api/v1"
@@ -180,6 +182,13 @@ def rotate_integration_key(call: Call) -> IntegrationWithUrl:
     return out
 
 
+def test_integration(call: Call) -> TestAlertOut:
+    with call.state.sessions() as s:
+        integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
+        result = send_test_alert(s, call.state.engine, call.state.settings, integration)
+    return TestAlertOut.model_validate(result.as_dict())
+
+
 # -- incidents -----------------------------------------------------------------------------
 
 
@@ -286,6 +295,11 @@ ROUTES: list[ApiRoute] = [
              rotate_integration_key,
              "Replace the integration's key; the old Integration URL stops working",
              "rotateIntegrationKey", "integrations", IntegrationWithUrl, errors=NOT_FOUND),
+    ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/test", test_integration,
+             "Send a test alert", "testIntegration", "integrations", TestAlertOut,
+             errors=(404, 422),
+             description="The type's sample delivery, parsed by the same hooks as a real "
+             "one and marked as a test; answers the incident it opened or joined."),
     ApiRoute("GET", f"{PREFIX}/incidents", list_incidents, "List incidents, newest first",
              "listIncidents", "incidents", Page[IncidentOut], query=IncidentQuery,
              errors=(404, 409, 422)),

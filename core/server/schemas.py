@@ -286,3 +286,34 @@ class DeliveryAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     alerts: int
     outcomes: list[DeliveryOutcome]
+
+
+class TestIncident(BaseModel):
+    """The incident a test alert opened or joined."""
+
+    __test__ = False
+
+    id: int
+    title: str
+    status: str
+    severity: str
+    fingerprint: str
+
+
+class TestAlertRow(BaseModel):
+    __test__ = False
+
+    title: str
+    outcome: str
+    alert_id: int | None
+    incident: TestIncident | None
+
+
+class TestAlertOut(BaseModel):
+    """What ``POST /api/v1/integrations/{id}/test`` did: each alert and its incident."""
+
+    __test__ = False
+
+    integration_id: int
+    note: str | None
+    alerts: list[TestAlertRow]

@@ -48,6 +48,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.rotate_integration_key),
             methods=post,
         ),
+        Route(
+            f"{svc}/integrations/{{integration_id:int}}/test",
+            page(views.test_integration),
+            methods=post,
+        ),
         Route("/incidents", page(views.incidents), methods=get),
         Route("/incidents/rows", page(views.incident_rows, fragment=True), methods=get),
         Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),

@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertgate.models import StateItem
 from alertgate.server import admin, notify_admin, setup_codes
 from alertgate.server.keys import integration_url
+from alertgate.server.testalert import send_test_alert
 from alertgate.storage.schema import (
     OPEN_STATUSES,
     ApiToken,
@@ -364,14 +366,18 @@ def _show_url(
     )
 
 
+def _service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
+    """The page's service and its integration (404 for another service's)."""
+    service = admin.get_service(s, page.path_int("service_id"), page.org_id)
+    integration = admin.get_integration(s, page.path_int("integration_id"), page.org_id)
+    if integration.service_id != service.id:
+        raise PageError(404, "Not found.")
+    return service, integration
+
+
 def integration_detail(page: Page) -> Response:
-    service_id = page.path_int("service_id")
-    integration_id = page.path_int("integration_id")
     with page.state.sessions() as s:
-        service = admin.get_service(s, service_id, page.org_id)
-        integration = admin.get_integration(s, integration_id, page.org_id)
-        if integration.service_id != service.id:
-            raise PageError(404, "Not found.")
+        service, integration = _service_integration(page, s)
         alerts = list(
             admin.integration_alerts(
                 s, integration.id, limit=INTEGRATION_LOG_LIMIT, newest_first=True
@@ -391,16 +397,28 @@ def integration_detail(page: Page) -> Response:
 
 
 def rotate_integration_key(page: Page) -> Response:
-    service_id = page.path_int("service_id")
-    integration_id = page.path_int("integration_id")
     with page.state.sessions.begin() as s:
-        service = admin.get_service(s, service_id, page.org_id)
-        integration = admin.get_integration(s, integration_id, page.org_id)
-        if integration.service_id != service.id:
-            raise PageError(404, "Not found.")
+        service, integration = _service_integration(page, s)
         keyed = admin.rotate_key(s, integration)
-    page.state.cache.forget_integration(integration_id)
+    page.state.cache.forget_integration(integration.id)
     return _show_url(page, service, keyed.integration, keyed.key, rotated=True)
+
+
+def test_integration(page: Page) -> Response:
+    """Send a test alert, then show the incident it made (or the integration's log)."""
+    with page.state.sessions() as s:
+        service, integration = _service_integration(page, s)
+        try:
+            result = send_test_alert(s, page.state.engine, page.state.settings, integration)
+        except admin.InvalidInput as exc:
+            raise PageError(400, exc.message) from exc
+    incidents = [row["incident"]["id"] for row in result.outcomes if row["incident"]]
+    target = (
+        f"/incidents/{incidents[0]}"
+        if incidents
+        else f"/services/{service.id}/integrations/{integration.id}"
+    )
+    return RedirectResponse(target, status_code=303)
 
 
 # -- incidents -----------------------------------------------------------------------------

@@ -23,11 +23,12 @@ from pydantic import BaseModel
 
 from alertgate import hookimpl, jsonfast
 from alertgate.errors import MalformedDelivery
-from alertgate.models import Action, Alert, DemoStory, ParseResult
+from alertgate.models import Action, Alert, DemoStory, ParseResult, SampleDelivery
 from alertgate.plugins.aws_cloudtrail import events, metrics
 from alertgate.plugins.aws_cloudtrail.cli import cloudtrail
-from alertgate.plugins.aws_cloudtrail.demo import demo_story
+from alertgate.plugins.aws_cloudtrail.demo import demo_story, test_delivery
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_cloudtrail.setup.cli import aws
 from alertgate.plugins.aws_cloudwatch.alarms import (
     alarm_action,
     alarm_fingerprint,
@@ -186,8 +187,26 @@ alertgate_describe_state = CLOUDTRAIL.describe_state
 @hookimpl(trylast=True)
 def alertgate_register_commands(cli: click.Group) -> None:
     cli.add_command(cloudtrail)
+    cli.add_command(aws)
 
 
 @hookimpl(trylast=True)
 def alertgate_demo(workdir: Path, now: datetime) -> DemoStory:
     return demo_story(workdir, now)
+
+
+ALARM_FED_TYPES = frozenset({SLUG, "aws_cloudwatch", "aws_sns"})
+"""Types a CloudWatch alarm notification is a meaningful test alert for."""
+
+
+@hookimpl(trylast=True)
+def alertgate_test_delivery(
+    integration_type: str,
+    settings: BaseModel,
+    state: dict[str, Any],
+    workdir: Path,
+    now: datetime,
+) -> SampleDelivery | None:
+    if integration_type not in ALARM_FED_TYPES:
+        return None
+    return test_delivery(settings, state, workdir, now)

@@ -9,12 +9,17 @@ written to the run's folder; the demo server trusts that folder explicitly throu
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from alertgate.models import DemoDelivery, DemoStory
+from pydantic import BaseModel
+
+from alertgate.models import DemoDelivery, DemoStory, SampleDelivery
 from alertgate.plugins.aws_sns.settings import CERT_DIR_ENV
 from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.plugins.aws_sns.state import STATE_KEY
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -114,3 +119,35 @@ def demo_story(workdir: Path, now: datetime) -> DemoStory:
         environ={CERT_DIR_ENV: str(cert_dir)},
         trust=f"the demo SNS certificate in {CERT_DIR_ENV}={cert_dir}",
     )
+
+
+TEST_ALARM_NAME = "alertgate-test-alarm"
+
+
+def _test_topic(settings: BaseModel, state: Mapping[str, Any]) -> str:
+    # Send from the topic the integration accepts: pinned, last seen, or first allowed.
+    sns = state.get(STATE_KEY)
+    for candidate in (
+        *((sns.get("pinned_topic_arn"), sns.get("topic_arn")) if isinstance(sns, Mapping) else ()),
+        *(getattr(settings, "allowed_topic_arns", None) or ()),
+    ):
+        if isinstance(candidate, str) and candidate.count(":") == 5:
+            return candidate
+    return TOPIC_ARN
+
+
+def test_delivery(
+    settings: BaseModel, state: Mapping[str, Any], workdir: Path, now: datetime
+) -> SampleDelivery:
+    """A CloudWatch alarm going to ALARM, signed by a throwaway SNS certificate that only
+    the test's plugin context trusts (``alertgate integrations test``)."""
+    topic = _test_topic(settings, state)
+    region = topic.split(":")[3]
+    cert_dir = workdir / "sns-certs"
+    signer = SnsSigner(cert_dir, name="alertgate-test", region=region)
+    doc = signer.notification(
+        alarm_message("ALARM", "OK", now, name=TEST_ALARM_NAME),
+        topic_arn=topic,
+        timestamp=now,
+    )
+    return SampleDelivery(signer.body(doc), signer.headers(doc), {CERT_DIR_ENV: str(cert_dir)})

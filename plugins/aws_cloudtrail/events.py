@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from alertgate.errors import MalformedDelivery
 from alertgate.models import Alert, Severity
@@ -124,6 +126,18 @@ def extract_records(doc: Any) -> tuple[list[Mapping[str, Any]], Envelope] | None
             "invalid_record", "every entry of Records must be a CloudTrail record object"
         )
     return list(records), Envelope()
+
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$")
+
+
+def event_links(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """Console links: the CloudTrail record of this event (in its region's event history)."""
+    region, event_id = attrs.get("region"), attrs.get("event_id")
+    if not isinstance(region, str) or not _REGION.match(region) or not event_id:
+        return {}
+    base = f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}"
+    return {"cloudtrail_event": f"{base}#/events/{quote(str(event_id), safe='')}"}
 
 
 # -------------------------------------------------------------------------------------------
@@ -321,6 +335,7 @@ def record_alerts(
                 severity=Severity.INFO,
                 summary=_summary(attrs, None) + "\nNo detection matched: recorded as info.",
                 attributes=info,
+                links=event_links(attrs),
                 payload=kept,
             )
         ]
@@ -342,6 +357,7 @@ def record_alerts(
                 severity=detection.severity,
                 summary=_summary(attrs, detection),
                 attributes=detected,
+                links=event_links(attrs),
                 payload=kept,
             )
         )

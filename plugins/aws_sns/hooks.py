@@ -30,7 +30,7 @@ pinned) ride along with whatever ``build`` returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -45,6 +45,7 @@ from alertgate.models import (
     ParseResult,
     StateItem,
 )
+from alertgate.plugins.aws_sns.health import is_heartbeat
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
 from alertgate.plugins.aws_sns.state import describe_sns_state
@@ -77,9 +78,23 @@ def parse_sns_delivery(
     received = receive(request, context, settings)
     if isinstance(received, ParseResult):
         return received
+    if is_heartbeat(received.message):
+        return ParseResult(state_updates=received.state_updates, note="alertgate heartbeat")
     result = build(received, settings)
     result.state_updates.update(received.state_updates)
+    name_accounts(result.alerts, settings.account_names)
     return result
+
+
+def name_accounts(alerts: Sequence[Alert], names: Mapping[str, str]) -> None:
+    """Add the account's name (``account_names``) to each alert's title and attributes."""
+    if not names:
+        return
+    for alert in alerts:
+        name = names.get(str(alert.attributes.get("account") or ""))
+        if name and "account_name" not in alert.attributes:
+            alert.attributes["account_name"] = name
+            alert.title = f"{alert.title} [{name}]"
 
 
 class SnsFedType(Generic[SettingsT]):

@@ -62,6 +62,12 @@ class SnsSettings(BaseModel):
         description="Reject signed messages whose Timestamp is older than this (replay "
         "window). Default: SNS's longest retry span (1 h) plus 1 h. 0 disables the check.",
     )
+    account_names: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="AWS account id -> a name people know it by, shown in alert titles "
+        "and as the alert attribute account_name.",
+    )
     raw_message_delivery: bool = Field(
         False,
         description="Also accept SNS raw message delivery (unsigned bare messages; needs "

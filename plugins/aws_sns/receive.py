@@ -20,6 +20,7 @@ from alertgate.plugins.aws_sns.envelope import (
     parse_envelope,
 )
 from alertgate.plugins.aws_sns.errors import DeliveryTooLarge
+from alertgate.plugins.aws_sns.health import delivery_state, is_heartbeat, subscription_alert
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.runtime import SnsRuntime, runtime_of
 from alertgate.plugins.aws_sns.state import STATE_KEY
@@ -109,7 +110,10 @@ def _receive_envelope(
             subject=envelope.subject,
             timestamp=envelope.timestamp,
             envelope=envelope.raw,
-            state_updates=_notification_state(envelope, settings, previous, now),
+            state_updates={
+                **_notification_state(envelope, settings, previous, now),
+                **delivery_state(context.state, now, is_heartbeat(envelope.message)),
+            },
         )
     if envelope.type == SUBSCRIPTION_CONFIRMATION:
         return _confirm(envelope, subscribe_url, settings, previous, rt, now)
@@ -203,7 +207,9 @@ def _confirm(
         subscription_arn=outcome.subscription_arn,
         pin=settings.pin_first_topic,
     )
+    restored = previous.get("status") == "unsubscribed"
     return ParseResult(
+        alerts=[subscription_alert(topic, now, removed=False)] if restored else [],
         state_updates=state,
         response=HandshakeResponse(
             200, {"status": "confirmed", "subscription_arn": outcome.subscription_arn}
@@ -217,6 +223,7 @@ def _unsubscribed(envelope: Envelope, previous: dict[str, Any], now: datetime) -
     topic = envelope.topic_arn
     state = _record(previous, now, status="unsubscribed", topic_arn=topic, error=None)
     return ParseResult(
+        alerts=[subscription_alert(topic, now, removed=True)],
         state_updates=state,
         response=HandshakeResponse(200, {"status": "unsubscribed"}),
         note=f"SNS subscription to {topic} was deleted (not re-subscribed)",

@@ -8,30 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from alertgate.cli import main
 from alertgate.server.keys import hash_secret
-from alertgate.settings import get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
 from alertgate.storage.schema import ApiToken, Integration
+from tests.cli_support import cli_database, run
 
 
 @pytest.fixture(autouse=True)
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("ALERTGATE_DATABASE_URL", url)
-    monkeypatch.setenv("ALERTGATE_PUBLIC_URL", "https://alertgate.example.com/")
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == code, result.output
-    return result
+    yield from cli_database(tmp_path, monkeypatch)
 
 
 def as_json(*args: str) -> Any:

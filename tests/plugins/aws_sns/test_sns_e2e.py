@@ -9,14 +9,10 @@ admin API, and results are read back through it.
 from __future__ import annotations
 
 import json
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,9 +24,8 @@ from sqlalchemy import func, select
 from alertgate.plugins.aws_cloudtrail.demo import alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.storage.schema import Alert as AlertRow
-from tests.live import free_port
 from tests.server_helpers import Live, live_server, new_token
-from tests.sns_support import fake_sns
+from tests.sns_support import SigV4Proxy, fake_sns, moto_with_cert_proxy
 
 pytestmark = pytest.mark.slow
 
@@ -97,60 +92,11 @@ def _no_trusted_folder(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- moto -------------------------------------------------------------------------------------
 
 
-@dataclass
-class SigV4Proxy:
-    """Forwards GETs to moto with an SNS-scoped SigV4 Authorization header added.
-
-    moto's server routes a request to its SNS backend (and serves the certificate it named
-    for a delivery) only when the request says it is for SNS; alertgate itself never sends
-    AWS credentials, so this stands where ``sns.<region>.amazonaws.com`` would be.
-    """
-
-    url: str
-    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-
 @pytest.fixture
 def moto_sns() -> Iterator[tuple[str, SigV4Proxy]]:
-    moto_server = pytest.importorskip("moto.server")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    moto_url = f"http://127.0.0.1:{port}"
-    proxy = SigV4Proxy(url="")
-    auth = (
-        "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/sns/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
-    )
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            proxy.seen.append((self.path, dict(self.headers)))
-            upstream = urllib.request.Request(moto_url + self.path, headers={"Authorization": auth})
-            try:
-                with urllib.request.urlopen(upstream, timeout=10) as resp:
-                    status, body = resp.status, resp.read()
-            except urllib.error.HTTPError as err:
-                status, body = err.code, err.read()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    proxy.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield moto_url, proxy
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        server.stop()
+    pytest.importorskip("moto.server")
+    with moto_with_cert_proxy() as pair:
+        yield pair
 
 
 def _moto_client(moto_url: str) -> Any:
@@ -276,7 +222,16 @@ def test_fake_sns_confirmation_notification_and_unsubscribe(
         response = post(signer.unsubscribe_confirmation(topic_arn=topic))
         assert response.status_code == 200, response.text
         assert alertgate.state()["sns"]["status"] == "unsubscribed"
+        removed = [i for i in alertgate.incidents() if i["title"] == "SNS subscription removed"]
+        assert [i["status"] for i in removed] == ["triggered"]
+        assert alertgate.state()["last_delivery_at"]
         assert len(sns.confirm_calls()) == 1, "an UnsubscribeConfirmation never re-subscribes"
         # Only the certificate (once, then cached) and the one confirmation were requested.
         assert sns.paths().count(f"/{signer.cert_file_name}") == 1
         assert len(sns.requests) == 2
+
+        # Subscribed again: the "SNS subscription removed" incident resolves.
+        response = post(signer.subscription_confirmation(topic_arn=topic, token="d" * 64))
+        assert response.status_code == 200, response.text
+        removed = [i for i in alertgate.incidents() if i["title"] == "SNS subscription removed"]
+        assert [i["status"] for i in removed] == ["resolved"]

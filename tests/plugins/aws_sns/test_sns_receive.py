@@ -73,7 +73,7 @@ def test_notification_is_unwrapped_and_cert_is_fetched_once(
         assert result.message_id == doc["MessageId"]
         assert result.topic_arn == TOPIC and result.subject == "ALARM: x"
         assert result.envelope == json.loads(signer.body(doc))
-        assert result.kind == "sns" and result.state_updates == {}
+        assert result.kind == "sns" and set(result.state_updates) == {"last_delivery_at"}
     assert sns.paths() == [f"/{signer.cert_file_name}"]
     assert runtime.certs.fetches == 1
 
@@ -212,7 +212,9 @@ def test_unsubscribe_confirmation_is_recorded_and_never_resubscribes(
     }
     doc = signer.unsubscribe_confirmation(topic_arn=TOPIC)
     result = _receive(signer.body(doc), SnsSettings(pin_first_topic=True), runtime, previous)
-    assert isinstance(result, ParseResult) and result.alerts == []
+    assert isinstance(result, ParseResult) and [a.title for a in result.alerts] == [
+        "SNS subscription removed"
+    ]
     state = result.state_updates["sns"]
     assert state["status"] == "unsubscribed"
     assert state["subscription_arn"] == TOPIC + ":abc"
@@ -248,7 +250,7 @@ def test_pinned_topic_rejects_other_topics(signer: SnsSigner, runtime: SnsRuntim
         _receive(signer.body(doc), settings, runtime, state)
     assert err.value.code == "topic_not_allowed"
     ok = _receive(signer.body(signer.notification("m", topic_arn=TOPIC)), settings, runtime, state)
-    assert isinstance(ok, SnsNotification) and ok.state_updates == {}
+    assert isinstance(ok, SnsNotification) and set(ok.state_updates) == {"last_delivery_at"}
 
 
 def test_topic_arn_must_be_an_arn(signer: SnsSigner, runtime: SnsRuntime) -> None:

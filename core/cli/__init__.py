@@ -13,6 +13,7 @@ import click
 
 from alertgate import __version__
 from alertgate.cli import (
+    audit_cmd,
     db_cmd,
     demo_cmd,
     incidents_cmd,
@@ -73,3 +74,4 @@ main.add_command(integrations_cmd.integrations)
 main.add_command(incidents_cmd.incidents)
 main.add_command(tokens_cmd.tokens)
 main.add_command(demo_cmd.demo)
+main.add_command(audit_cmd.audit_group)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.responses import HTMLResponse, Response
 
 from alertgate.models import StateItem
-from alertgate.server import admin
+from alertgate.server import admin, audit, console
 from alertgate.server.keys import integration_url
 from alertgate.storage.schema import (
     OPEN_STATUSES,
@@ -313,6 +313,7 @@ def new_integration(page: Page) -> Response:
                 s, page.state.plugins, target, slug, name or None, settings
             )
             integration = keyed.integration
+            audit.integration_created(s, page.org_id, _actor(page), integration)
     except (FormError, admin.InvalidInput) as exc:
         message = exc.message if isinstance(exc, admin.AdminError) else str(exc)
         return page.render(
@@ -325,6 +326,11 @@ def new_integration(page: Page) -> Response:
             error=message,
         )
     return _show_url(page, service, integration, keyed.key, rotated=False)
+
+
+def _actor(page: Page) -> str:
+    assert page.user is not None
+    return page.user.actor
 
 
 def _show_url(
@@ -376,6 +382,7 @@ def rotate_integration_key(page: Page) -> Response:
         if integration.service_id != service.id:
             raise PageError(404, "Not found.")
         keyed = admin.rotate_key(s, integration)
+        audit.key_rotated(s, page.org_id, _actor(page), integration)
     page.state.cache.forget_integration(integration_id)
     return _show_url(page, service, keyed.integration, keyed.key, rotated=True)
 
@@ -472,17 +479,15 @@ def incident_detail(page: Page) -> Response:
     return page.render("incident.html", incident=incident, service=service, timeline=timeline)
 
 
-def _change_incident(page: Page, verb: str) -> Response:
+def _change_incident(page: Page, verb: console.Verb) -> Response:
     incident_id = page.path_int("incident_id")
     assert page.user is not None
     with page.state.sessions() as s:
         admin.get_incident(s, incident_id, page.org_id)  # 404 for other organizations
-    if verb == "acknowledge":
-        change = admin.acknowledge_incident(page.state.engine, incident_id, page.user.actor)
-        done = "acknowledged"
-    else:
-        change = admin.resolve_incident(page.state.engine, incident_id, page.user.actor)
-        done = "resolved"
+    (change,) = console.change_incidents(
+        page.state.engine, page.state.sessions, page.org_id, [incident_id], verb, page.user.actor
+    )
+    done = "acknowledged" if verb == "acknowledge" else "resolved"
     if change.changed:
         page.flash(f"Incident #{incident_id} {done}.")
     else:

@@ -69,6 +69,9 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         "createService": {"name": "another"},
         "createIntegration": {"service_id": service_id, "type": "aws_cloudtrail"},
         "updateIntegration": {"name": "renamed"},
+        "addIncidentNote": {"text": "looking"},
+        "acknowledgeIncidents": {"ids": [ids["incident_id"]]},
+        "resolveIncidents": {"ids": [ids["incident_id"]]},
     }
     assert {r.operation_id for r in api_routes.ROUTES if r.body is not None} == set(bodies)
     refused = (

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import views
+from alertgate.web import console_views, views
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -47,8 +47,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.rotate_integration_key),
             methods=post,
         ),
-        Route("/incidents", page(views.incidents), methods=get),
-        Route("/incidents/rows", page(views.incident_rows, fragment=True), methods=get),
+        Route("/incidents", page(console_views.incidents), methods=get),
+        Route("/incidents/rows", page(console_views.incident_rows, fragment=True), methods=get),
+        Route("/incidents/acknowledge", page(console_views.acknowledge_selected), methods=post),
+        Route("/incidents/resolve", page(console_views.resolve_selected), methods=post),
         Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
         Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
         Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),

@@ -25,6 +25,7 @@ from alertgate.storage.schema import (
     Organization,
     Service,
 )
+from alertgate.web import console_views
 from alertgate.web.app import Page, PageError, safe_next
 from alertgate.web.forms import FormError, setting_fields, settings_from_form
 from alertgate.web.session import new_csrf_token
@@ -32,10 +33,8 @@ from alertgate.web.session import new_csrf_token
 FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
 """What the set-up page suggests calling the first API token (a label, not a secret)."""
 ALREADY_SET_UP = "alertgate is already set up. Sign in with an API token."
-INCIDENT_PAGE_SIZE = 100
 TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
-STATUS_FILTERS = ("", "open", "triggered", "acknowledged", "resolved")
 BADGES = ("ok", "pending", "off", "waiting")
 """Statuses a plugin's state item may give an integration's badge (CSS hints)."""
 
@@ -246,11 +245,10 @@ def service_integrations(page: Page) -> Response:
 
 def service_incidents(page: Page) -> Response:
     service_id = page.path_int("service_id")
-    status = _status_filter(page)
     with page.state.sessions() as s:
         service = admin.get_service(s, service_id, page.org_id)
-        listing = _incident_listing(page, s, service.id, status)
-    return page.render("service.html", service=service, tab="incidents", status=status, **listing)
+        found = console_views.listing(page, s, service.id)
+    return page.render("service.html", service=service, tab="incidents", **found)
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -390,50 +388,6 @@ def rotate_integration_key(page: Page) -> Response:
 # -- incidents -----------------------------------------------------------------------------
 
 
-def _status_filter(page: Page) -> str:
-    status = page.request.query_params.get("status", "")
-    return status if status in STATUS_FILTERS else ""
-
-
-def _service_filter(page: Page) -> int | None:
-    raw = page.request.query_params.get("service", "")
-    if raw.isdigit() and 0 < int(raw) <= 2**62:
-        return int(raw)
-    return None
-
-
-def _incident_listing(page: Page, s: Any, service_id: int | None, status: str) -> dict[str, Any]:
-    incidents, total = admin.list_incidents(
-        s, page.org_id, service_id=service_id, status=status or None, limit=INCIDENT_PAGE_SIZE
-    )
-    names = admin.service_names(s, {i.service_id for i in incidents})
-    return {"incidents": incidents, "total": total, "service_names": names}
-
-
-def incidents(page: Page) -> Response:
-    service_id = _service_filter(page)
-    status = _status_filter(page)
-    with page.state.sessions() as s:
-        services = admin.list_services(s, page.org_id)
-        if service_id is not None and service_id not in {x.id for x in services}:
-            service_id = None
-        listing = _incident_listing(page, s, service_id, status)
-    return page.render(
-        "incidents.html", services=services, service_id=service_id, status=status, **listing
-    )
-
-
-def incident_rows(page: Page) -> Response:
-    """The incidents table body, polled by app.js so the list updates without a reload."""
-    service_id = _service_filter(page)
-    status = _status_filter(page)
-    with page.state.sessions() as s:
-        listing = _incident_listing(page, s, service_id, status)
-    response = page.render("_incident_rows.html", show_service=service_id is None, **listing)
-    response.headers["X-Total-Count"] = str(listing["total"])
-    return response
-
-
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     id: int
@@ -492,7 +446,8 @@ def _change_incident(page: Page, verb: console.Verb) -> Response:
         page.flash(f"Incident #{incident_id} {done}.")
     else:
         page.flash(f"Incident #{incident_id} was already {change.status}.")
-    return page.redirect(f"/incidents/{incident_id}")
+    back = page.form.get("next")
+    return page.redirect(safe_next(back) if back else f"/incidents/{incident_id}")
 
 
 def acknowledge(page: Page) -> Response:

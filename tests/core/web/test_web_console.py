@@ -1,0 +1,110 @@
+"""The incidents list of the web UI over real HTTP: pages, filters, acting on many."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from alertgate.engine import Delivery, IngestEngine
+from alertgate.models import Action, Alert, Severity
+from alertgate.storage.schema import AuditEvent, Incident, Integration
+from tests.core.web.browser.support import UiServer, running_ui
+from tests.core.web.test_web import csrf_of, make_service, sign_in
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+ROW = re.compile(r'<tr data-incident="(\d+)"')
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[UiServer]:
+    with running_ui(tmp_path, monkeypatch, db_url) as live:
+        yield live
+
+
+def open_incidents(server: UiServer, service_id: int, count: int) -> None:
+    with server.sessions()() as s:
+        integration_id = s.scalar(
+            select(Integration.id).where(Integration.service_id == service_id)
+        )
+    assert integration_id is not None
+    engine = IngestEngine(server.engine)
+    try:
+        for n in range(count):
+            alert = Alert(
+                title=f"{'Disk' if n % 10 == 0 else 'CPU'} alarm {n}",
+                source_time=T0 + timedelta(seconds=n),
+                dedupe_key=f"m{n}",
+                kind="test",
+                severity=Severity.ERROR,
+                fingerprint=f"f{n}",
+                action=Action.TRIGGER,
+            )
+            engine.ingest(Delivery(integration_id, service_id, [alert]))
+    finally:
+        engine.close()
+
+
+def test_list_pages_filters_and_shows_relative_ages(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    open_incidents(server, service_id, 60)
+    client = sign_in(server, server.new_token("acme"))
+    first = client.get("/incidents")
+    assert first.status_code == 200
+    ids = [int(i) for i in ROW.findall(first.text)]
+    assert ids == list(range(60, 10, -1))
+    assert "60 incidents, 50 on this page" in first.text
+    assert "data-live" in first.text and "data-poll=" in first.text
+    assert re.search(
+        r'<time datetime="2026-12-01T00:00:59\+00:00" title="2026-12-01 00:00:59 UTC">', first.text
+    )
+    older = re.search(r'href="(/incidents\?[^"]+)" rel="next"', first.text)
+    assert older is not None
+    second = client.get(html.unescape(older.group(1)))
+    assert [int(i) for i in ROW.findall(second.text)] == list(range(10, 0, -1))
+    assert "data-poll=" not in second.text and 'rel="next"' not in second.text
+    disk = client.get("/incidents", params={"q": "disk", "sort": "oldest"})
+    assert [int(i) for i in ROW.findall(disk.text)] == [1, 11, 21, 31, 41, 51]
+    assert client.get("/incidents", params={"cursor": "junk"}).status_code == 400
+    rows = client.get("/incidents/rows", params={"severity": "critical"})
+    assert ROW.findall(rows.text) == [] and rows.headers["x-total-count"] == "0"
+    # A service's own incident tab pages the same way.
+    tab = client.get(f"/services/{service_id}/incidents")
+    assert len(ROW.findall(tab.text)) == 50 and 'rel="next"' in tab.text
+
+
+def test_acting_on_one_or_many_from_the_list(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    open_incidents(server, service_id, 3)
+    client = sign_in(server, server.new_token("acme"))
+    page = client.get("/incidents?status=open")
+    csrf = csrf_of(page)
+    form = {
+        "csrf_token": csrf,
+        "next": "/incidents?status=open",
+        "incident-1": "1",
+        "incident-2": "1",
+    }
+    done = client.post("/incidents/acknowledge", data=form)
+    assert done.status_code == 303 and done.headers["location"] == "/incidents?status=open"
+    assert "2 incidents acknowledged." in client.get(done.headers["location"]).text
+    one = client.post("/incidents/3/resolve", data={"csrf_token": csrf, "next": "/incidents"})
+    assert one.headers["location"] == "/incidents"
+    nothing = client.post("/incidents/resolve", data={"csrf_token": csrf, "next": "/incidents"})
+    assert "Select at least one incident" in client.get(nothing.headers["location"]).text
+    with server.sessions()() as s:
+        status = {row.id: row.status for row in s.execute(select(Incident.id, Incident.status))}
+        actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        actors = set(s.scalars(select(AuditEvent.actor)).all())
+    assert status == {1: "acknowledged", 2: "acknowledged", 3: "resolved"}
+    assert actions == ["incident.acknowledge", "incident.acknowledge", "incident.resolve"]
+    assert actors == {"web:other"}
+    # Another organization's incidents cannot be acted on from a forged form.
+    other = sign_in(server, server.new_token("globex"))
+    forged = {"csrf_token": csrf_of(other.get("/incidents")), "incident-1": "1"}
+    assert other.post("/incidents/resolve", data=forged).status_code == 404

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import console_views, views
+from alertgate.web import console_views, incident_page, views
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -51,7 +51,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/incidents/rows", page(console_views.incident_rows, fragment=True), methods=get),
         Route("/incidents/acknowledge", page(console_views.acknowledge_selected), methods=post),
         Route("/incidents/resolve", page(console_views.resolve_selected), methods=post),
-        Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
+        Route("/incidents/{incident_id:int}", page(incident_page.incident_detail), methods=get),
+        Route("/incidents/{incident_id:int}/notes", page(incident_page.add_note), methods=post),
         Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
         Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),
     ]

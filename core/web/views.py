@@ -7,7 +7,6 @@ UI sees exactly what an API token of that organization sees and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -33,7 +32,6 @@ from alertgate.web.session import new_csrf_token
 FIRST_TOKEN_NAME = "admin"  # noqa: S105 - a label, not a secret
 """What the set-up page suggests calling the first API token (a label, not a secret)."""
 ALREADY_SET_UP = "alertgate is already set up. Sign in with an API token."
-TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
 BADGES = ("ok", "pending", "off", "waiting")
 """Statuses a plugin's state item may give an integration's badge (CSS hints)."""
@@ -386,51 +384,6 @@ def rotate_integration_key(page: Page) -> Response:
 
 
 # -- incidents -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    id: int
-    action: str
-    outcome: str
-    title: str
-    summary: str
-    severity: str
-    source_time: datetime
-    received_at: datetime
-    integration: str
-    payload: Any
-
-
-def incident_detail(page: Page) -> Response:
-    incident_id = page.path_int("incident_id")
-    with page.state.sessions() as s:
-        incident = admin.get_incident(s, incident_id, page.org_id)
-        service = admin.get_service(s, incident.service_id, page.org_id)
-        alerts = admin.incident_alerts(s, incident.id, limit=TIMELINE_LIMIT)
-        names = dict(
-            s.execute(
-                select(Integration.id, Integration.name).where(
-                    Integration.id.in_({a.integration_id for a in alerts})
-                )
-            ).all()
-        )
-        timeline = [
-            TimelineEntry(
-                id=a.id,
-                action=a.action,
-                outcome=a.outcome,
-                title=a.title,
-                summary=a.summary,
-                severity=a.severity,
-                source_time=a.source_time,
-                received_at=a.received_at,
-                integration=names.get(a.integration_id, "deleted integration"),
-                payload=a.payload,
-            )
-            for a in alerts
-        ]
-    return page.render("incident.html", incident=incident, service=service, timeline=timeline)
 
 
 def _change_incident(page: Page, verb: console.Verb) -> Response:

@@ -108,3 +108,47 @@ def test_acting_on_one_or_many_from_the_list(server: UiServer) -> None:
     other = sign_in(server, server.new_token("globex"))
     forged = {"csrf_token": csrf_of(other.get("/incidents")), "incident-1": "1"}
     assert other.post("/incidents/resolve", data=forged).status_code == 404
+
+
+def test_incident_timeline_is_newest_first_and_paged(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    with server.sessions()() as s:
+        integration_id = s.scalar(
+            select(Integration.id).where(Integration.service_id == service_id)
+        )
+    assert integration_id is not None
+    engine = IngestEngine(server.engine)
+    try:
+        for n in range(120):
+            alert = Alert(
+                title="CPU high",
+                summary=f"Host: web-1\nValue: {n}",
+                source_time=T0 + timedelta(seconds=n),
+                dedupe_key=f"m{n}",
+                kind="test",
+                severity=Severity.ERROR,
+                fingerprint="cpu",
+                action=Action.TRIGGER,
+            )
+            engine.ingest(Delivery(integration_id, service_id, [alert]))
+    finally:
+        engine.close()
+    client = sign_in(server, server.new_token("acme"))
+    page = client.get("/incidents/1")
+    csrf = csrf_of(page)
+    noted = client.post("/incidents/1/notes", data={"csrf_token": csrf, "text": "on it"})
+    assert noted.status_code == 303
+    page = client.get("/incidents/1")
+    assert "Showing 50 of 120 alerts" in page.text
+    assert '120 <span class="muted">of 120 on the timeline</span>' in page.text
+    values = [int(v) for v in re.findall(r"Value: (\d+)", page.text)]
+    assert values == list(range(119, 69, -1))
+    assert page.text.count("Host: web-1") == 1  # the full description once, then what differs
+    assert page.text.index("Note by web:other") < page.text.index("Value: 119")
+    older = re.search(r'href="(/incidents/1\?[^"#]+)[^"]*" rel="next"', page.text)
+    assert older is not None
+    second = client.get(html.unescape(older.group(1)))
+    assert "Showing 100 of 120 alerts" in second.text
+    assert [int(v) for v in re.findall(r"Value: (\d+)", second.text)] == list(range(69, 19, -1))
+    assert "Note by" not in second.text
+    assert client.get("/incidents/1", params={"cursor": "junk"}).status_code == 400

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -152,3 +153,18 @@ def test_incident_timeline_is_newest_first_and_paged(server: UiServer) -> None:
     assert [int(v) for v in re.findall(r"Value: (\d+)", second.text)] == list(range(69, 19, -1))
     assert "Note by" not in second.text
     assert client.get("/incidents/1", params={"cursor": "junk"}).status_code == 400
+
+
+def test_browsers_get_html_error_pages_and_machines_keep_json(server: UiServer) -> None:
+    html_accept = {"accept": "text/html,application/xhtml+xml"}
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        page = client.get("/no-such-page", headers=html_accept)
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "<h1>Page not found</h1>" in page.text and 'href="/static/app.css"' in page.text
+        wrong = client.post("/services", headers=html_accept)
+        assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("text/html")
+        for path in ("/api/v1/nope", "/integrations/agk_nope/x"):
+            machine = client.get(path, headers=html_accept)
+            assert machine.headers["content-type"] == "application/json", path
+        assert client.get("/no-such-page").json()["code"] == "not_found"

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import console_views, incident_page, views
+from alertgate.web import console_views, incident_page, integration_edit, views
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -26,6 +26,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     page = ui.page
     get, both, post = ["GET"], ["GET", "POST"], ["POST"]
     svc = "/services/{service_id:int}"
+    one = f"{svc}/integrations/{{integration_id:int}}"
     return [
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/", page(views.home, auth=False), methods=get),
@@ -42,6 +43,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.integration_detail),
             methods=get,
         ),
+        Route(f"{one}/edit", page(integration_edit.edit), methods=both),
+        Route(f"{one}/enable", page(integration_edit.enable), methods=post),
+        Route(f"{one}/disable", page(integration_edit.disable), methods=post),
         Route(
             f"{svc}/integrations/{{integration_id:int}}/rotate-key",
             page(views.rotate_integration_key),

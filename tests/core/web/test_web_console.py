@@ -168,3 +168,42 @@ def test_browsers_get_html_error_pages_and_machines_keep_json(server: UiServer) 
             machine = client.get(path, headers=html_accept)
             assert machine.headers["content-type"] == "application/json", path
         assert client.get("/no-such-page").json()["code"] == "not_found"
+
+
+def test_edit_settings_shows_every_error_next_to_its_field(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    client = sign_in(server, server.new_token("acme"))
+    edit = f"/services/{service_id}/integrations/1/edit"
+    page = client.get(edit)
+    assert page.status_code == 200
+    csrf = csrf_of(page)
+    fields = dict(
+        re.findall(
+            r'<input type="(?:text|number)" id="[^"]+" name="([^"]+)" value="([^"]*)"', page.text
+        )
+    )
+    number = next(
+        n
+        for n in fields
+        if re.search(rf'type="number" id="[^"]+" name="{re.escape(n)}"', page.text)
+    )
+    fields.pop("name")
+    form = {"csrf_token": csrf, "name": "", **fields, number: "-5"}
+    bad = client.post(edit, data=form)
+    assert bad.status_code == 422
+    # Every problem at once, each next to its field.
+    assert bad.text.count('aria-invalid="true"') == 2
+    assert 'id="name-error"' in bad.text and "2 fields need attention" in bad.text
+    number_id = number.replace(".", "-")
+    assert re.search(
+        rf'id="{re.escape(number_id)}"[^>]*aria-describedby="{re.escape(number_id)}-error', bad.text
+    )
+    good = client.post(edit, data={"csrf_token": csrf, "name": "CloudWatch prod", **fields})
+    assert good.status_code == 303, good.text[:2000]
+    assert "Settings saved." in client.get(good.headers["location"]).text
+    off = client.post(f"/services/{service_id}/integrations/1/disable", data={"csrf_token": csrf})
+    assert "answers 410" in client.get(off.headers["location"]).text
+    client.post(f"/services/{service_id}/integrations/1/enable", data={"csrf_token": csrf})
+    with server.sessions()() as s:
+        actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["integration.update", "integration.disable", "integration.enable"]

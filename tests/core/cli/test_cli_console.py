@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
-
-from alertgate.cli import main
-from alertgate.engine import Delivery, IngestEngine
-from alertgate.models import Action, Alert, Severity
-from alertgate.settings import get_settings
 from alertgate.storage.database import make_engine
+from tests.console_support import ingest, trigger
+from tests.core.cli.test_server_cli import database, run
 
-T0 = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("ALERTGATE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == code, result.output
-    return result
+__all__ = ["database"]  # the autouse fixture: a fresh database per test
 
 
 def _incidents(url: str, count: int) -> None:
@@ -39,21 +16,8 @@ def _incidents(url: str, count: int) -> None:
     created = json.loads(
         run("integrations", "create", "--service", "web", "--type", "aws_sns", "--json").output
     )
-    engine = IngestEngine(make_engine(url))
-    try:
-        for n in range(count):
-            alert = Alert(
-                title=f"Alarm {n}",
-                source_time=T0 + timedelta(seconds=n),
-                dedupe_key=f"m{n}",
-                kind="test",
-                severity=Severity.ERROR,
-                fingerprint=f"f{n}",
-                action=Action.TRIGGER,
-            )
-            engine.ingest(Delivery(created["id"], created["service_id"], [alert]))
-    finally:
-        engine.close()
+    alerts = (trigger(n, f"f{n}", f"Alarm {n}") for n in range(count))
+    ingest(make_engine(url), created["id"], created["service_id"], alerts)
 
 
 def test_incidents_list_pages_by_cursor(database: str) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from alertgate.engine import Delivery, IngestEngine
-from alertgate.models import Action, Alert, Severity
 from alertgate.storage.schema import AuditEvent, Incident, Integration
+from tests.console_support import ingest, trigger
 from tests.core.web.browser.support import UiServer, running_ui
 from tests.core.web.test_web import csrf_of, make_service, sign_in
 
@@ -28,27 +27,18 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iter
         yield live
 
 
-def open_incidents(server: UiServer, service_id: int, count: int) -> None:
+def _integration_of(server: UiServer, service_id: int) -> int:
     with server.sessions()() as s:
-        integration_id = s.scalar(
-            select(Integration.id).where(Integration.service_id == service_id)
-        )
-    assert integration_id is not None
-    engine = IngestEngine(server.engine)
-    try:
-        for n in range(count):
-            alert = Alert(
-                title=f"{'Disk' if n % 10 == 0 else 'CPU'} alarm {n}",
-                source_time=T0 + timedelta(seconds=n),
-                dedupe_key=f"m{n}",
-                kind="test",
-                severity=Severity.ERROR,
-                fingerprint=f"f{n}",
-                action=Action.TRIGGER,
-            )
-            engine.ingest(Delivery(integration_id, service_id, [alert]))
-    finally:
-        engine.close()
+        found = s.scalar(select(Integration.id).where(Integration.service_id == service_id))
+    assert found is not None
+    return found
+
+
+def open_incidents(server: UiServer, service_id: int, count: int) -> None:
+    integration_id = _integration_of(server, service_id)
+    titles = (f"{'Disk' if n % 10 == 0 else 'CPU'} alarm {n}" for n in range(count))
+    alerts = (trigger(n, f"f{n}", title) for n, title in enumerate(titles))
+    ingest(server.engine, integration_id, service_id, alerts)
 
 
 def test_list_pages_filters_and_shows_relative_ages(server: UiServer) -> None:
@@ -113,27 +103,8 @@ def test_acting_on_one_or_many_from_the_list(server: UiServer) -> None:
 
 def test_incident_timeline_is_newest_first_and_paged(server: UiServer) -> None:
     service_id, _ = make_service(server, "acme", "payments")
-    with server.sessions()() as s:
-        integration_id = s.scalar(
-            select(Integration.id).where(Integration.service_id == service_id)
-        )
-    assert integration_id is not None
-    engine = IngestEngine(server.engine)
-    try:
-        for n in range(120):
-            alert = Alert(
-                title="CPU high",
-                summary=f"Host: web-1\nValue: {n}",
-                source_time=T0 + timedelta(seconds=n),
-                dedupe_key=f"m{n}",
-                kind="test",
-                severity=Severity.ERROR,
-                fingerprint="cpu",
-                action=Action.TRIGGER,
-            )
-            engine.ingest(Delivery(integration_id, service_id, [alert]))
-    finally:
-        engine.close()
+    alerts = (trigger(n, "cpu", "CPU high", f"Host: web-1\nValue: {n}") for n in range(120))
+    ingest(server.engine, _integration_of(server, service_id), service_id, alerts)
     client = sign_in(server, server.new_token("acme"))
     page = client.get("/incidents/1")
     csrf = csrf_of(page)

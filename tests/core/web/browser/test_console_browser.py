@@ -11,18 +11,17 @@ sideways scrolling at phone width.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from alertgate.engine import Delivery, IngestEngine
-from alertgate.models import Action, Alert, Severity
 from alertgate.registry import load_plugins
 from alertgate.server import admin
 from alertgate.storage.schema import Integration
+from tests.console_support import ingest, trigger
 from tests.core.web.browser.support import UiServer, fits_width, unlabelled_controls
 
 pytestmark = pytest.mark.browser
@@ -59,27 +58,13 @@ def a11y_problems(page: Any) -> list[str]:
     return list(problems)
 
 
-def _ingest(server: UiServer, alerts: list[tuple[int, str, str]]) -> None:
+def _ingest(server: UiServer, alerts_of: list[tuple[int, str, str]]) -> None:
     with server.sessions()() as s:
         integration = s.scalars(select(Integration)).first()
         assert integration is not None
         ids = (integration.id, integration.service_id)
-    engine = IngestEngine(server.engine)
-    try:
-        for n, fingerprint, title in alerts:
-            alert = Alert(
-                title=title,
-                summary=f"Host: web-1\nValue: {n}",
-                source_time=T0 + timedelta(seconds=n),
-                dedupe_key=f"{fingerprint}-{n}",
-                kind="test",
-                severity=Severity.ERROR,
-                fingerprint=fingerprint,
-                action=Action.TRIGGER,
-            )
-            engine.ingest(Delivery(*ids, [alert]))
-    finally:
-        engine.close()
+    alerts = (trigger(n, fp, title, f"Host: web-1\nValue: {n}") for n, fp, title in alerts_of)
+    ingest(server.engine, *ids, alerts)
 
 
 @pytest.fixture

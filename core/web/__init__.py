@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import console_views, incident_page, integration_edit, views
+from alertgate.web import audit_page, console_views, incident_page, integration_edit, views
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -51,6 +51,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.rotate_integration_key),
             methods=post,
         ),
+        Route("/audit", page(audit_page.audit_log), methods=get),
         Route("/incidents", page(console_views.incidents), methods=get),
         Route("/incidents/rows", page(console_views.incident_rows, fragment=True), methods=get),
         Route("/incidents/acknowledge", page(console_views.acknowledge_selected), methods=post),

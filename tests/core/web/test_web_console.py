@@ -95,6 +95,9 @@ def test_acting_on_one_or_many_from_the_list(server: UiServer) -> None:
     assert status == {1: "acknowledged", 2: "acknowledged", 3: "resolved"}
     assert actions == ["incident.acknowledge", "incident.acknowledge", "incident.resolve"]
     assert actors == {"web:other"}
+    log = client.get("/audit")
+    assert log.text.count("<code>incident.acknowledge</code>") == 2
+    assert '<a href="/incidents/3">incident #3</a>' in log.text
     # Another organization's incidents cannot be acted on from a forged form.
     other = sign_in(server, server.new_token("globex"))
     forged = {"csrf_token": csrf_of(other.get("/incidents")), "incident-1": "1"}

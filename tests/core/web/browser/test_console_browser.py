@@ -103,7 +103,15 @@ def test_console_pages_are_accessible_and_fit(
     )
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    for path in ("/incidents", "/incidents/1", "/services/1/integrations/1/edit", "/nowhere"):
+    paths = (
+        "/incidents",
+        "/incidents/1",
+        "/incidents/2",
+        "/services/1/integrations/1/edit",
+        "/audit",
+        "/nowhere",
+    )
+    for path in paths:
         page.goto(server.base_url + path)
         assert a11y_problems(page) == [], path
         assert fits_width(page), path

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alertgate.server import admin, audit, cursor
 from alertgate.server.admin import InvalidInput, NotFound
-from alertgate.storage.schema import Alert, Incident, IncidentNote, Service
+from alertgate.storage.schema import Alert, Incident, IncidentNote, Integration, Service
 
 if TYPE_CHECKING:
     from alertgate.engine import IngestEngine
@@ -232,3 +232,15 @@ def change_incidents(
             )
         results.append(Changed(incident_id, change.status, change.changed))
     return results
+
+
+def delete_integration(
+    session: Session, org_id: int, actor: str, integration: Integration
+) -> admin.IntegrationImpact:
+    """Delete an integration (its alerts go, its incidents stay) and record who did it."""
+    detail: dict[str, object] = {"name": integration.name, "type": integration.type}
+    integration_id = integration.id
+    impact = admin.delete_integration(session, integration)
+    detail["alerts_deleted"] = impact.alerts
+    audit.record(session, org_id, actor, "integration.delete", integration_id, detail)
+    return impact

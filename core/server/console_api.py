@@ -76,6 +76,13 @@ def resolve_many(call: Call) -> IncidentChanges:
     return _change_many(call, "resolve")
 
 
+def delete_integration(call: Call) -> None:
+    with call.state.sessions.begin() as s:
+        integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
+        console.delete_integration(s, call.org_id, call.actor, integration)
+    call.state.cache.clear()
+
+
 def list_audit(call: Call) -> AuditList:
     q: CursorQuery = call.query
     with call.state.sessions() as s:
@@ -106,4 +113,7 @@ def routes(prefix: str) -> list[ApiRoute]:
         ApiRoute("GET", f"{prefix}/audit", list_audit,
                  "The organization's audit log, newest first", "listAuditEvents", "audit",
                  AuditList, query=CursorQuery, errors=(422,)),
+        ApiRoute("DELETE", f"{prefix}/integrations/{{integration_id:int}}", delete_integration,
+                 "Delete an integration and the alerts it received (its incidents stay)",
+                 "deleteIntegration", "integrations", None, status=204, errors=(404,)),
     ]  # fmt: skip

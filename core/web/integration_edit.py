@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from alertgate.server import admin, audit
+from alertgate.server import admin, audit, console
 from alertgate.storage.schema import Integration, Service
 from alertgate.web.app import Page, PageError
 from alertgate.web.forms import FormError, SettingField, setting_fields, settings_from_form
@@ -127,3 +127,22 @@ def enable(page: Page) -> Response:
 
 def disable(page: Page) -> Response:
     return _set_enabled(page, False)
+
+
+def delete(page: Page) -> Response:
+    """GET states what deleting does (its alerts go, its incidents stay); POST does it."""
+    assert page.user is not None
+    if page.request.method == "GET":
+        with page.state.sessions() as s:
+            service, integration = _load(page, s)
+            impact = admin.integration_impact(s, integration)
+        return page.render(
+            "integration_delete.html", service=service, integration=integration, impact=impact
+        )
+    with page.state.sessions.begin() as s:
+        service, integration = _load(page, s)
+        name, service_id = integration.name, service.id
+        impact = console.delete_integration(s, page.org_id, page.user.actor, integration)
+    page.state.cache.clear()
+    page.flash(f"Integration {name!r} deleted with its {impact.alerts} alert(s).")
+    return page.redirect(f"/services/{service_id}")

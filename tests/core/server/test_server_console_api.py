@@ -197,3 +197,23 @@ def test_settings_changes_are_audited_by_field_name_only(live: Live) -> None:
     assert event["action"] == "integration.update"
     assert event["detail"] == {"settings_changed": ["accept_direct_posts", "shared_secret_sha256"]}
     assert secret not in str(api.get("/api/v1/audit").json())
+
+
+def test_deleting_an_integration_keeps_its_incidents(live: Live) -> None:
+    api, service_id, integration_id = _setup(live)
+    (incident,) = set(_ingest(live, service_id, integration_id, [_alert(1, "x", "CPU")]))
+    other = live.client(new_token(live.engine, "other"))
+    assert other.delete(f"/api/v1/integrations/{integration_id}").status_code == 404
+    r = api.delete(f"/api/v1/integrations/{integration_id}")
+    assert r.status_code == 204, r.text
+    assert api.get(f"/api/v1/integrations/{integration_id}").status_code == 404
+    kept = api.get(f"/api/v1/incidents/{incident}").json()
+    assert kept["status"] == "triggered" and kept["integration_id"] is None
+    assert api.get(f"/api/v1/incidents/{incident}/alerts").json()["total"] == 0
+    event = api.get("/api/v1/audit").json()["items"][0]
+    assert event["action"] == "integration.delete" and event["object_id"] == integration_id
+    assert event["detail"] == {
+        "name": "AWS CloudTrail",
+        "type": "aws_cloudtrail",
+        "alerts_deleted": 1,
+    }

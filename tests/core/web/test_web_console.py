@@ -181,3 +181,18 @@ def test_edit_settings_shows_every_error_next_to_its_field(server: UiServer) -> 
     with server.sessions()() as s:
         actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["integration.update", "integration.disable", "integration.enable"]
+
+
+def test_deleting_an_integration_states_what_happens_first(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    open_incidents(server, service_id, 2)
+    client = sign_in(server, server.new_token("acme"))
+    where = f"/services/{service_id}/integrations/1/delete"
+    page = client.get(where)
+    assert "The 2 alerts it received are deleted with it" in page.text
+    assert "2 are still open and stay open until resolved by hand" in page.text
+    done = client.post(where, data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 303
+    assert "deleted with its 2 alert(s)" in client.get(done.headers["location"]).text
+    assert client.get(f"/services/{service_id}/integrations/1").status_code == 404
+    assert len(ROW.findall(client.get("/incidents").text)) == 2

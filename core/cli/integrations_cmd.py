@@ -128,7 +128,7 @@ def update(
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         integration = admin.get_integration(session, integration_id)
-        before, was = dict(integration.settings or {}), (integration.name, integration.enabled)
+        before, was = audit.before_update(integration)
         admin.update_integration(
             session,
             db.plugins,
@@ -226,7 +226,7 @@ def _set_enabled(integration_id: int, enabled: bool) -> None:
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         integration = admin.get_integration(session, integration_id)
-        before, was = dict(integration.settings or {}), (integration.name, integration.enabled)
+        before, was = audit.before_update(integration)
         admin.update_integration(session, db.plugins, integration, enabled=enabled)
         audit.record_integration_update(
             session, audit.service_org(session, integration), CLI_ACTOR, integration, before, was

@@ -151,8 +151,7 @@ def update_integration(call: Call) -> IntegrationOut:
     body: IntegrationUpdate = call.body
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
-        before = dict(integration.settings or {})
-        was = (integration.name, integration.enabled)
+        before, was = audit.before_update(integration)
         admin.update_integration(
             s,
             call.state.plugins,
@@ -176,8 +175,7 @@ def update_integration(call: Call) -> IntegrationOut:
 def _set_enabled(call: Call, enabled: bool) -> IntegrationOut:
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
-        before = dict(integration.settings or {})
-        was = (integration.name, integration.enabled)
+        before, was = audit.before_update(integration)
         admin.update_integration(s, call.state.plugins, integration, enabled=enabled)
         audit.record_integration_update(s, call.org_id, call.actor, integration, before, was)
         out = IntegrationOut.of(integration, call.state.plugins)

@@ -81,18 +81,31 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
+Was = tuple[str, bool, int | None]
+"""An integration's name, enabled flag and rate limit before an update."""
+
+
+def before_update(integration: Integration) -> tuple[dict[str, Any], Was]:
+    """What :func:`record_integration_update` compares against: take it before changing."""
+    was = (integration.name, integration.enabled, integration.rate_limit_per_minute)
+    return dict(integration.settings or {}), was
+
+
 def record_integration_update(
     session: Session,
     org_id: int,
     actor: str,
     integration: Integration,
     settings_before: Mapping[str, Any],
-    was: tuple[str, bool],
+    was: Was,
 ) -> None:
-    """Record what an update changed: renamed, settings (field names), enabled/disabled."""
+    """Record what an update changed: renamed, settings (field names), rate limit,
+    enabled/disabled."""
     detail: dict[str, Any] = {}
     if integration.name != was[0]:
         detail["name"] = integration.name
+    if integration.rate_limit_per_minute != was[2]:
+        detail["rate_limit_per_minute"] = integration.rate_limit_per_minute
     fields = changed_fields(settings_before, integration.settings or {})
     if fields:
         detail["settings_changed"] = fields

@@ -459,7 +459,8 @@ class AuditEvent(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(200))
-    """``token:<prefix>`` (API), ``web:<token name>`` (UI), ``cli`` or ``link:...``."""
+    """``token:<prefix>`` (API), ``web:<token name>`` (UI), ``cli`` or
+    ``ack-link[:name]`` (a notification's acknowledge link)."""
     action: Mapped[str] = mapped_column(String(60))
     """``<object type>.<verb>``, e.g. ``integration.rotate_key``."""
     object_type: Mapped[str] = mapped_column(String(30))

@@ -96,7 +96,7 @@ def edit(page: Page) -> Response:
     assert page.user is not None
     with page.state.sessions.begin() as s:
         _service, target = _load(page, s)
-        before, was = dict(target.settings or {}), (target.name, target.enabled)
+        before, was = audit.before_update(target)
         admin.update_integration(s, page.state.plugins, target, name=name, settings=settings)
         audit.record_integration_update(s, page.org_id, page.user.actor, target, before, was)
     page.state.cache.clear()
@@ -108,7 +108,7 @@ def _set_enabled(page: Page, enabled: bool) -> Response:
     assert page.user is not None
     with page.state.sessions.begin() as s:
         service, integration = _load(page, s)
-        before, was = dict(integration.settings or {}), (integration.name, integration.enabled)
+        before, was = audit.before_update(integration)
         admin.update_integration(s, page.state.plugins, integration, enabled=enabled)
         audit.record_integration_update(s, page.org_id, page.user.actor, integration, before, was)
         where = f"/services/{service.id}/integrations/{integration.id}"

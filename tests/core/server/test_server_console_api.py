@@ -197,6 +197,13 @@ def test_settings_changes_are_audited_by_field_name_only(live: Live) -> None:
     assert event["action"] == "integration.update"
     assert event["detail"] == {"settings_changed": ["accept_direct_posts", "shared_secret_sha256"]}
     assert secret not in str(api.get("/api/v1/audit").json())
+    r = api.patch(f"/api/v1/integrations/{integration_id}", json={"rate_limit_per_minute": 90})
+    assert r.status_code == 200, r.text
+    event = api.get("/api/v1/audit").json()["items"][0]
+    assert (event["action"], event["detail"]) == (
+        "integration.update",
+        {"rate_limit_per_minute": 90},
+    )
 
 
 def test_deleting_an_integration_keeps_its_incidents(live: Live) -> None:

@@ -11,17 +11,9 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from alertgate.server import admin, audit, console
-from alertgate.storage.schema import Integration, Service
-from alertgate.web.app import Page, PageError
+from alertgate.web.app import Page
 from alertgate.web.forms import FormError, SettingField, setting_fields, settings_from_form
-
-
-def _load(page: Page, s: Any) -> tuple[Service, Integration]:
-    service = admin.get_service(s, page.path_int("service_id"), page.org_id)
-    integration = admin.get_integration(s, page.path_int("integration_id"), page.org_id)
-    if integration.service_id != service.id:
-        raise PageError(404, "Not found.")
-    return service, integration
+from alertgate.web.views import service_integration
 
 
 def form_values(fields: list[SettingField], settings: Mapping[str, Any]) -> dict[str, str]:
@@ -71,7 +63,7 @@ def field_errors(
 
 def edit(page: Page) -> Response:
     with page.state.sessions() as s:
-        service, integration = _load(page, s)
+        service, integration = service_integration(page, s)
     model = page.state.plugins.get_type(integration.type).settings_model
     fields = setting_fields(integration.type, model)
     shown: dict[str, Any] = {"service": service, "integration": integration, "fields": fields}
@@ -95,7 +87,7 @@ def edit(page: Page) -> Response:
         )
     assert page.user is not None
     with page.state.sessions.begin() as s:
-        _service, target = _load(page, s)
+        _service, target = service_integration(page, s)
         before, was = audit.before_update(target)
         admin.update_integration(s, page.state.plugins, target, name=name, settings=settings)
         audit.record_integration_update(s, page.org_id, page.user.actor, target, before, was)
@@ -107,7 +99,7 @@ def edit(page: Page) -> Response:
 def _set_enabled(page: Page, enabled: bool) -> Response:
     assert page.user is not None
     with page.state.sessions.begin() as s:
-        service, integration = _load(page, s)
+        service, integration = service_integration(page, s)
         before, was = audit.before_update(integration)
         admin.update_integration(s, page.state.plugins, integration, enabled=enabled)
         audit.record_integration_update(s, page.org_id, page.user.actor, integration, before, was)
@@ -134,13 +126,13 @@ def delete(page: Page) -> Response:
     assert page.user is not None
     if page.request.method == "GET":
         with page.state.sessions() as s:
-            service, integration = _load(page, s)
+            service, integration = service_integration(page, s)
             impact = admin.integration_impact(s, integration)
         return page.render(
             "integration_delete.html", service=service, integration=integration, impact=impact
         )
     with page.state.sessions.begin() as s:
-        service, integration = _load(page, s)
+        service, integration = service_integration(page, s)
         name, service_id = integration.name, service.id
         impact = console.delete_integration(s, page.org_id, page.user.actor, integration)
     page.state.cache.clear()

@@ -368,7 +368,7 @@ def _show_url(
     )
 
 
-def _service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
+def service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
     """The page's service and its integration (404 for another service's)."""
     service = admin.get_service(s, page.path_int("service_id"), page.org_id)
     integration = admin.get_integration(s, page.path_int("integration_id"), page.org_id)
@@ -379,7 +379,7 @@ def _service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
 
 def integration_detail(page: Page) -> Response:
     with page.state.sessions() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         alerts = list(
             admin.integration_alerts(
                 s, integration.id, limit=INTEGRATION_LOG_LIMIT, newest_first=True
@@ -400,7 +400,7 @@ def integration_detail(page: Page) -> Response:
 
 def rotate_integration_key(page: Page) -> Response:
     with page.state.sessions.begin() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         keyed = admin.rotate_key(s, integration)
         audit.key_rotated(s, page.org_id, _actor(page), integration)
     page.state.cache.forget_integration(integration.id)
@@ -410,7 +410,7 @@ def rotate_integration_key(page: Page) -> Response:
 def test_integration(page: Page) -> Response:
     """Send a test alert, then show the incident it made (or the integration's log)."""
     with page.state.sessions() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         try:
             result = send_test_alert(s, page.state.engine, page.state.settings, integration)
         except admin.InvalidInput as exc:

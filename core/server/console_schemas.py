@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from alertgate.server.admin import as_utc
 from alertgate.server.console import BULK_MAX, NOTE_MAX
-from alertgate.server.schemas import AlertOut, IncidentOut, ObjectId, Page
+from alertgate.server.schemas import AlertOut, IncidentOut, ObjectId, Page, RequestBody
 from alertgate.storage import schema as db
 
 NEXT_CURSOR = Field(description="Pass as `cursor` for the next page; null on the last page.")
@@ -34,9 +34,7 @@ class AlertList(BaseModel):
     next_cursor: str | None = NEXT_CURSOR
 
 
-class NoteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NoteCreate(RequestBody):
     text: str = Field(min_length=1, max_length=NOTE_MAX)
 
 
@@ -62,9 +60,7 @@ class NoteList(BaseModel):
     items: list[NoteOut]
 
 
-class IncidentIds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IncidentIds(RequestBody):
     ids: list[ObjectId] = Field(min_length=1, max_length=BULK_MAX)
 
 

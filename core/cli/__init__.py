@@ -13,6 +13,7 @@ import click
 
 from alertgate import __version__
 from alertgate.cli import (
+    audit_cmd,
     channels_cmd,
     db_cmd,
     demo_cmd,
@@ -79,3 +80,4 @@ main.add_command(demo_cmd.demo)
 main.add_command(channels_cmd.channels)
 main.add_command(rules_cmd.rules)
 main.add_command(silences_cmd.silences)
+main.add_command(audit_cmd.audit_group)

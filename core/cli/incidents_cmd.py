@@ -1,4 +1,4 @@
-"""``alertgate incidents``: list, show, acknowledge, resolve."""
+"""``alertgate incidents``: list (paged), show, acknowledge, resolve (one or many), note."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from alertgate.cli.context import CLI_ACTOR, Db, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
-from alertgate.server import admin
+from alertgate.server import admin, console
 from alertgate.server.schemas import AlertOut, IncidentDetail, IncidentOut
 
 STATUSES = click.Choice(["triggered", "acknowledged", "resolved", "open"])
@@ -59,25 +59,47 @@ def incidents() -> None:
 @incidents.command("list")
 @click.option("--service", "service_ref", help="Only this service (name or id).")
 @click.option("--status", type=STATUSES, help="Only this status (open = not resolved).")
+@click.option("--severity", help="Only this severity.")
+@click.option("--search", "q", help="Only incidents whose title contains this text.")
+@click.option("--sort", type=click.Choice(console.SORTS), default="newest", show_default=True,
+              help="newest/oldest by last alert, or opened (newest opened first).")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--cursor", help="Continue after a previous page (its 'next page' cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_(service_ref: str | None, status: str | None, limit: int, as_json: bool) -> None:
-    """List incidents, newest first."""
+def list_(
+    service_ref: str | None,
+    status: str | None,
+    severity: str | None,
+    q: str | None,
+    sort: console.IncidentSort,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """List incidents, newest first. When more remain, the cursor of the next page is
+    printed on stderr (`next page: --cursor C`)."""
     db = open_db()
     with admin_errors(), db.sessions() as session:
         service_id = admin.find_service(session, service_ref).id if service_ref else None
-        rows, _total = admin.list_incidents(
-            session, service_id=service_id, status=status, limit=limit
+        page = console.list_incidents(
+            session,
+            None,
+            console.IncidentFilter(service_id, status, severity, None, q),
+            limit=limit,
+            after=cursor,
+            sort=sort,
         )
-        names = admin.service_names(session, {r.service_id for r in rows})
-        data = [IncidentOut.of(r, names.get(r.service_id, "")) for r in rows]
+        names = admin.service_names(session, {r.service_id for r in page.items})
+        data = [IncidentOut.of(r, names.get(r.service_id, "")) for r in page.items]
     if as_json:
         echo_json([d.model_dump(mode="json") for d in data])
-        return
-    echo_table(
-        [d.model_dump() for d in data],
-        ["id", "service", "status", "severity", "alert_count", "last_alert_at", "title"],
-    )
+    else:
+        echo_table(
+            [d.model_dump() for d in data],
+            ["id", "service", "status", "severity", "alert_count", "last_alert_at", "title"],
+        )
+    if page.next_cursor:
+        click.echo(f"next page: --cursor {page.next_cursor}", err=True)
 
 
 @incidents.command("show")
@@ -92,38 +114,52 @@ def show(incident_id: int, as_json: bool) -> None:
         echo_incident(detail)
 
 
-def _change(incident_id: int, verb: str) -> None:
+def _change(incident_ids: tuple[int, ...], verb: console.Verb) -> None:
     from alertgate.engine import IngestEngine
     from alertgate.notify.outbox import Outbox
 
     db = open_db()
-    with admin_errors(), db.sessions() as session:
-        admin.get_incident(session, incident_id)
-    # The outbox: acknowledging or resolving by hand notifies like the API does.
     engine = IngestEngine(db.engine, db.plugins, outbox=Outbox())
     try:
         with admin_errors():
-            if verb == "acknowledged":
-                change = admin.acknowledge_incident(engine, incident_id, CLI_ACTOR)
-            else:
-                change = admin.resolve_incident(engine, incident_id, CLI_ACTOR)
+            results = console.change_incidents(
+                engine, db.sessions, None, incident_ids, verb, CLI_ACTOR
+            )
     finally:
         engine.close()  # delivers the lifecycle notifications before the process exits
-    if change.changed:
-        click.echo(f"Incident {incident_id} {verb}.")
-    else:
-        click.echo(f"Incident {incident_id} unchanged: it is {change.status}.")
+    done = "acknowledged" if verb == "acknowledge" else "resolved"
+    for r in results:
+        if r.changed:
+            click.echo(f"Incident {r.id} {done}.")
+        else:
+            click.echo(f"Incident {r.id} unchanged: it is {r.status}.")
 
 
 @incidents.command("ack")
-@click.argument("incident_id", type=int)
-def ack(incident_id: int) -> None:
-    """Acknowledge an incident."""
-    _change(incident_id, "acknowledged")
+@click.argument("incident_ids", type=int, nargs=-1, required=True)
+def ack(incident_ids: tuple[int, ...]) -> None:
+    """Acknowledge incidents (all ids are checked before any changes)."""
+    _change(incident_ids, "acknowledge")
 
 
 @incidents.command("resolve")
+@click.argument("incident_ids", type=int, nargs=-1, required=True)
+def resolve(incident_ids: tuple[int, ...]) -> None:
+    """Resolve incidents by hand (all ids are checked first). A resolved incident never
+    reopens."""
+    _change(incident_ids, "resolve")
+
+
+@incidents.command("note")
 @click.argument("incident_id", type=int)
-def resolve(incident_id: int) -> None:
-    """Resolve an incident by hand. A resolved incident never reopens."""
-    _change(incident_id, "resolved")
+@click.argument("text")
+def note(incident_id: int, text: str) -> None:
+    """Add a note to an incident's timeline."""
+    from alertgate.server.audit import service_org
+
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        incident = admin.get_incident(session, incident_id)
+        added = console.add_note(session, incident, service_org(session, incident), CLI_ACTOR, text)
+        note_id = added.id
+    click.echo(f"Note {note_id} added to incident {incident_id}.")

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.engine import IngestEngine
-from alertgate.server import admin
+from alertgate.server import admin, audit
 from alertgate.server.keys import integration_url
 from alertgate.server.schemas import IntegrationOut
 from alertgate.server.testalert import send_test_alert
@@ -88,6 +88,7 @@ def create(
             settings,
             rate_limit_per_minute=rate_limit,
         )
+        audit.integration_created(session, service.organization_id, CLI_ACTOR, keyed.integration)
         data = {
             **IntegrationOut.of(keyed.integration, db.plugins).model_dump(mode="json"),
             "service": service.name,
@@ -127,6 +128,7 @@ def update(
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         integration = admin.get_integration(session, integration_id)
+        before, was = audit.before_update(integration)
         admin.update_integration(
             session,
             db.plugins,
@@ -134,6 +136,9 @@ def update(
             name=name,
             settings=settings,
             rate_limit_per_minute=limit,
+        )
+        audit.record_integration_update(
+            session, audit.service_org(session, integration), CLI_ACTOR, integration, before, was
         )
         data = IntegrationOut.of(integration, db.plugins).model_dump(mode="json")
     if as_json:
@@ -207,6 +212,7 @@ def rotate_key(integration_id: int, as_json: bool) -> None:
     with admin_errors(), db.sessions.begin() as session:
         integration = admin.get_integration(session, integration_id)
         keyed = admin.rotate_key(session, integration)
+        audit.key_rotated(session, audit.service_org(session, integration), CLI_ACTOR, integration)
         data = {
             **IntegrationOut.of(integration, db.plugins).model_dump(mode="json"),
             "service": admin.get_service(session, integration.service_id).name,
@@ -220,7 +226,11 @@ def _set_enabled(integration_id: int, enabled: bool) -> None:
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         integration = admin.get_integration(session, integration_id)
+        before, was = audit.before_update(integration)
         admin.update_integration(session, db.plugins, integration, enabled=enabled)
+        audit.record_integration_update(
+            session, audit.service_org(session, integration), CLI_ACTOR, integration, before, was
+        )
     click.echo(f"Integration {integration_id} {'enabled' if enabled else 'disabled'}.")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db, organization_rows
+from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db, organization_rows
 from alertgate.cli.output import echo_json, echo_table
-from alertgate.server import admin
+from alertgate.server import admin, audit
 
 
 @click.group()
@@ -24,6 +24,8 @@ def create(org: str | None, name: str, as_json: bool) -> None:
     with admin_errors(), db.sessions.begin() as session:
         organization = admin.ensure_organization(session, org)
         new = admin.create_token(session, organization, name)
+        detail = {"prefix": new.token.prefix, "name": new.token.name}
+        audit.record(session, organization.id, CLI_ACTOR, "token.create", new.token.id, detail)
         data = {
             "id": new.token.id,
             "name": new.token.name,
@@ -74,5 +76,7 @@ def revoke(token_id: int) -> None:
     """Revoke an API token: it stops working at once."""
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
-        admin.revoke_token(session, token_id)
+        token = admin.revoke_token(session, token_id)
+        detail = {"prefix": token.prefix}
+        audit.record(session, token.organization_id, CLI_ACTOR, "token.revoke", token.id, detail)
     click.echo(f"API token {token_id} revoked.")

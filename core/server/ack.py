@@ -1,7 +1,8 @@
 """The acknowledge link carried by notifications (see :mod:`alertgate.notify.acklink`).
 
 GET shows what the link acknowledges and a button; the POST acknowledges. The incident's
-``acknowledged_by`` records ``ack-link`` and, when given, the responder's name.
+``acknowledged_by`` records ``ack-link`` and, when given, the responder's name; the
+acknowledgement goes in the organization's audit log like one made in the UI or API.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from alertgate.engine import IncidentNotFound
 from alertgate.notify import acklink
+from alertgate.server import console
+from alertgate.server.admin import NotFound
 
 if TYPE_CHECKING:
     from alertgate.server.app import AppState
@@ -63,8 +65,16 @@ async def ack_link(request: Request) -> Response:
     actor = f"{ACK_ACTOR}:{who}" if who else ACK_ACTOR
     state: AppState = request.app.state.alertgate
     try:
-        change = await run_in_threadpool(state.engine.acknowledge, incident_id, actor)
-    except IncidentNotFound:
+        (change,) = await run_in_threadpool(
+            console.change_incidents,
+            state.engine,
+            state.sessions,
+            None,
+            [incident_id],
+            "acknowledge",
+            actor,
+        )
+    except NotFound:
         return _page("No such incident", "", 404)
     verdict = "acknowledged" if change.changed else f"already {change.status}"
     return _page(f"Incident {incident_id} {verdict}", "")

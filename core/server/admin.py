@@ -503,3 +503,40 @@ def organization_names(session: Session, ids: set[int]) -> dict[int, str]:
         select(Organization.id, Organization.name).where(Organization.id.in_(ids))
     )
     return {row.id: row.name for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationImpact:
+    """What deleting an integration does, to state before it is confirmed."""
+
+    alerts: int
+    """Alerts it received: deleted with it."""
+    incidents: int
+    """Incidents it opened: kept (without its alerts), open ones stay open."""
+    open_incidents: int
+
+
+def integration_impact(session: Session, integration: Integration) -> IntegrationImpact:
+    alerts = session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.service_id == integration.service_id)
+        .where(Alert.integration_id == integration.id)
+    )
+    rows = session.execute(
+        select(Incident.status, func.count())
+        .where(Incident.integration_id == integration.id)
+        .group_by(Incident.status)
+    ).all()
+    counts = {status: count for status, count in rows}
+    open_count = counts.get("triggered", 0) + counts.get("acknowledged", 0)
+    return IntegrationImpact(alerts or 0, sum(counts.values()), open_count)
+
+
+def delete_integration(session: Session, integration: Integration) -> IntegrationImpact:
+    """Delete an integration and the alerts it received; its URL stops working. Its
+    incidents stay (the database sets their ``integration_id`` to null)."""
+    impact = integration_impact(session, integration)
+    session.delete(integration)
+    session.flush()
+    return impact

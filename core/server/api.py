@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.registry import plugin_rows
-from alertgate.server import admin, notify_api
+from alertgate.server import admin, audit, console, console_api, notify_api
+from alertgate.server.console_schemas import IncidentList
 from alertgate.server.keys import integration_url
 from alertgate.server.routing import ApiRoute, Call
 from alertgate.server.schemas import (
@@ -53,6 +54,17 @@ class IncidentQuery(PageQuery):
     status: Literal["triggered", "acknowledged", "resolved", "open"] | None = Field(
         None, description="`open` means triggered or acknowledged."
     )
+    severity: str | None = Field(
+        None, min_length=1, max_length=20, description="Only this severity."
+    )
+    integration_id: int | None = Field(
+        None, ge=1, le=2**62, description="Only incidents this integration opened."
+    )
+    q: str | None = Field(None, min_length=1, max_length=200, description="Text in the title.")
+    sort: console.IncidentSort = Field(
+        "newest", description="`newest`/`oldest` by last alert, or `opened` (newest first)."
+    )
+    cursor: str | None = console_api.CURSOR
 
 
 class PluginList(BaseModel):
@@ -124,6 +136,7 @@ def create_integration(call: Call) -> IntegrationWithUrl:
             rate_limit_per_minute=body.rate_limit_per_minute,
             strict=True,
         )
+        audit.integration_created(s, call.org_id, call.actor, keyed.integration)
         return _with_url(call, keyed)
 
 
@@ -138,6 +151,7 @@ def update_integration(call: Call) -> IntegrationOut:
     body: IntegrationUpdate = call.body
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
+        before, was = audit.before_update(integration)
         admin.update_integration(
             s,
             call.state.plugins,
@@ -152,6 +166,7 @@ def update_integration(call: Call) -> IntegrationOut:
             ),
             strict=True,
         )
+        audit.record_integration_update(s, call.org_id, call.actor, integration, before, was)
         out = IntegrationOut.of(integration, call.state.plugins)
     call.state.cache.clear()
     return out
@@ -160,7 +175,9 @@ def update_integration(call: Call) -> IntegrationOut:
 def _set_enabled(call: Call, enabled: bool) -> IntegrationOut:
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
+        before, was = audit.before_update(integration)
         admin.update_integration(s, call.state.plugins, integration, enabled=enabled)
+        audit.record_integration_update(s, call.org_id, call.actor, integration, before, was)
         out = IntegrationOut.of(integration, call.state.plugins)
     call.state.cache.clear()
     return out
@@ -178,6 +195,7 @@ def rotate_integration_key(call: Call) -> IntegrationWithUrl:
     with call.state.sessions.begin() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
         out = _with_url(call, admin.rotate_key(s, integration))
+        audit.key_rotated(s, call.org_id, call.actor, integration)
     call.state.cache.clear()
     return out
 
@@ -192,29 +210,35 @@ def test_integration(call: Call) -> TestAlertOut:
 # -- incidents -----------------------------------------------------------------------------
 
 
-def list_incidents(call: Call) -> Page[IncidentOut]:
+def list_incidents(call: Call) -> IncidentList:
     q: IncidentQuery = call.query
+    if q.cursor is not None and q.offset:
+        raise admin.InvalidInput("invalid_request", "give cursor or offset, not both")
     with call.state.sessions() as s:
         service_id = q.service_id
         if q.service is not None:
             found = admin.find_service(s, q.service, call.org_id)
             if service_id is not None and service_id != found.id:
-                return Page[IncidentOut](items=[], total=0, limit=q.limit, offset=q.offset)
+                return IncidentList(
+                    items=[], total=0, limit=q.limit, offset=q.offset, next_cursor=None
+                )
             service_id = found.id
-        rows, total = admin.list_incidents(
+        page = console.list_incidents(
             s,
             call.org_id,
-            service_id=service_id,
-            status=q.status,
+            console.IncidentFilter(service_id, q.status, q.severity, q.integration_id, q.q),
             limit=q.limit,
+            after=q.cursor,
+            sort=q.sort,
             offset=q.offset,
         )
-        names = admin.service_names(s, {r.service_id for r in rows})
-        return Page[IncidentOut](
-            items=[IncidentOut.of(r, names.get(r.service_id, "")) for r in rows],
-            total=total,
+        names = admin.service_names(s, {r.service_id for r in page.items})
+        return IncidentList(
+            items=[IncidentOut.of(r, names.get(r.service_id, "")) for r in page.items],
+            total=page.total,
             limit=q.limit,
             offset=q.offset,
+            next_cursor=page.next_cursor,
         )
 
 
@@ -235,7 +259,14 @@ def acknowledge_incident(call: Call) -> IncidentDetail:
     incident_id = call.path["incident_id"]
     with call.state.sessions() as s:
         admin.get_incident(s, incident_id, call.org_id)
-    admin.acknowledge_incident(call.state.engine, incident_id, call.actor)
+    console.change_incidents(
+        call.state.engine,
+        call.state.sessions,
+        call.org_id,
+        [incident_id],
+        "acknowledge",
+        call.actor,
+    )
     return incident_detail(call, incident_id)
 
 
@@ -243,7 +274,9 @@ def resolve_incident(call: Call) -> IncidentDetail:
     incident_id = call.path["incident_id"]
     with call.state.sessions() as s:
         admin.get_incident(s, incident_id, call.org_id)
-    admin.resolve_incident(call.state.engine, incident_id, call.actor)
+    console.change_incidents(
+        call.state.engine, call.state.sessions, call.org_id, [incident_id], "resolve", call.actor
+    )
     return incident_detail(call, incident_id)
 
 
@@ -301,7 +334,7 @@ ROUTES: list[ApiRoute] = [
              description="The type's sample delivery, parsed by the same hooks as a real "
              "one and marked as a test; answers the incident it opened or joined."),
     ApiRoute("GET", f"{PREFIX}/incidents", list_incidents, "List incidents, newest first",
-             "listIncidents", "incidents", Page[IncidentOut], query=IncidentQuery,
+             "listIncidents", "incidents", IncidentList, query=IncidentQuery,
              errors=(404, 409, 422)),
     ApiRoute("GET", f"{PREFIX}/incidents/{{incident_id:int}}", show_incident,
              "Show an incident with its alerts", "getIncident", "incidents", IncidentDetail,
@@ -316,3 +349,4 @@ ROUTES: list[ApiRoute] = [
              "listPlugins", "plugins", PluginList),
     *notify_api.ROUTES,
 ]  # fmt: skip
+ROUTES.extend(console_api.routes(PREFIX))

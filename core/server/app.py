@@ -44,6 +44,7 @@ from alertgate.server.routing import starlette_routes
 from alertgate.settings import Settings, get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
 from alertgate.storage.retention import retain_if_free
+from alertgate.web.error_pages import html_for_browsers
 
 log = logging.getLogger("alertgate.server")
 
@@ -234,8 +235,8 @@ def create_app(
         routes=routes,
         middleware=[Middleware(metrics.LatencyMiddleware)],
         exception_handlers={
-            HTTPException: http_exception_handler,
-            Exception: server_error_handler,
+            HTTPException: html_for_browsers(http_exception_handler),
+            Exception: html_for_browsers(server_error_handler, 500),
         },
         lifespan=lifespan,
     )

@@ -206,6 +206,8 @@ class Incident(Base):
             sqlite_where=text("status = 'resolved'"),
             postgresql_where=text("status = 'resolved'"),
         ),
+        # The console lists incidents by last alert, newest first, paged by (time, id).
+        Index("ix_incidents_last_alert", "last_alert_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -242,7 +244,8 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("integration_id", "dedupe_key", name="uq_alerts_dedupe"),
-        Index("ix_alerts_incident", "incident_id"),
+        # An incident's timeline, newest first, paged by id (migration 0008).
+        Index("ix_alerts_incident_id", "incident_id", "id"),
         # Listing and retention walk an integration's alerts by time. The index leads with
         # service_id, which the dedupe lookup (integration_id, dedupe_key) never bounds: an
         # index leading with integration_id ties with uq_alerts_dedupe in the planner's eyes
@@ -427,3 +430,39 @@ class Notification(Base):
     digest_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+# -- console (incident notes, audit log) -----------------------------------------------------
+
+
+class IncidentNote(Base):
+    """A note a person wrote on an incident; shown on its timeline with who and when."""
+
+    __tablename__ = "incident_notes"
+    __table_args__ = (Index("ix_incident_notes_incident", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Who changed what in an organization, and when. ``detail`` never holds secrets:
+    changed settings are recorded by field name only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_org", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    """``token:<prefix>`` (API), ``web:<token name>`` (UI), ``cli`` or
+    ``ack-link[:name]`` (a notification's acknowledge link)."""
+    action: Mapped[str] = mapped_column(String(60))
+    """``<object type>.<verb>``, e.g. ``integration.rotate_key``."""
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

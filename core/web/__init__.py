@@ -15,7 +15,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from alertgate.settings import Settings
-from alertgate.web import notify_views, views
+from alertgate.web import (
+    audit_page,
+    console_views,
+    incident_page,
+    integration_edit,
+    notify_views,
+    views,
+)
 from alertgate.web.app import WebUI
 
 STATIC = Path(__file__).parent / "static"
@@ -27,6 +34,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     page = ui.page
     get, both, post = ["GET"], ["GET", "POST"], ["POST"]
     svc = "/services/{service_id:int}"
+    one = f"{svc}/integrations/{{integration_id:int}}"
     return [
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/", page(views.home, auth=False), methods=get),
@@ -43,6 +51,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.integration_detail),
             methods=get,
         ),
+        Route(f"{one}/edit", page(integration_edit.edit), methods=both),
+        Route(f"{one}/enable", page(integration_edit.enable), methods=post),
+        Route(f"{one}/disable", page(integration_edit.disable), methods=post),
+        Route(f"{one}/delete", page(integration_edit.delete), methods=both),
         Route(
             f"{svc}/integrations/{{integration_id:int}}/rotate-key",
             page(views.rotate_integration_key),
@@ -53,9 +65,13 @@ def routes(settings: Settings) -> list[BaseRoute]:
             page(views.test_integration),
             methods=post,
         ),
-        Route("/incidents", page(views.incidents), methods=get),
-        Route("/incidents/rows", page(views.incident_rows, fragment=True), methods=get),
-        Route("/incidents/{incident_id:int}", page(views.incident_detail), methods=get),
+        Route("/audit", page(audit_page.audit_log), methods=get),
+        Route("/incidents", page(console_views.incidents), methods=get),
+        Route("/incidents/rows", page(console_views.incident_rows, fragment=True), methods=get),
+        Route("/incidents/acknowledge", page(console_views.acknowledge_selected), methods=post),
+        Route("/incidents/resolve", page(console_views.resolve_selected), methods=post),
+        Route("/incidents/{incident_id:int}", page(incident_page.incident_detail), methods=get),
+        Route("/incidents/{incident_id:int}/notes", page(incident_page.add_note), methods=post),
         Route("/incidents/{incident_id:int}/acknowledge", page(views.acknowledge), methods=post),
         Route("/incidents/{incident_id:int}/resolve", page(views.resolve), methods=post),
         *notification_routes(page),

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from alertgate.server import admin
 from alertgate.settings import Settings
 from alertgate.storage.schema import ApiToken, Organization, WebSession
+from alertgate.web.ages import ago
 from alertgate.web.session import (
     SessionCodec,
     csrf_matches,
@@ -165,6 +166,7 @@ def make_environment() -> jinja2.Environment:
     env.filters["time"] = _format_time
     env.filters["pretty_json"] = _pretty_json
     env.filters["embedded_json"] = _embedded_json
+    env.filters["ago"] = ago
     return env
 
 

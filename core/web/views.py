@@ -7,7 +7,6 @@ UI sees exactly what an API token of that organization sees and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertgate.models import StateItem
-from alertgate.server import admin, notify_admin, setup_codes
+from alertgate.server import admin, audit, console, setup_codes
 from alertgate.server.keys import integration_url
 from alertgate.server.testalert import send_test_alert
 from alertgate.storage.schema import (
@@ -27,6 +26,7 @@ from alertgate.storage.schema import (
     Organization,
     Service,
 )
+from alertgate.web import console_views
 from alertgate.web.app import Page, PageError, safe_next
 from alertgate.web.forms import FormError, setting_fields, settings_from_form
 from alertgate.web.session import close_session, new_csrf_token, open_session
@@ -39,10 +39,7 @@ BAD_SETUP_CODE = (
     "`alertgate db upgrade`) printed on the server's console; restarting the server "
     "prints a new one."
 )
-INCIDENT_PAGE_SIZE = 100
-TIMELINE_LIMIT = 500
 INTEGRATION_LOG_LIMIT = 50
-STATUS_FILTERS = ("", "open", "triggered", "acknowledged", "resolved")
 BADGES = ("ok", "pending", "off", "waiting")
 """Statuses a plugin's state item may give an integration's badge (CSS hints)."""
 
@@ -271,11 +268,10 @@ def service_integrations(page: Page) -> Response:
 
 def service_incidents(page: Page) -> Response:
     service_id = page.path_int("service_id")
-    status = _status_filter(page)
     with page.state.sessions() as s:
         service = admin.get_service(s, service_id, page.org_id)
-        listing = _incident_listing(page, s, service.id, status)
-    return page.render("service.html", service=service, tab="incidents", status=status, **listing)
+        found = console_views.listing(page, s, service.id)
+    return page.render("service.html", service=service, tab="incidents", **found)
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -338,6 +334,7 @@ def new_integration(page: Page) -> Response:
                 s, page.state.plugins, target, slug, name or None, settings
             )
             integration = keyed.integration
+            audit.integration_created(s, page.org_id, _actor(page), integration)
     except (FormError, admin.InvalidInput) as exc:
         message = exc.message if isinstance(exc, admin.AdminError) else str(exc)
         return page.render(
@@ -350,6 +347,11 @@ def new_integration(page: Page) -> Response:
             error=message,
         )
     return _show_url(page, service, integration, keyed.key, rotated=False)
+
+
+def _actor(page: Page) -> str:
+    assert page.user is not None
+    return page.user.actor
 
 
 def _show_url(
@@ -366,7 +368,7 @@ def _show_url(
     )
 
 
-def _service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
+def service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
     """The page's service and its integration (404 for another service's)."""
     service = admin.get_service(s, page.path_int("service_id"), page.org_id)
     integration = admin.get_integration(s, page.path_int("integration_id"), page.org_id)
@@ -377,7 +379,7 @@ def _service_integration(page: Page, s: Session) -> tuple[Service, Integration]:
 
 def integration_detail(page: Page) -> Response:
     with page.state.sessions() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         alerts = list(
             admin.integration_alerts(
                 s, integration.id, limit=INTEGRATION_LOG_LIMIT, newest_first=True
@@ -398,8 +400,9 @@ def integration_detail(page: Page) -> Response:
 
 def rotate_integration_key(page: Page) -> Response:
     with page.state.sessions.begin() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         keyed = admin.rotate_key(s, integration)
+        audit.key_rotated(s, page.org_id, _actor(page), integration)
     page.state.cache.forget_integration(integration.id)
     return _show_url(page, service, keyed.integration, keyed.key, rotated=True)
 
@@ -407,7 +410,7 @@ def rotate_integration_key(page: Page) -> Response:
 def test_integration(page: Page) -> Response:
     """Send a test alert, then show the incident it made (or the integration's log)."""
     with page.state.sessions() as s:
-        service, integration = _service_integration(page, s)
+        service, integration = service_integration(page, s)
         try:
             result = send_test_alert(s, page.state.engine, page.state.settings, integration)
         except admin.InvalidInput as exc:
@@ -424,118 +427,21 @@ def test_integration(page: Page) -> Response:
 # -- incidents -----------------------------------------------------------------------------
 
 
-def _status_filter(page: Page) -> str:
-    status = page.request.query_params.get("status", "")
-    return status if status in STATUS_FILTERS else ""
-
-
-def _service_filter(page: Page) -> int | None:
-    raw = page.request.query_params.get("service", "")
-    if raw.isdigit() and 0 < int(raw) <= 2**62:
-        return int(raw)
-    return None
-
-
-def _incident_listing(page: Page, s: Any, service_id: int | None, status: str) -> dict[str, Any]:
-    incidents, total = admin.list_incidents(
-        s, page.org_id, service_id=service_id, status=status or None, limit=INCIDENT_PAGE_SIZE
-    )
-    names = admin.service_names(s, {i.service_id for i in incidents})
-    return {"incidents": incidents, "total": total, "service_names": names}
-
-
-def incidents(page: Page) -> Response:
-    service_id = _service_filter(page)
-    status = _status_filter(page)
-    with page.state.sessions() as s:
-        services = admin.list_services(s, page.org_id)
-        if service_id is not None and service_id not in {x.id for x in services}:
-            service_id = None
-        listing = _incident_listing(page, s, service_id, status)
-    return page.render(
-        "incidents.html", services=services, service_id=service_id, status=status, **listing
-    )
-
-
-def incident_rows(page: Page) -> Response:
-    """The incidents table body, polled by app.js so the list updates without a reload."""
-    service_id = _service_filter(page)
-    status = _status_filter(page)
-    with page.state.sessions() as s:
-        listing = _incident_listing(page, s, service_id, status)
-    response = page.render("_incident_rows.html", show_service=service_id is None, **listing)
-    response.headers["X-Total-Count"] = str(listing["total"])
-    return response
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    id: int
-    action: str
-    outcome: str
-    title: str
-    summary: str
-    severity: str
-    source_time: datetime
-    received_at: datetime
-    integration: str
-    payload: Any
-
-
-def incident_detail(page: Page) -> Response:
-    incident_id = page.path_int("incident_id")
-    with page.state.sessions() as s:
-        incident = admin.get_incident(s, incident_id, page.org_id)
-        service = admin.get_service(s, incident.service_id, page.org_id)
-        alerts = admin.incident_alerts(s, incident.id, limit=TIMELINE_LIMIT)
-        names = dict(
-            s.execute(
-                select(Integration.id, Integration.name).where(
-                    Integration.id.in_({a.integration_id for a in alerts})
-                )
-            ).all()
-        )
-        timeline = [
-            TimelineEntry(
-                id=a.id,
-                action=a.action,
-                outcome=a.outcome,
-                title=a.title,
-                summary=a.summary,
-                severity=a.severity,
-                source_time=a.source_time,
-                received_at=a.received_at,
-                integration=names.get(a.integration_id, "deleted integration"),
-                payload=a.payload,
-            )
-            for a in alerts
-        ]
-        notifications = notify_admin.incident_notifications(s, incident.id)
-    return page.render(
-        "incident.html",
-        incident=incident,
-        service=service,
-        timeline=timeline,
-        notifications=notifications,
-    )
-
-
-def _change_incident(page: Page, verb: str) -> Response:
+def _change_incident(page: Page, verb: console.Verb) -> Response:
     incident_id = page.path_int("incident_id")
     assert page.user is not None
     with page.state.sessions() as s:
         admin.get_incident(s, incident_id, page.org_id)  # 404 for other organizations
-    if verb == "acknowledge":
-        change = admin.acknowledge_incident(page.state.engine, incident_id, page.user.actor)
-        done = "acknowledged"
-    else:
-        change = admin.resolve_incident(page.state.engine, incident_id, page.user.actor)
-        done = "resolved"
+    (change,) = console.change_incidents(
+        page.state.engine, page.state.sessions, page.org_id, [incident_id], verb, page.user.actor
+    )
+    done = "acknowledged" if verb == "acknowledge" else "resolved"
     if change.changed:
         page.flash(f"Incident #{incident_id} {done}.")
     else:
         page.flash(f"Incident #{incident_id} was already {change.status}.")
-    return page.redirect(f"/incidents/{incident_id}")
+    back = page.form.get("next")
+    return page.redirect(safe_next(back) if back else f"/incidents/{incident_id}")
 
 
 def acknowledge(page: Page) -> Response:

@@ -62,11 +62,46 @@ function setupConfirm() {
   });
 }
 
+// Replaces a live table body with fresh rows, keeping what the user is doing: the focused
+// control (by id), ticked checkboxes, and marks rows whose content changed.
+function replaceRows(tbody, html) {
+  var focused = document.activeElement && tbody.contains(document.activeElement) ?
+    document.activeElement.id : null;
+  var versions = {};
+  var ticked = {};
+  tbody.querySelectorAll("tr[data-incident]").forEach(function (row) {
+    versions[row.getAttribute("data-incident")] = row.getAttribute("data-version");
+  });
+  tbody.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+    ticked[box.id] = true;
+  });
+  tbody.innerHTML = html;
+  tbody.querySelectorAll("tr[data-incident]").forEach(function (row) {
+    var id = row.getAttribute("data-incident");
+    if (versions[id] !== row.getAttribute("data-version")) { row.classList.add("changed"); }
+  });
+  tbody.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+    if (ticked[box.id] && !box.disabled) { box.checked = true; }
+  });
+  if (focused) {
+    var again = document.getElementById(focused);
+    if (again) { again.focus(); }
+  }
+}
+
+function setLive(live, ok) {
+  if (!live) { return; }
+  var text = ok ? "Live: updates every few seconds" : "Disconnected, retrying…";
+  if (live.textContent !== text) { live.textContent = text; }
+  live.classList.toggle("disconnected", !ok);
+}
+
 function setupPolling() {
   document.querySelectorAll("tbody[data-poll]").forEach(function (tbody) {
     var url = tbody.getAttribute("data-poll");
     var every = parseInt(tbody.getAttribute("data-poll-interval"), 10) || 5000;
     var count = document.querySelector("[data-incident-count]");
+    var live = document.querySelector("[data-live]");
     var timer = null;
     function schedule() { timer = window.setTimeout(poll, every); }
     function poll() {
@@ -75,32 +110,42 @@ function setupPolling() {
         .then(function (response) {
           if (response.status === 401) {
             if (count) { count.textContent = "Signed out: reload the page to sign in again."; }
+            setLive(live, false);
             return null;
           }
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           var total = response.headers.get("X-Total-Count");
           return response.text().then(function (html) {
+            setLive(live, true);
             if (html !== tbody.getAttribute("data-last")) {
-              tbody.innerHTML = html;
+              if (tbody.getAttribute("data-last") !== null) { replaceRows(tbody, html); }
               tbody.setAttribute("data-last", html);
             }
             if (count && total !== null) {
               var shown = tbody.querySelectorAll("tr[data-incident]").length;
               var n = parseInt(total, 10);
               var text = n + " incident" + (n === 1 ? "" : "s") +
-                (n > shown ? ", newest " + shown + " shown" : "");
+                (n > shown ? ", " + shown + " on this page" : "");
               // Unchanged text is left alone so screen readers do not repeat it.
               if (count.textContent !== text) { count.textContent = text; }
             }
             schedule();
           });
         })
-        .catch(function () { schedule(); });
+        .catch(function () { setLive(live, false); schedule(); });
     }
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden && timer !== null) { window.clearTimeout(timer); poll(); }
     });
-    schedule();
+    poll();
+  });
+}
+
+function setupConfirmButtons() {
+  document.querySelectorAll("button[data-confirm-submit]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm-submit"))) { event.preventDefault(); }
+    });
   });
 }
 
@@ -109,4 +154,5 @@ document.addEventListener("DOMContentLoaded", function () {
   setupTypePicker();
   setupConfirm();
   setupPolling();
+  setupConfirmButtons();
 });

@@ -114,6 +114,12 @@ def test_channels_rules_silences_api_and_delivery(tmp_path: Path) -> None:
         )
         acked = receiver.wait_for(3)[2].json()
         assert (acked["event"], acked["actor"]) == ("acknowledged", "ack-link:carol")
+        audited = api.get("/api/v1/audit").json()["items"][0]
+        assert (audited["action"], audited["actor"], audited["object_id"]) == (
+            "incident.acknowledge",
+            "ack-link:carol",
+            loud,
+        )
 
 
 def test_channels_with_secrets_need_a_secret_key(tmp_path: Path) -> None:

@@ -76,6 +76,9 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         "createChannel": {**hook, "name": "h2"},
         "createRule": {"channel_id": ids["channel_id"]},
         "createSilence": {"ends_at": ends},
+        "addIncidentNote": {"text": "looking"},
+        "acknowledgeIncidents": {"ids": [ids["incident_id"]]},
+        "resolveIncidents": {"ids": [ids["incident_id"]]},
     }
     assert {r.operation_id for r in api_routes.ROUTES if r.body is not None} == set(bodies)
     refused = (

@@ -169,23 +169,29 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr[data-incident]")).to_have_count(1)
 
-    # The incident's timeline: each alert, its times, its payload on demand.
+    # The incident's timeline, newest first: each alert, its times, its payload on demand.
     page.get_by_role("link", name=f"#{incident_id}").click()
     check_page(page)
     entries = page.locator("ol.timeline > li")
     expect(entries).to_have_count(3)
     actions = [t.strip() for t in entries.locator(".tl-action").all_text_contents()]
-    assert actions == ["trigger", "trigger", "resolve"]
+    assert actions == ["resolve", "trigger", "trigger"]
     outcomes = [t.strip() for t in entries.locator(".tl-outcome").all_text_contents()]
-    assert outcomes == ["opened", "attached", "resolved"]
-    expect(entries.first).to_contain_text("Source time")
-    expect(entries.first).to_contain_text("Received")
-    payload = entries.first.locator("details pre").last
+    assert outcomes == ["resolved", "attached", "opened"]
+    expect(page.get_by_text("Showing 3 of 3 alerts")).to_be_visible()
+    # Repeats are compact: the newest alarm's full description, then what differs.
+    expect(entries.nth(1)).to_contain_text("Watches:")
+    expect(entries.last).to_contain_text("Repeat of")
+    expect(entries.last).not_to_contain_text("Watches:")
+    opening = entries.last
+    expect(opening).to_contain_text("Source time")
+    expect(opening.locator("time").first).to_have_attribute("title", re.compile(r" UTC$"))
+    payload = opening.locator("details pre").last
     expect(payload).to_be_hidden()
-    entries.first.get_by_text("Original payload").click()
+    opening.get_by_text("Original payload").click()
     expect(payload).to_be_visible()
     expect(payload).to_contain_text('"SigningCertURL"')
-    decoded = entries.first.locator("details pre").first
+    decoded = opening.locator("details pre").first
     expect(decoded).to_contain_text('"AlarmName": "UnauthorizedAPICalls"')
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
     shot(page, "incident")
@@ -246,8 +252,14 @@ def test_acknowledge_and_resolve_buttons(browser: Any, ui_server: UiServer) -> N
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("status")).to_contain_text("acknowledged")
     expect(page.locator(".badge")).to_have_text("acknowledged")
-    expect(page.get_by_text("by web:other")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("by web:other")
+    # The same action is on the timeline, with who did it.
+    expect(page.locator("li.human-acknowledged")).to_contain_text("Acknowledged by web:other")
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    page.locator("#note-text").fill("Rolled back the deploy")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("li.human-note")).to_contain_text("Note by web:other")
+    expect(page.locator("li.human-note")).to_contain_text("Rolled back the deploy")
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator(".badge")).to_have_text("resolved")
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)

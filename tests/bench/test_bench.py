@@ -414,3 +414,38 @@ def test_bench_command_drives_the_bare_handler_with_the_same_requests(tmp_path: 
     summary = report["summary"]
     assert summary["ratios_alertgate_sqlite_to_bare"] == ratios
     assert summary["ratio_alertgate_sqlite_to_bare"] == round(sum(ratios) / 2, 3)
+
+
+def test_webhook_receiver_counts_each_delivery_by_key_over_keep_alive() -> None:
+    """The --notify phase's receiver: what it reports is what was sent, twice included."""
+    import httpx
+
+    from bench.notify import WebhookReceiver
+
+    with WebhookReceiver() as receiver, httpx.Client() as client:
+        for key in ("a", "b", "a"):
+            r = client.post(receiver.url, content=b'{"x": 1}',
+                            headers={"X-Alertgate-Idempotency-Key": key})  # fmt: skip
+            assert r.status_code == 204
+        assert receiver.received() == {"a": 2, "b": 1}
+
+
+@pytest.mark.slow
+@pytest.mark.bench
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+def test_bench_notify_phase_delivers_every_notification_once(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    command = [sys.executable, "-m", "bench", "--messages", "300", "--gap", "30"]
+    command += ["--workers", "1", "--no-latency", "--notify", "--out", str(out)]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [p["phase"] for p in report["phases"]] == ["throughput", "notify"]
+    notes = report["phases"][1]["notifications"]
+    expected = report["workload"]["expected"]["outcomes"]
+    # A rule on opened and resolved: one message per opened and per resolved incident.
+    assert notes["received"] == notes["received_distinct_keys"] > 0
+    assert notes["received_twice"] == 0
+    assert notes["outbox_by_status"] == {"delivered": notes["received"]}
+    assert notes["received"] >= expected["opened"]
+    assert report["summary"]["ratio_notify_to_plain_sqlite"] > 0

@@ -336,6 +336,9 @@ def storable_delivery(delivery: Delivery) -> Delivery:
     for alert in delivery.alerts:
         for name in _TEXT_FIELDS:
             value = getattr(alert, name)
-            if value is not None and storable(value) is not value:
-                setattr(alert, name, storable(value))
+            if value is None:
+                continue
+            cleaned = storable(value)
+            if cleaned is not value:
+                setattr(alert, name, cleaned)
     return delivery

@@ -27,6 +27,7 @@ from alertgate.server.schemas import (
     PluginOut,
     ServiceCreate,
     ServiceOut,
+    ServiceUpdate,
     TestAlertOut,
 )
 from alertgate.server.testalert import send_test_alert
@@ -95,6 +96,23 @@ def create_service(call: Call) -> ServiceOut:
 def show_service(call: Call) -> ServiceOut:
     with call.state.sessions() as s:
         return ServiceOut.of(admin.get_service(s, call.path["service_id"], call.org_id))
+
+
+def update_service(call: Call) -> ServiceOut:
+    body: ServiceUpdate = call.body
+    with call.state.sessions.begin() as s:
+        service = admin.get_service(s, call.path["service_id"], call.org_id)
+        console.update_service(
+            s, call.org_id, call.actor, service, name=body.name, description=body.description
+        )
+        return ServiceOut.of(service)
+
+
+def delete_service(call: Call) -> None:
+    with call.state.sessions.begin() as s:
+        service = admin.get_service(s, call.path["service_id"], call.org_id)
+        console.delete_service(s, call.org_id, call.actor, service)
+    call.state.cache.clear()
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -304,6 +322,12 @@ ROUTES: list[ApiRoute] = [
              errors=(400, 409, 413, 422)),
     ApiRoute("GET", f"{PREFIX}/services/{{service_id:int}}", show_service, "Show a service",
              "getService", "services", ServiceOut, errors=NOT_FOUND),
+    ApiRoute("PATCH", f"{PREFIX}/services/{{service_id:int}}", update_service,
+             "Rename a service or change its description", "updateService", "services",
+             ServiceOut, body=ServiceUpdate, errors=(400, 404, 409, 413, 422)),
+    ApiRoute("DELETE", f"{PREFIX}/services/{{service_id:int}}", delete_service,
+             "Delete a service with its integrations, incidents and alerts", "deleteService",
+             "services", None, status=204, errors=NOT_FOUND),
     ApiRoute("GET", f"{PREFIX}/integrations", list_integrations, "List integrations",
              "listIntegrations", "integrations", Page[IntegrationOut], query=IntegrationQuery,
              errors=(422,)),

@@ -76,6 +76,11 @@ class ServiceCreate(RequestBody):
     description: str = Field("", max_length=5000)
 
 
+class ServiceUpdate(RequestBody):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=5000, description="Omitted: unchanged.")
+
+
 class ServiceOut(BaseModel):
     id: int
     name: str

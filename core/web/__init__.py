@@ -21,6 +21,7 @@ from alertgate.web import (
     incident_page,
     integration_edit,
     notify_views,
+    service_edit,
     views,
 )
 from alertgate.web.app import WebUI
@@ -45,6 +46,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/services/new", page(views.new_service), methods=both),
         Route(svc, page(views.service_integrations), methods=get),
         Route(f"{svc}/incidents", page(views.service_incidents), methods=get),
+        Route(f"{svc}/edit", page(service_edit.edit), methods=both),
+        Route(f"{svc}/delete", page(service_edit.delete), methods=both),
         Route(f"{svc}/integrations/new", page(views.new_integration), methods=both),
         Route(
             f"{svc}/integrations/{{integration_id:int}}",

@@ -196,3 +196,40 @@ def test_deleting_an_integration_states_what_happens_first(server: UiServer) -> 
     assert "deleted with its 2 alert(s)" in client.get(done.headers["location"]).text
     assert client.get(f"/services/{service_id}/integrations/1").status_code == 404
     assert len(ROW.findall(client.get("/incidents").text)) == 2
+
+
+def test_editing_and_deleting_a_service(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    make_service(server, "acme", "db")
+    open_incidents(server, service_id, 3)
+    client = sign_in(server, server.new_token("acme"))
+    assert f'href="/services/{service_id}/edit"' in client.get(f"/services/{service_id}").text
+    where = f"/services/{service_id}/edit"
+    page = client.get(where)
+    bad = client.post(
+        where, data={"csrf_token": csrf_of(page), "name": " ", "description": "x" * 5001}
+    )
+    assert bad.status_code == 422
+    assert 'aria-invalid="true" aria-describedby="name-error"' in bad.text
+    assert 'aria-invalid="true" aria-describedby="description-error"' in bad.text
+    assert "2 fields need attention" in bad.text
+    taken = client.post(where, data={"csrf_token": csrf_of(page), "name": "db"})
+    assert taken.status_code == 422
+    assert "already exists" in taken.text and 'value="db"' in taken.text
+    good = client.post(
+        where, data={"csrf_token": csrf_of(page), "name": "shop", "description": "Checkout"}
+    )
+    assert good.status_code == 303
+    shown = client.get(good.headers["location"]).text
+    assert "<h1>shop</h1>" in shown and "Checkout" in shown
+    page = client.get(f"/services/{service_id}/delete")
+    assert "Its 1 integration is deleted" in page.text
+    assert "Its 3 incidents (3 still open) are deleted" in page.text
+    done = client.post(f"/services/{service_id}/delete", data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/services"
+    assert "with its 1 integration(s) and 3 incident(s)" in client.get("/services").text
+    assert client.get(f"/services/{service_id}").status_code == 404
+    assert ROW.findall(client.get("/incidents").text) == []
+    with server.sessions()() as s:
+        actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["service.update", "service.delete"]

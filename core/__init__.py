@@ -14,12 +14,14 @@ from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDeliv
 from alertgate.hookspecs import hookimpl
 from alertgate.models import (
     Action,
+    ActionResult,
     Alert,
     DemoDelivery,
     DemoStory,
     HandshakeResponse,
     InboundRequest,
     IncidentEvent,
+    IntegrationAction,
     IntegrationType,
     ParseContext,
     ParseResult,
@@ -33,7 +35,7 @@ from alertgate.notify.types import ChannelType, Notification, NotificationError,
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.3"
+HOOK_API_VERSION = "1.4"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""
@@ -42,6 +44,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "URL_SCHEMA",
     "Action",
+    "ActionResult",
     "Alert",
     "ChannelPlugin",
     "ChannelType",
@@ -52,6 +55,7 @@ __all__ = [
     "HandshakeResponse",
     "InboundRequest",
     "IncidentEvent",
+    "IntegrationAction",
     "IntegrationType",
     "MalformedDelivery",
     "Notification",

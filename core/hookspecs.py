@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from alertgate.context import PluginContext
     from alertgate.models import (
         Action,
+        ActionResult,
         Alert,
         DemoStory,
         InboundRequest,
         IncidentEvent,
+        IntegrationAction,
         IntegrationType,
         ParseContext,
         ParseResult,
@@ -188,6 +190,55 @@ def alertgate_describe_state(
     :return: A list of :class:`alertgate.models.StateItem`, or ``None`` for types and
         states this plugin does not describe. Every implementation's items are shown, in
         plugin order; the first item with a ``status`` is the integration's status badge.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def alertgate_integration_actions(
+    integration_type: str, state: Mapping[str, Any]
+) -> list[IntegrationAction] | None:
+    """Offer actions people can run on an integration in its current ``state`` (e.g.
+    "Retry confirmation" while a subscription is pending): buttons on its page in the web
+    UI, ``actions`` in ``GET /api/v1/integrations/{id}``.
+
+    Called for every integration page and API answer, so keep it cheap, offer an action
+    only when it can do something now, and never raise on unexpected contents (``state`` is
+    stored data).
+
+    :param integration_type: The slug of the integration.
+    :param state: Its recorded state (every plugin's keys).
+    :return: :class:`alertgate.models.IntegrationAction` items, or ``None`` for types and
+        states this plugin offers nothing for. Every implementation's actions are offered
+        (a name already offered by an earlier plugin is skipped).
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def alertgate_run_integration_action(
+    integration_type: str,
+    action: str,
+    settings: BaseModel,
+    state: Mapping[str, Any],
+    context: PluginContext,
+) -> ActionResult | None:
+    """Run an action :func:`alertgate_integration_actions` offered for this integration.
+
+    The core checks first that the action is offered for the integration's current state;
+    it runs outside any database transaction (so it may make a network call: bound it with
+    a timeout, and validate any URL it calls) and merges the result's ``state_updates``
+    into the integration's state afterwards. Report failure as ``ActionResult(ok=False,
+    message=...)``; an exception is logged and shown as a failure of the plugin.
+
+    :param integration_type: The slug of the integration.
+    :param action: The action's ``name``.
+    :param settings: The integration's validated settings, :param state: its state.
+    :param context: The process's plugin context (e.g. an HTTP client in its stash).
+    :return: An :class:`alertgate.models.ActionResult`, or ``None`` for actions this plugin
+        does not run.
+
+    Stops at first non-None result.
     """
     raise NotImplementedError
 

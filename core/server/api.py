@@ -11,11 +11,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.registry import plugin_rows
-from alertgate.server import admin, audit, console, console_api, notify_api
+from alertgate.server import actions, admin, audit, console, console_api, notify_api
 from alertgate.server.console_schemas import IncidentList
 from alertgate.server.keys import integration_url
 from alertgate.server.routing import ApiRoute, Call
 from alertgate.server.schemas import (
+    ActionRun,
+    ActionRunOut,
     AlertOut,
     IncidentDetail,
     IncidentOut,
@@ -218,6 +220,24 @@ def rotate_integration_key(call: Call) -> IntegrationWithUrl:
     return out
 
 
+def run_integration_action(call: Call) -> ActionRunOut:
+    body: ActionRun = call.body
+    integration_id = call.path["integration_id"]
+    result = actions.run_action(
+        call.state.sessions,
+        call.state.plugins,
+        call.org_id,
+        call.actor,
+        integration_id,
+        body.action,
+    )
+    call.state.cache.forget_integration(integration_id)
+    with call.state.sessions() as s:
+        integration = admin.get_integration(s, integration_id, call.org_id)
+        out = IntegrationOut.of(integration, call.state.plugins)
+    return ActionRunOut(ok=result.ok, message=result.message, integration=out)
+
+
 def test_integration(call: Call) -> TestAlertOut:
     with call.state.sessions() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
@@ -352,6 +372,12 @@ ROUTES: list[ApiRoute] = [
              rotate_integration_key,
              "Replace the integration's key; the old Integration URL stops working",
              "rotateIntegrationKey", "integrations", IntegrationWithUrl, errors=NOT_FOUND),
+    ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/actions",
+             run_integration_action,
+             "Run an action the integration's plugin offers now (its `actions`)",
+             "runIntegrationAction", "integrations", ActionRunOut, body=ActionRun,
+             errors=(400, 404, 409, 413, 422),
+             description="`ok` false: the action ran and failed (`message` says why)."),
     ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/test", test_integration,
              "Send a test alert", "testIntegration", "integrations", TestAlertOut,
              errors=(404, 422),

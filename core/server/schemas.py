@@ -132,6 +132,14 @@ class StateItemOut(BaseModel):
     code: bool = Field(False, description="The value is an identifier (e.g. an ARN).")
 
 
+class ActionOut(BaseModel):
+    """An action the integration's plugin offers in its current state."""
+
+    name: str = Field(description="What to send to `POST /api/v1/integrations/{id}/actions`.")
+    label: str
+    description: str
+
+
 class IntegrationOut(BaseModel):
     id: int
     service_id: int
@@ -146,6 +154,10 @@ class IntegrationOut(BaseModel):
     state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
     state_items: list[StateItemOut] = Field(
         description="The recorded state as its plugin describes it (the web UI shows the same)."
+    )
+    actions: list[ActionOut] = Field(
+        description="What can be done to it now (e.g. `retry_confirmation` while an SNS "
+        "subscription is pending); buttons on its page in the web UI."
     )
     created_at: datetime
     last_alert_at: datetime | None
@@ -165,9 +177,25 @@ class IntegrationOut(BaseModel):
             rate_limit_per_minute=row.rate_limit_per_minute,
             state=state,
             state_items=[StateItemOut.model_validate(asdict(item)) for item in items],
+            actions=[
+                ActionOut.model_validate(asdict(a))
+                for a in plugins.integration_actions(row.type, state)
+            ],
             created_at=as_utc(row.created_at) or row.created_at,
             last_alert_at=as_utc(row.last_alert_at),
         )
+
+
+class ActionRun(RequestBody):
+    action: str = Field(
+        min_length=1, max_length=64, description="The `name` of one of the integration's `actions`."
+    )
+
+
+class ActionRunOut(BaseModel):
+    ok: bool = Field(description="Whether the action did what it set out to do.")
+    message: str
+    integration: IntegrationOut
 
 
 class IntegrationWithUrl(IntegrationOut):

@@ -58,6 +58,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route(f"{one}/enable", page(integration_edit.enable), methods=post),
         Route(f"{one}/disable", page(integration_edit.disable), methods=post),
         Route(f"{one}/delete", page(integration_edit.delete), methods=both),
+        Route(f"{one}/actions", page(integration_edit.run_action), methods=post),
         Route(
             f"{svc}/integrations/{{integration_id:int}}/rotate-key",
             page(views.rotate_integration_key),

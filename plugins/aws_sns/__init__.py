@@ -46,6 +46,8 @@ alertgate_parse_request = SNS_MESSAGE.parse_request
 alertgate_fingerprint = SNS_MESSAGE.fingerprint
 alertgate_classify = SNS_MESSAGE.classify
 alertgate_describe_state = SNS_MESSAGE.describe_state
+alertgate_integration_actions = SNS_MESSAGE.integration_actions
+alertgate_run_integration_action = SNS_MESSAGE.run_integration_action
 
 
 @hookimpl(trylast=True)

@@ -21,6 +21,8 @@ names (pluggy reads a module's attributes)::
     alertgate_fingerprint = GUARDDUTY.fingerprint
     alertgate_classify = GUARDDUTY.classify
     alertgate_describe_state = GUARDDUTY.describe_state
+    alertgate_integration_actions = GUARDDUTY.integration_actions
+    alertgate_run_integration_action = GUARDDUTY.run_integration_action
 
 The parse hook coerces the integration's settings to the type's model, verifies and
 unwraps the delivery with :func:`~alertgate.plugins.aws_sns.receive.receive`, answers a
@@ -36,15 +38,19 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from alertgate import hookimpl
+from alertgate.context import PluginContext
 from alertgate.models import (
     Action,
+    ActionResult,
     Alert,
     InboundRequest,
+    IntegrationAction,
     IntegrationType,
     ParseContext,
     ParseResult,
     StateItem,
 )
+from alertgate.plugins.aws_sns.actions import RETRY_CONFIRMATION, retry_confirmation, sns_actions
 from alertgate.plugins.aws_sns.health import is_heartbeat
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
@@ -174,3 +180,25 @@ class SnsFedType(Generic[SettingsT]):
         if integration_type != self.slug:
             return None
         return describe_sns_state(state)
+
+    @hookimpl(trylast=True)
+    def integration_actions(
+        self, integration_type: str, state: Mapping[str, Any]
+    ) -> list[IntegrationAction] | None:
+        if integration_type != self.slug:
+            return None
+        return sns_actions(state)
+
+    @hookimpl(trylast=True)
+    def run_integration_action(
+        self,
+        integration_type: str,
+        action: str,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        context: PluginContext,
+    ) -> ActionResult | None:
+        if integration_type != self.slug or action != RETRY_CONFIRMATION.name:
+            return None
+        typed = coerce_settings(settings, self.settings_model, accept=self.accept)
+        return retry_confirmation(state, typed, context)

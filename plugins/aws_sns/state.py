@@ -8,6 +8,7 @@ last change and error; the web UI and ``GET /api/v1/integrations/{id}`` show the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from alertgate.models import StateItem, StateStatus
@@ -39,3 +40,39 @@ def describe_sns_state(state: Mapping[str, Any]) -> list[StateItem]:
     if sns.get("error"):
         items.append(StateItem("Subscription error", str(sns["error"]), status="error"))
     return items
+
+
+def sns_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The integration's recorded ``sns`` state (empty when none, or not a mapping)."""
+    current = state.get(STATE_KEY)
+    return dict(current) if isinstance(current, Mapping) else {}
+
+
+def subscription_state(
+    previous: Mapping[str, Any],
+    now: datetime,
+    *,
+    status: str,
+    topic_arn: str,
+    error: str | None,
+    subscription_arn: str | None = None,
+    pin: bool = False,
+    subscribe_url: str | None = None,
+) -> dict[str, Any]:
+    """The full new ``sns`` state (top-level keys are replaced, so carry the rest over).
+
+    ``subscribe_url``: kept while the subscription is pending and its SubscribeURL was
+    verified, so "Retry confirmation" can call it again (alertgate.plugins.aws_sns.actions).
+    """
+    pinned = previous.get("pinned_topic_arn") or (topic_arn if pin else None)
+    return {
+        STATE_KEY: {
+            "status": status,
+            "topic_arn": topic_arn,
+            "subscription_arn": subscription_arn or previous.get("subscription_arn"),
+            "updated_at": now.isoformat(),
+            "error": error,
+            "pinned_topic_arn": pinned,
+            "subscribe_url": subscribe_url if status == "pending" else None,
+        }
+    }

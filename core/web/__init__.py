@@ -18,6 +18,7 @@ from alertgate.settings import Settings
 from alertgate.web import (
     audit_page,
     console_views,
+    docs_links,
     incident_page,
     integration_edit,
     notify_views,
@@ -38,6 +39,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     one = f"{svc}/integrations/{{integration_id:int}}"
     return [
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Route(docs_links.PREFIX + "{path:path}", docs_links.serve_doc, methods=get),
         Route("/", page(views.home, auth=False), methods=get),
         Route("/login", page(views.login, auth=False), methods=both),
         Route("/setup", page(views.setup, auth=False, json=True), methods=both),

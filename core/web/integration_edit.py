@@ -65,9 +65,15 @@ def field_errors(
 def edit(page: Page) -> Response:
     with page.state.sessions() as s:
         service, integration = service_integration(page, s)
-    model = page.state.plugins.get_type(integration.type).settings_model
-    fields = setting_fields(integration.type, model)
-    shown: dict[str, Any] = {"service": service, "integration": integration, "fields": fields}
+    itype = page.state.plugins.get_type(integration.type)
+    fields = setting_fields(integration.type, itype.settings_model)
+    shown: dict[str, Any] = {
+        "service": service,
+        "integration": integration,
+        "fields": fields,
+        "type_title": itype.title,
+        "docs_url": itype.docs_url,
+    }
     if page.request.method == "GET":
         values = form_values(fields, integration.settings or {})
         return page.render(

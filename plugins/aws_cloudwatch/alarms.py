@@ -70,11 +70,14 @@ class AlarmSettings(SnsSettings):
 
     insufficient_data: Literal["info", "trigger"] = Field(
         "info",
-        description="What INSUFFICIENT_DATA does: 'info' records it and changes nothing "
-        "(default); 'trigger' opens or joins an incident with severity warning.",
+        title="When an alarm lacks data",
+        description="What INSUFFICIENT_DATA does: info records it and changes nothing (the "
+        "default); trigger opens or joins an incident of severity warning.",
     )
     alarm_severity: Severity = Field(
-        Severity.ERROR, description="Severity of the incident an ALARM opens."
+        Severity.ERROR,
+        title="Severity of an alarm",
+        description="The severity of the incident an alarm (the ALARM state) opens.",
     )
 
 

@@ -23,6 +23,7 @@ from alertgate.server import admin
 from alertgate.storage.schema import Integration
 from tests.console_support import ingest, trigger
 from tests.core.web.browser.support import (
+    TOPIC_ARN,
     UiServer,
     axe_violations,
     fits_width,
@@ -33,6 +34,10 @@ pytestmark = pytest.mark.browser
 WAIT_MS = 20_000
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 LONG_TITLE = "Disk almost full on " + "a-very-long-host-name-" * 8
+SUBSCRIBE_URL = (
+    "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
+    f"&TopicArn={TOPIC_ARN}&Token=" + "ab" * 32
+)
 
 
 def a11y_problems(page: Any) -> list[str]:
@@ -76,7 +81,10 @@ def _ingest(server: UiServer, alerts_of: list[tuple[int, str, str]]) -> None:
 def console(ui_server: UiServer) -> Iterator[tuple[UiServer, str]]:
     with ui_server.sessions().begin() as s:
         service = admin.create_service(s, admin.ensure_organization(s, "acme"), "payments")
-        admin.create_integration(s, load_plugins(), service, "aws_cloudwatch", "alarms")
+        keyed = admin.create_integration(s, load_plugins(), service, "aws_cloudwatch", "alarms")
+        # A pending subscription, so its page shows the plugin's "Retry confirmation".
+        keyed.integration.state = {"sns": {"status": "pending", "topic_arn": TOPIC_ARN,
+                                           "subscribe_url": SUBSCRIBE_URL}}  # fmt: skip
     _ingest(ui_server, [(n, "big", "CPU high") for n in range(60)])
     _ingest(ui_server, [(100 + n, f"f{n}", f"{LONG_TITLE}{n}") for n in range(5)])
     yield ui_server, ui_server.new_token("acme")
@@ -129,6 +137,7 @@ def test_every_console_page_passes_axe_in_light_and_dark_on_desktop_and_phone(
     error shown. One server and one browser for the 4 combinations, all failures at once."""
     server, token = console
     failures: dict[str, list[str]] = {}
+    page_of_integration = server.base_url + "/services/1/integrations/1"
     for scheme in ("light", "dark"):
         for width in (1280, 375):
             combo = f"{scheme} {width}px"
@@ -148,6 +157,8 @@ def test_every_console_page_passes_axe_in_light_and_dark_on_desktop_and_phone(
             for path in PAGES:
                 page.goto(server.base_url + path)
                 _check(page, f"{combo} {path}", failures)
+                if page.url == page_of_integration:
+                    expect(page.get_by_role("button", name="Retry confirmation")).to_be_visible()
             # A form showing every error next to its field.
             page.goto(server.base_url + "/services/1/integrations/1/edit")
             page.get_by_label("Name", exact=True).fill("")

@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alertgate.engine.types import IncidentChange, IncidentNotFound
+from alertgate.notify.routing import bump_version
+from alertgate.notify.sqlexec import ConnExec
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys
 from alertgate.storage.schema import (
@@ -294,6 +296,8 @@ def delete_service(session: Session, service: Service) -> ServiceImpact:
     impact = service_impact(session, service)
     session.delete(service)
     session.flush()
+    # Its rules and silences went too: processes reload their routing table.
+    bump_version(ConnExec(session.connection()))
     return impact
 
 

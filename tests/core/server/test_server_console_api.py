@@ -238,7 +238,14 @@ def test_services_are_renamed_and_deleted_with_what_they_own(live: Live) -> None
     stranger = live.client(new_token(live.engine, "other"))
     assert stranger.patch(f"/api/v1/services/{service_id}", json={"name": "x"}).status_code == 404
     assert stranger.delete(f"/api/v1/services/{service_id}").status_code == 404
+    hook = {"type": "webhook", "name": "h", "settings": {"url": "http://127.0.0.1:9/"}}
+    channel_id = api.post("/api/v1/channels", json=hook).json()["id"]
+    rule = {"channel_id": channel_id, "service_id": service_id}
+    assert api.post("/api/v1/rules", json=rule).status_code == 201
+    default_rule = api.post("/api/v1/rules", json={"channel_id": channel_id}).json()["id"]
     assert api.delete(f"/api/v1/services/{service_id}").status_code == 204
+    # Its own rule went with it; the organization's default stays.
+    assert [r["id"] for r in api.get("/api/v1/rules").json()["items"]] == [default_rule]
     assert api.get(f"/api/v1/services/{service_id}").status_code == 404
     assert api.get(f"/api/v1/integrations/{integration_id}").status_code == 404
     assert api.get(f"/api/v1/incidents/{incident}").status_code == 404

@@ -11,7 +11,7 @@
   arrived for that long, and a heartbeat (or the next check after one) resolves it.
 
 The heartbeat check keeps its decisions in the state, so repeating a check changes
-nothing: ``heartbeat_watch_since`` is when it started waiting for a first heartbeat, and
+nothing: ``heartbeat_watch_since`` is when it started watching (reset when turned off), and
 ``heartbeat_missing_since`` (the start of the silence) is set while the incident is open.
 Its alerts' dedupe keys name that silence, so two processes checking at once store one.
 """
@@ -106,10 +106,10 @@ def heartbeat_check(
     """The periodic heartbeat check of one integration (``None``: nothing to do).
 
     Off (``hours`` unset): resolves an incident left open and forgets the watch. On: the
-    silence starts at the last heartbeat, or, before the first one, when the check started
-    watching (recorded on the first check, so an integration does not page the moment the
-    setting is turned on). A silence of ``hours`` opens the incident once; a heartbeat
-    after it resolves it.
+    silence starts at the last heartbeat or when the check started watching (recorded on
+    its first check), whichever is later, so turning the setting on never pages at once
+    for heartbeats that stopped before. A silence of ``hours`` opens the incident once; a
+    heartbeat after it resolves it.
     """
     missing = state.get(MISSING_SINCE)
     if not hours:
@@ -118,9 +118,11 @@ def heartbeat_check(
         if state.get(WATCH_SINCE):
             return ParseResult(state_updates={WATCH_SINCE: None})
         return None
-    start = _time(state.get(LAST_HEARTBEAT)) or _time(state.get(WATCH_SINCE))
-    if start is None:
+    watch = _time(state.get(WATCH_SINCE))
+    if watch is None:
         return ParseResult(state_updates={WATCH_SINCE: now.isoformat()})
+    last = _time(state.get(LAST_HEARTBEAT))
+    start = max(last, watch) if last is not None else watch
     if now - start < timedelta(hours=hours):
         if missing:
             return heartbeat_back(integration_id, state, now, "a heartbeat arrived")
@@ -128,7 +130,7 @@ def heartbeat_check(
     if missing:
         return None  # already open
     since = start.isoformat()
-    never = state.get(LAST_HEARTBEAT) is None
+    never = last is None
     return ParseResult(
         alerts=[
             Alert(

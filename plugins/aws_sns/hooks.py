@@ -48,6 +48,7 @@ from alertgate.models import (
     StateItem,
 )
 from alertgate.plugins.aws_sns.health import (
+    LAST_HEARTBEAT,
     MISSING_SINCE,
     heartbeat_back,
     heartbeat_check,
@@ -88,8 +89,10 @@ def parse_sns_delivery(
     if is_heartbeat(received.message):
         if context.state.get(MISSING_SINCE):
             # The silence ends now; the periodic check would also see it, a round later.
+            # Stamped with the time it was received, like last_heartbeat_at: an SNS retry
+            # of an older heartbeat must still end the silence the check opened.
             back = heartbeat_back(
-                context.integration_id, context.state, received.timestamp, "a heartbeat arrived"
+                context.integration_id, context.state, received_at(received), "a heartbeat arrived"
             )
             back.state_updates.update(received.state_updates)
             return back
@@ -98,6 +101,12 @@ def parse_sns_delivery(
     result.state_updates.update(received.state_updates)
     name_accounts(result.alerts, settings.account_names)
     return result
+
+
+def received_at(received: SnsNotification) -> datetime:
+    """When a heartbeat was received (what :func:`delivery_state` recorded)."""
+    recorded = received.state_updates.get(LAST_HEARTBEAT)
+    return datetime.fromisoformat(recorded) if isinstance(recorded, str) else received.timestamp
 
 
 def name_accounts(alerts: Sequence[Alert], names: Mapping[str, str]) -> None:

@@ -69,6 +69,17 @@ def test_check_waits_opens_once_and_resolves() -> None:
     assert heartbeat_check(1, None, {WATCH_SINCE: "x"}, NOW).state_updates == {WATCH_SINCE: None}
 
 
+def test_turning_it_on_never_pages_for_heartbeats_that_stopped_before() -> None:
+    state: dict[str, Any] = {LAST_HEARTBEAT: (NOW - timedelta(days=3)).isoformat()}
+    first = heartbeat_check(7, 2, state, NOW)
+    assert first is not None and not first.alerts
+    state.update(first.state_updates)
+    assert heartbeat_check(7, 2, state, NOW + timedelta(hours=1)) is None
+    opened = heartbeat_check(7, 2, state, NOW + timedelta(hours=2))
+    assert opened is not None and opened.state_updates == {MISSING_SINCE: NOW.isoformat()}
+    assert "none ever arrived" not in opened.alerts[0].summary
+
+
 # -- a real alertgate ---------------------------------------------------------------------
 
 
@@ -140,6 +151,10 @@ def test_heartbeat_stops_opens_and_a_heartbeat_resolves(
     detail = api.get(f"/api/v1/incidents/{incident['id']}").json()
     assert len(detail["alerts"]) == 1
     assert integration(watched)[MISSING_SINCE]
+    items = api.get(f"/api/v1/integrations/{watched['id']}").json()["state_items"]
+    assert {"label": "Heartbeat", "status": "error"}.items() <= next(
+        i for i in items if i["label"] == "Heartbeat"
+    ).items()
     check(real_now - timedelta(minutes=30))
     assert len(api.get(f"/api/v1/incidents/{incident['id']}").json()["alerts"]) == 1
 
@@ -170,7 +185,10 @@ def test_the_server_runs_the_check_by_itself(tmp_path: Path, signer: SnsSigner) 
         with server.engine.begin() as conn:
             conn.execute(
                 text("UPDATE integrations SET state = :s WHERE id = :i"),
-                {"s": json.dumps({LAST_HEARTBEAT: silent}), "i": watched["id"]},
+                {
+                    "s": json.dumps({LAST_HEARTBEAT: silent, WATCH_SINCE: silent}),
+                    "i": watched["id"],
+                },
             )
         deadline = time.monotonic() + 20
         while not _incidents(api) and time.monotonic() < deadline:

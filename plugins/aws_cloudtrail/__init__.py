@@ -182,6 +182,7 @@ alertgate_parse_request = CLOUDTRAIL.parse_request
 alertgate_fingerprint = CLOUDTRAIL.fingerprint
 alertgate_classify = CLOUDTRAIL.classify
 alertgate_describe_state = CLOUDTRAIL.describe_state
+alertgate_periodic_check = CLOUDTRAIL.periodic_check
 
 
 @hookimpl(trylast=True)

@@ -52,3 +52,4 @@ alertgate_parse_request = CLOUDWATCH.parse_request
 alertgate_fingerprint = CLOUDWATCH.fingerprint
 alertgate_classify = CLOUDWATCH.classify
 alertgate_describe_state = CLOUDWATCH.describe_state
+alertgate_periodic_check = CLOUDWATCH.periodic_check

@@ -34,3 +34,4 @@ alertgate_parse_request = GUARDDUTY.parse_request
 alertgate_fingerprint = GUARDDUTY.fingerprint
 alertgate_classify = GUARDDUTY.classify
 alertgate_describe_state = GUARDDUTY.describe_state
+alertgate_periodic_check = GUARDDUTY.periodic_check

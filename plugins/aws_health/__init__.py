@@ -36,3 +36,4 @@ alertgate_parse_request = HEALTH.parse_request
 alertgate_fingerprint = HEALTH.fingerprint
 alertgate_classify = HEALTH.classify
 alertgate_describe_state = HEALTH.describe_state
+alertgate_periodic_check = HEALTH.periodic_check

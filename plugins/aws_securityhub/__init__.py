@@ -36,3 +36,4 @@ alertgate_parse_request = SECURITYHUB.parse_request
 alertgate_fingerprint = SECURITYHUB.fingerprint
 alertgate_classify = SECURITYHUB.classify
 alertgate_describe_state = SECURITYHUB.describe_state
+alertgate_periodic_check = SECURITYHUB.periodic_check

@@ -48,6 +48,7 @@ alertgate_parse_request = SNS_MESSAGE.parse_request
 alertgate_fingerprint = SNS_MESSAGE.fingerprint
 alertgate_classify = SNS_MESSAGE.classify
 alertgate_describe_state = SNS_MESSAGE.describe_state
+alertgate_periodic_check = SNS_MESSAGE.periodic_check
 
 
 @hookimpl(trylast=True)

@@ -68,6 +68,15 @@ class SnsSettings(BaseModel):
         description="AWS account id -> a name people know it by, shown in alert titles "
         "and as the alert attribute account_name.",
     )
+    heartbeat_hours: int | None = Field(
+        None,
+        ge=1,
+        le=168,
+        description='Open the incident "No heartbeat for N hours" when no alertgate '
+        "heartbeat (the hourly schedule of `alertgate aws template/deploy --heartbeat`) "
+        "arrived for this many hours; resolved when one arrives. Off (null) by default; "
+        "`alertgate aws deploy --heartbeat` sets 3.",
+    )
     raw_message_delivery: bool = Field(
         False,
         description="Also accept SNS raw message delivery (unsigned bare messages; needs "

@@ -126,7 +126,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
     raise AssertionError("condition never became true")
 
 
-__all__ = ["SECRET_KEY", "http_receiver", "route_to_channel", "wait_until"]
+__all__ = ["SECRET_KEY", "Receiver", "http_receiver", "route_to_channel", "wait_until"]
 
 
 def run_story(

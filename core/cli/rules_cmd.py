@@ -25,7 +25,8 @@ def rules() -> None:
     "--events",
     default=",".join(DEFAULT_EVENTS),
     show_default=True,
-    help="Comma-separated: opened, acknowledged, resolved.",
+    help="Comma-separated: opened, acknowledged, resolved, renotified (the escalation's "
+    "re-notifications, also to --channel; needs --escalate-to).",
 )
 @click.option(
     "--min-severity",

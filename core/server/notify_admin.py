@@ -16,10 +16,12 @@ from alertgate.notify.routing import RoutingCache, bump_version
 from alertgate.notify.secrets import SecretKeyError, encrypt, fernet_from, masked, split_settings
 from alertgate.notify.silences import SilenceRule, Weekly, check_matchers
 from alertgate.notify.sqlexec import ConnExec
+from alertgate.notify.types import NotifyEvent
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server.admin import Conflict, InvalidInput, NotFound, _check_name
 from alertgate.server.notify_schemas import (
     DEFAULT_EVENTS,
+    RULE_EVENTS,
     ChannelOut,
     EscalationIn,
     EscalationOut,
@@ -180,10 +182,15 @@ def create_rule(
     ):
         raise InvalidInput("cross_organization", "service and channel must share an organization")
     chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
-    unknown = [e for e in chosen if e not in DEFAULT_EVENTS]
+    unknown = [e for e in chosen if e not in RULE_EVENTS]
     if unknown:
         raise InvalidInput(
-            "invalid_events", f"unknown events {unknown}: use {', '.join(DEFAULT_EVENTS)}"
+            "invalid_events", f"unknown events {unknown}: use {', '.join(RULE_EVENTS)}"
+        )
+    if NotifyEvent.RENOTIFIED in chosen and escalation is None:
+        raise InvalidInput(
+            "invalid_events",
+            "renotified needs an escalation: re-notifications follow its timing",
         )
     rule = NotificationRule(
         organization_id=org_id,

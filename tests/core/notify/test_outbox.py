@@ -4,6 +4,7 @@ suppressed by silences."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import threading
@@ -263,7 +264,7 @@ def test_channel_secret_needs_a_key_and_is_stored_encrypted(
         try:
             notify_admin.create_channel(
                 session, PLUGINS, None, org, "webhook", "x",
-                {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+                {"url": "http://127.0.0.1:9/", "secret": "s3cret"}, actor="test",
             )  # fmt: skip
         except InvalidInput as exc:
             assert exc.code == "secret_key_missing"
@@ -272,7 +273,7 @@ def test_channel_secret_needs_a_key_and_is_stored_encrypted(
             raise AssertionError("a secret was stored without a key")
         row = notify_admin.create_channel(
             session, PLUGINS, SecretStr(SECRET_KEY), org, "webhook", "y",
-            {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+            {"url": "http://127.0.0.1:9/", "secret": "s3cret"}, actor="test",
         )  # fmt: skip
         assert row.settings == {"url": "http://127.0.0.1:9/"}
         assert row.secrets and "s3cret" not in row.secrets
@@ -334,12 +335,13 @@ def test_escalation_renotifies_triggered_incidents_at_most_k_times(
         org = session.get(Organization, ids.organization_id)
         service = session.get(Service, ids.service_id)
         assert org is not None and service is not None
-        make = notify_admin.create_channel
-        first = make(session, PLUGINS, None, org, "webhook", "a", {"url": "http://127.0.0.1:9/"})
-        pager = make(session, PLUGINS, None, org, "webhook", "b", {"url": "http://127.0.0.1:9/"})
+        url = {"url": "http://127.0.0.1:9/"}
+        make = functools.partial(notify_admin.create_channel, actor="test")
+        first = make(session, PLUGINS, None, org, "webhook", "a", url)
+        pager = make(session, PLUGINS, None, org, "webhook", "b", url)
         timing = EscalationIn(channel_id=pager.id, after_minutes=5, every_minutes=10, times=2)
         notify_admin.create_rule(
-            session, org.id, service, first, ["opened"], "info", None, (pager, timing)
+            session, org.id, service, first, ["opened"], "info", None, (pager, timing), actor="t"
         )
         pager_id = pager.id
     try:
@@ -398,22 +400,24 @@ def test_renotified_event_also_sends_the_escalation_to_the_rules_channel(
         service = session.get(Service, ids.service_id)
         billing = session.get(Service, other.service_id)
         assert org is not None and service is not None and billing is not None
-        make = notify_admin.create_channel
+        make = functools.partial(notify_admin.create_channel, actor="test")
         chat = make(session, PLUGINS, None, org, "webhook", "chat", url)
         pager = make(session, PLUGINS, None, org, "webhook", "pager", url)
         quiet = make(session, PLUGINS, None, org, "webhook", "quiet", url)
         timing = EscalationIn(channel_id=pager.id, after_minutes=5, every_minutes=10, times=2)
         notify_admin.create_rule(
             session, org.id, service, chat, ["opened", "renotified"], "info", None,
-            (pager, timing),
+            (pager, timing), actor="test",
         )  # fmt: skip
         # Without renotified in its events the rule's own channel is not re-notified.
         notify_admin.create_rule(
-            session, org.id, billing, quiet, ["opened"], "info", None, (pager, timing)
+            session, org.id, billing, quiet, ["opened"], "info", None, (pager, timing), actor="t"
         )
         channel_ids = {"chat": chat.id, "pager": pager.id, "quiet": quiet.id}
         try:
-            notify_admin.create_rule(session, org.id, service, chat, ["renotified"], "info")
+            notify_admin.create_rule(
+                session, org.id, service, chat, ["renotified"], "info", actor="test"
+            )
         except InvalidInput as exc:
             assert exc.code == "invalid_events" and "escalation" in exc.message
         else:

@@ -111,7 +111,11 @@ def rule_input(form: Mapping[str, str]) -> tuple[RuleCreate | None, Errors]:
         errors["escalation_channel_id"] = (
             "Choose the channel to escalate to, or clear the escalation times."
         )
-    return _validated(RuleCreate, raw, RULE_FIELDS, errors), errors
+    body = _validated(RuleCreate, raw, RULE_FIELDS, errors)
+    if not timing["escalate_every"]:
+        # A blank "every" took "after"'s value: its problem is reported at "after" alone.
+        errors.pop("escalate_every", None)
+    return body, errors
 
 
 def admin_error(exc: AdminError, fields: Mapping[str, str]) -> Errors:

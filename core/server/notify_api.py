@@ -184,8 +184,8 @@ ROUTES: list[ApiRoute] = [
              "An incident's notifications: delivered, pending, failed or suppressed (and by "
              "which silence)", "listIncidentNotifications", "notifications", NotificationList,
              errors=NOT_FOUND),
-    ApiRoute("DELETE", CHANNEL, delete_channel, "Delete a channel (and its rules)",
-             "deleteChannel", "notifications", None, status=204, errors=NOT_FOUND),
     ApiRoute("DELETE", f"{PREFIX}/rules/{{rule_id:int}}", delete_rule, "Delete a routing rule",
              "deleteRule", "notifications", None, status=204, errors=NOT_FOUND),
+    ApiRoute("DELETE", CHANNEL, delete_channel, "Delete a channel (and its rules)",
+             "deleteChannel", "notifications", None, status=204, errors=NOT_FOUND),
 ]  # fmt: skip

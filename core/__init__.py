@@ -35,7 +35,7 @@ from alertgate.notify.types import ChannelType, Notification, NotificationError,
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.4"
+HOOK_API_VERSION = "1.5"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""

@@ -291,6 +291,50 @@ def alertgate_test_delivery(
 
 
 # -------------------------------------------------------------------------------------------
+# Periodic checks: alerts about what did NOT arrive (hook API 1.4)
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def alertgate_periodic_check(
+    integration_type: str,
+    integration_id: int,
+    settings: BaseModel,
+    state: Mapping[str, Any],
+    now: datetime,
+    context: PluginContext,
+) -> ParseResult | None:
+    """Look at one enabled integration from time to time, when no delivery comes.
+
+    The server calls this for every enabled integration every
+    ``ALERTGATE_PERIODIC_CHECK_INTERVAL_SECONDS`` (one process at a time across every
+    server on the database). What it returns is ingested like a delivery to the
+    integration: its alerts are fingerprinted (unless already set) and classified by the
+    usual hooks and open, join or resolve incidents on the integration's service (with
+    notifications), and its ``state_updates`` are merged into the integration's state in
+    the same transaction. Use it for what only the absence of deliveries tells, e.g. a
+    heartbeat that stopped.
+
+    Be idempotent: base the decision on ``state`` and record it in ``state_updates``, and
+    give each alert a ``dedupe_key`` derived from that state, so that a check repeated
+    (another process, a retry) stores nothing twice. Keep it cheap and do no I/O: it runs
+    for every integration.
+
+    :param integration_type: The slug of the integration. Return ``None`` for slugs this
+        plugin does not check.
+    :param integration_id: The integration's id (e.g. for a fingerprint of its own).
+    :param settings: Its validated settings.
+    :param state: Its recorded state (every plugin's keys).
+    :param now: The time of this check (UTC).
+    :param context: The process's plugin context.
+    :return: A :class:`alertgate.models.ParseResult` (``alerts`` and ``state_updates``;
+        ``response`` is ignored), or ``None`` when there is nothing to do. Every
+        implementation is called.
+    """
+    raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------------
 # Lifecycle: called after the change is committed. Exceptions are logged, never propagated.
 # -------------------------------------------------------------------------------------------
 

@@ -475,6 +475,49 @@ class Plugins:
         )
         return sample
 
+    def periodic_check(
+        self,
+        slug: str,
+        integration_id: int,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        now: datetime,
+    ) -> list[ParseResult]:
+        """Every plugin's ``alertgate_periodic_check`` result for one integration, its
+        alerts fingerprinted and classified (see the hook).
+
+        A plugin that raises or returns something else than a ``ParseResult`` (of
+        ``Alert``) is logged and left out: one plugin's bug must not stop the checks of
+        the others.
+        """
+        results: list[ParseResult] = []
+        checked = self._each(
+            "alertgate_periodic_check",
+            skip_failed=True,
+            integration_type=slug,
+            integration_id=integration_id,
+            settings=settings,
+            state=state,
+            now=now,
+            context=self.context,
+        )
+        for plugin, result in checked:
+            if result is None:
+                continue
+            if type(result) is not ParseResult or not all(
+                type(alert) is Alert for alert in result.alerts
+            ):
+                log.error("plugin %r returned %r from alertgate_periodic_check", plugin, result)
+                continue
+            try:
+                for alert in result.alerts:
+                    self.complete_alert(slug, alert, settings)
+            except PluginHookError:
+                log.exception("periodic check of plugin %r: alert not completed", plugin)
+                continue
+            results.append(result)
+        return results
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def notify(self, hook_name: str, event: IncidentEvent) -> None:

@@ -24,6 +24,7 @@ from alertgate.notify.routing import bump_version
 from alertgate.notify.sqlexec import ConnExec
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys
+from alertgate.server.links import merge_links
 from alertgate.storage.schema import (
     Alert,
     ApiToken,
@@ -510,6 +511,17 @@ def incident_alerts(session: Session, incident_id: int, limit: int = 1000) -> Se
         .limit(limit)
     )
     return session.scalars(query).all()
+
+
+def incident_links(session: Session, incident_id: int, scan: int = 200) -> dict[str, str]:
+    """The incident's links (:func:`merge_links` over its oldest ``scan`` alerts)."""
+    rows = session.scalars(
+        select(Alert.links)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.source_time, Alert.id)
+        .limit(scan)
+    )
+    return merge_links(rows)
 
 
 def integration_alerts(

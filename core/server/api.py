@@ -286,7 +286,8 @@ def incident_detail(call: Call, incident_id: int) -> IncidentDetail:
         names = admin.service_names(s, {incident.service_id})
         base = IncidentOut.of(incident, names.get(incident.service_id, ""))
         alerts = [AlertOut.of(a) for a in admin.incident_alerts(s, incident_id)]
-        return IncidentDetail(**base.model_dump(), alerts=alerts)
+        links = admin.incident_links(s, incident_id)
+        return IncidentDetail(**base.model_dump(), alerts=alerts, links=links)
 
 
 def show_incident(call: Call) -> IncidentDetail:

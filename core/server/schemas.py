@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.server.admin import as_utc
+from alertgate.server.links import merge_links
 from alertgate.storage import schema as db
 
 if TYPE_CHECKING:
@@ -220,6 +221,8 @@ class AlertOut(BaseModel):
     source_time: datetime
     received_at: datetime
     attributes: dict[str, Any]
+    links: dict[str, str] = {}
+    """Named links the plugin made (e.g. AWS console deep links), https only."""
 
     @classmethod
     def of(cls, row: db.Alert) -> AlertOut:
@@ -238,6 +241,7 @@ class AlertOut(BaseModel):
             source_time=as_utc(row.source_time) or row.source_time,
             received_at=as_utc(row.received_at) or row.received_at,
             attributes=dict(row.attributes or {}),
+            links=merge_links([row.links]),
         )
 
 
@@ -286,6 +290,8 @@ class IncidentOut(BaseModel):
 
 class IncidentDetail(IncidentOut):
     alerts: list[AlertOut]
+    links: dict[str, str] = {}
+    """The incident's links: its alerts' links, the opening alert's first."""
 
 
 class PluginOut(BaseModel):

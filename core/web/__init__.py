@@ -91,7 +91,11 @@ def notification_routes(page: Any) -> list[BaseRoute]:
         Route(nv.PATH, page(nv.notifications), methods=["GET"]),
         Route(f"{nv.PATH}/channels", page(nv.create_channel), methods=post),
         Route(f"{nv.PATH}/channels/{{channel_id:int}}/test", page(nv.test_channel), methods=post),
+        Route(
+            f"{nv.PATH}/channels/{{channel_id:int}}/delete", page(nv.delete_channel), methods=post
+        ),
         Route(f"{nv.PATH}/rules", page(nv.create_rule), methods=post),
+        Route(f"{nv.PATH}/rules/{{rule_id:int}}/delete", page(nv.delete_rule), methods=post),
         Route(f"{nv.PATH}/silences", page(nv.create_silence), methods=post),
         Route(
             f"{nv.PATH}/silences/{{silence_id:int}}/expire",

@@ -184,6 +184,7 @@ alertgate_classify = CLOUDTRAIL.classify
 alertgate_describe_state = CLOUDTRAIL.describe_state
 alertgate_integration_actions = CLOUDTRAIL.integration_actions
 alertgate_run_integration_action = CLOUDTRAIL.run_integration_action
+alertgate_periodic_check = CLOUDTRAIL.periodic_check
 
 
 @hookimpl(trylast=True)

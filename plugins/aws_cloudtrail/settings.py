@@ -15,6 +15,7 @@ from alertgate.plugins.aws_cloudtrail.catalog import (
     builtin_metric_index,
     normalize_metric_name,
 )
+from alertgate.plugins.aws_cloudtrail.insights import LOG_GROUP_PATTERN
 from alertgate.plugins.aws_cloudwatch.alarms import AlarmSettings
 
 MAX_CUSTOM_DETECTIONS = 50
@@ -75,6 +76,13 @@ class CloudTrailSettings(AlarmSettings):
         title="Metrics the catalog does not know",
         description="For alarms on metric filters of your own: metric name to what it watches.",
         json_schema_extra={"docs_url": "docs/integrations/aws-cloudtrail.md#settings"},
+    )
+    log_group_name: str | None = Field(
+        None,
+        pattern=LOG_GROUP_PATTERN,
+        description="Alarm path: the CloudWatch Logs log group the trail writes to. Alarms "
+        "on catalog metrics then link to a Logs Insights query for the events they counted "
+        "(`alertgate aws deploy --log-group` records it).",
     )
     quiet_period_minutes: int | None = Field(
         None,

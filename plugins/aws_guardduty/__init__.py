@@ -36,3 +36,4 @@ alertgate_classify = GUARDDUTY.classify
 alertgate_describe_state = GUARDDUTY.describe_state
 alertgate_integration_actions = GUARDDUTY.integration_actions
 alertgate_run_integration_action = GUARDDUTY.run_integration_action
+alertgate_periodic_check = GUARDDUTY.periodic_check

@@ -38,3 +38,4 @@ alertgate_classify = SECURITYHUB.classify
 alertgate_describe_state = SECURITYHUB.describe_state
 alertgate_integration_actions = SECURITYHUB.integration_actions
 alertgate_run_integration_action = SECURITYHUB.run_integration_action
+alertgate_periodic_check = SECURITYHUB.periodic_check

@@ -79,6 +79,15 @@ class SnsSettings(BaseModel):
         '{"123456789012": "production"}): shown in alert titles and as the '
         "account_name attribute.",
     )
+    heartbeat_hours: int | None = Field(
+        None,
+        ge=1,
+        le=168,
+        description='Open the incident "No heartbeat for N hours" when no alertgate '
+        "heartbeat (the hourly schedule of `alertgate aws template/deploy --heartbeat`) "
+        "arrived for this many hours; resolved when one arrives. Off (null) by default; "
+        "`alertgate aws deploy --heartbeat` sets 3.",
+    )
     raw_message_delivery: bool = Field(
         False,
         title="Accept SNS raw message delivery",

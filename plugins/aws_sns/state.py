@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from alertgate.models import StateItem, StateStatus
+from alertgate.plugins.aws_sns.health import LAST_DELIVERY, LAST_HEARTBEAT, MISSING_SINCE
 
 STATE_KEY = "sns"
 
@@ -23,7 +24,27 @@ SUBSCRIPTION_STATUSES: dict[str, tuple[str, StateStatus]] = {
 
 
 def describe_sns_state(state: Mapping[str, Any]) -> list[StateItem]:
-    """The subscription's status badge, topic, last change and error, as far as recorded."""
+    """The subscription's status badge, topic, last change and error, then the chain's
+    health (last delivery, last heartbeat, a heartbeat gone missing), as far as recorded."""
+    return [*_subscription_items(state), *_health_items(state)]
+
+
+def _health_items(state: Mapping[str, Any]) -> list[StateItem]:
+    items = [
+        StateItem(label, str(state[key]))
+        for key, label in (
+            (LAST_DELIVERY, "Last delivery"),
+            (LAST_HEARTBEAT, "Last heartbeat"),
+        )
+        if state.get(key)
+    ]
+    since = state.get(MISSING_SINCE)
+    if since:
+        items.append(StateItem("Heartbeat", f"missing since {since}", status="error"))
+    return items
+
+
+def _subscription_items(state: Mapping[str, Any]) -> list[StateItem]:
     sns = state.get(STATE_KEY)
     if not isinstance(sns, Mapping):
         return []

@@ -69,6 +69,7 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
     ids["channel_id"] = api.post("/api/v1/channels", json={**hook, "name": "h1"}).json()["id"]
     ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     ids["silence_id"] = api.post("/api/v1/silences", json={"ends_at": ends}).json()["id"]
+    ids["rule_id"] = api.post("/api/v1/rules", json={"channel_id": ids["channel_id"]}).json()["id"]
     bodies = {
         "createService": {"name": "another"},
         "createIntegration": {"service_id": service_id, "type": "aws_cloudtrail"},

@@ -215,8 +215,8 @@ def test_editing_and_deleting_a_service(server: UiServer) -> None:
         where, data={"csrf_token": csrf_of(page), "name": " ", "description": "x" * 5001}
     )
     assert bad.status_code == 422
-    assert 'aria-invalid="true" aria-describedby="name-error"' in bad.text
-    assert 'aria-invalid="true" aria-describedby="description-error"' in bad.text
+    assert 'aria-describedby="name-error" aria-invalid="true"' in bad.text
+    assert 'aria-describedby="description-error" aria-invalid="true"' in bad.text
     assert "2 fields need attention" in bad.text
     taken = client.post(where, data={"csrf_token": csrf_of(page), "name": "db"})
     assert taken.status_code == 422

@@ -80,6 +80,7 @@ class CloudTrailSettings(AlarmSettings):
     log_group_name: str | None = Field(
         None,
         pattern=LOG_GROUP_PATTERN,
+        title="The trail's CloudWatch Logs group",
         description="Alarm path: the CloudWatch Logs log group the trail writes to. Alarms "
         "on catalog metrics then link to a Logs Insights query for the events they counted "
         "(`alertgate aws deploy --log-group` records it).",

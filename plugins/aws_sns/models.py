@@ -83,10 +83,12 @@ class SnsSettings(BaseModel):
         None,
         ge=1,
         le=168,
+        title="Hours without a heartbeat before an incident",
         description='Open the incident "No heartbeat for N hours" when no alertgate '
         "heartbeat (the hourly schedule of `alertgate aws template/deploy --heartbeat`) "
-        "arrived for this many hours; resolved when one arrives. Off (null) by default; "
-        "`alertgate aws deploy --heartbeat` sets 3.",
+        "arrived for this many hours; resolved when one arrives. Empty (the default): no "
+        "such incident; `alertgate aws deploy --heartbeat` sets 3.",
+        json_schema_extra={"docs_url": "docs/sns.md#subscription-state"},
     )
     raw_message_delivery: bool = Field(
         False,

@@ -38,6 +38,7 @@ from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
+from alertgate.server.protocol import READ_PAUSE
 from alertgate.server.ratelimit import RateLimiter
 from alertgate.storage.schema import Integration
 
@@ -292,6 +293,8 @@ class IngestEndpoint:
         wait = self.limiter.check(record.id, limit)
         if wait:
             scope[RETRY_AFTER] = wait
+            # The connection is not read again before then (alertgate.server.protocol).
+            scope[READ_PAUSE] = wait
             metrics.DELIVERIES_REJECTED.labels("rate_limited").inc()
             fields["outcome"] = "rejected"
             fields["reason"] = "rate_limited"

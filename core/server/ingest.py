@@ -38,6 +38,7 @@ from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
+from alertgate.server.memory import MemoryReleaser, trim_heap
 from alertgate.server.protocol import READ_PAUSE
 from alertgate.server.ratelimit import RateLimiter
 from alertgate.storage.schema import Integration
@@ -211,6 +212,8 @@ class IngestEndpoint:
         self.rate_limit_per_minute = rate_limit_per_minute
         """The default limit of integrations without their own (0: unlimited)."""
         self.limiter = RateLimiter()
+        # Large bodies leave cached pages and heap behind: given back once a burst ends.
+        self.memory = MemoryReleaser(lambda: engine.shrink_memory(then=trim_heap))
         self.now = now
         # Logging is configured before the app is built (uvicorn, then the factory).
         self._log_delivery = message_writer(log)
@@ -320,6 +323,7 @@ class IngestEndpoint:
             )
         except ClientDisconnect:
             return self._reject(fields, 400, "client_disconnected", "client went away")
+        self.memory.note(len(body))
         client = scope.get("client")
         inbound = InboundRequest(
             body=body,

@@ -15,7 +15,9 @@ holds what is written during a turn and sends it together at the start of the ne
 
 Rejected senders wait: a sender answered ``429 rate_limited`` may not send its next request
 on that connection before the ``Retry-After`` it was given (at most
-:data:`MAX_READ_PAUSE_SECONDS`): the connection stops being read meanwhile. A 429 is cheap
+:data:`MAX_READ_PAUSE_SECONDS`, randomly shortened by up to half so that many paused
+connections do not come back at the same instant): the connection stops being read
+meanwhile. A 429 is cheap
 (no body read, no parsing, no database), but a sender that floods over many keep-alive
 connections as fast as it is answered would otherwise take every event-loop turn, and every
 other integration's delivery (which needs several turns) would wait behind each of them;
@@ -29,6 +31,7 @@ own, handed a wrapped transport in ``connection_made``. ``alertgate serve`` sele
 from __future__ import annotations
 
 import asyncio
+import random
 import weakref
 from typing import Any
 
@@ -202,7 +205,11 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if isinstance(pause, int | float) and pause > 0 and not self.transport.is_closing():
             self.flow.pause_reading()
-            self.loop.call_later(min(pause, MAX_READ_PAUSE_SECONDS), self._end_pause)
+            # Each connection waits its own part of the pause (half to all of it): paused
+            # together, a flood's connections would also come back together, and their
+            # requests would reach the loop as one burst every pause.
+            wait = min(pause, MAX_READ_PAUSE_SECONDS) * (0.5 + random.random() / 2)  # noqa: S311
+            self.loop.call_later(wait, self._end_pause)
 
     def _end_pause(self) -> None:
         if not self.transport.is_closing():

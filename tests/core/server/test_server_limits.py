@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import select
 import socket
@@ -212,3 +213,46 @@ def test_cli_sets_and_resets_the_rate_limit(
     refused = runner.invoke(main, ["integrations", "update", iid, "--rate-limit-per-minute", "-3"])
     assert refused.exit_code == 2
     get_settings.cache_clear()
+
+
+def test_concurrent_misses_of_one_key_share_one_database_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flood's requests must not each look its key up when the cache entry expires."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from alertgate.server import ingest
+
+    calls: list[str] = []
+    failing = threading.Event()
+
+    def load_record(sessions: object, plugins: object, key_hash: str) -> object:
+        calls.append(key_hash)
+        time.sleep(0.05)  # long enough for every request of the turn to miss too
+        if failing.is_set():
+            raise ingest.SQLAlchemyError("database gone")
+        return SimpleNamespace(id=7)
+
+    monkeypatch.setattr(ingest, "load_record", load_record)
+    endpoint = ingest.IngestEndpoint(
+        sessions=None,  # type: ignore[arg-type]
+        plugins=SimpleNamespace(context=None),  # type: ignore[arg-type]
+        engine=None,  # type: ignore[arg-type]
+        cache=ingest.KeyCache(ttl=0),  # nothing cached: every turn misses
+        max_body_bytes=1024,
+    )
+
+    async def lookups() -> list[object]:
+        return await asyncio.gather(
+            *(endpoint._lookup("agk_k") for _ in range(50)), return_exceptions=True
+        )
+
+    records = asyncio.run(lookups())
+    assert len(calls) == 1 and all(getattr(r, "id", None) == 7 for r in records)
+    failing.set()
+    failures = asyncio.run(lookups())
+    assert len(calls) == 2  # a new lookup once the last one finished, shared again
+    assert all(isinstance(f, ingest.SQLAlchemyError) for f in failures)
+    endpoint.executor.shutdown()

@@ -47,6 +47,10 @@ spent the burst its limit allows (a minute's worth per worker at once, as fast a
 takes it), which is allowed traffic, not the flood beyond the limit that is measured."""
 
 
+QUIET_LATENESS_MS = 10.0
+"""A pair of phases counts as quiet when the client sent on time (see :func:`summarize`)."""
+
+
 def _log(message: str) -> None:
     print(f"[flood {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -207,6 +211,15 @@ def summarize(phases: list[dict[str, Any]], args: argparse.Namespace) -> dict[st
         round(1e6 * (f["server_cpu_seconds"] - n["server_cpu_seconds"]) / f["flood"]["requests"])
         for n, f in zip(normal, flooded, strict=True)
     ]
+    # Pairs in which the load client itself kept time (p99 of its send lateness under
+    # QUIET_LATENESS_MS in both phases): on a machine shared with other work, a stalled
+    # client or server shows as latency in whichever phase it fell, whatever the flood did.
+    late = [p["steady"]["client_send_lateness_ms"].get("p99", 0.0) for p in phases]
+    quiet = [
+        r
+        for r, n, f in zip(ratios, normal, flooded, strict=True)
+        if max(late[phases.index(n)], late[phases.index(f)]) < QUIET_LATENESS_MS
+    ]
     b_ok = all(set(p["steady"]["statuses"]) == {200} and not p["steady"]["errors"] for p in phases)
     return {
         "b_rate_per_s": args.rate,
@@ -227,6 +240,8 @@ def summarize(phases: list[dict[str, Any]], args: argparse.Namespace) -> dict[st
         "server_cpu_us_per_flood_request": flood_cpu_us,
         "p99_ratios_flood_to_normal": ratios,
         "p99_ratio_flood_to_normal": statistics.median(ratios) if ratios else None,
+        "p99_ratios_quiet_pairs": quiet,
+        "p99_ratio_quiet_pairs": statistics.median(quiet) if quiet else None,
         "b_all_answered_200": b_ok,
     }
 

@@ -1,6 +1,6 @@
 """Give memory back after large request bodies: shrink SQLite's page caches, trim the heap.
 
-A worker that took a burst of large deliveries (SNS messages up to 256 KiB) kept ~50 MB
+A worker that took a burst of large deliveries (SNS messages up to 256 KiB) kept ~35 MB
 more than before it, long after: the ingest writer's SQLite page cache (up to 32 MB per
 lane) full of the payload pages just written, and glibc's heap, whose freed chunks stay
 mapped (large allocations that once went to ``mmap`` go to the heap after glibc raises its

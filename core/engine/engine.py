@@ -14,6 +14,7 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,6 +106,12 @@ class IngestEngine:
     async def ingest_async(self, delivery: Delivery) -> IngestReport:
         """:meth:`ingest` for the event loop: waits without blocking it."""
         return await self._writer.submit_async(storable_delivery(delivery))
+
+    def shrink_memory(self, then: Callable[[], object] | None = None) -> None:
+        """Drop the writer's cached database pages (see
+        :meth:`~alertgate.engine.writer.GroupCommitWriter.shrink_memory`); from the event
+        loop."""
+        self._writer.shrink_memory(then)
 
     # -- manual actions ----------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -102,6 +102,11 @@ class _Job:
         if self.future is not None:
             return self.future.set_running_or_notify_cancel()
         return self.waiter is not None and not self.waiter.cancelled()
+
+
+_SHRINK = _Job(cast(Delivery, None), None)
+"""Queued by :meth:`GroupCommitWriter.shrink_memory`: the writer thread drops its cached
+pages when it gets there (not a delivery)."""
 
 
 @dataclass(slots=True)
@@ -188,6 +193,7 @@ class GroupCommitWriter:
         self._loop_lane: _Lane | None = None
         self._loop_batches: LoopBatches[_Job] | None = None
         self._loop_lock = threading.Lock()  # the loop lane's connection vs close()
+        self._after_shrink: Callable[[], object] | None = None
         if sqlite_on_loop and self._lane.turn.path is not None:
             # busy_timeout 0: a lock held outside the turn (CLI, admin API) sends the batch
             # to the thread at once instead of blocking the loop for up to 10 s.
@@ -231,6 +237,35 @@ class GroupCommitWriter:
             self._ensure_started()
             self._queue.put(job)
         return waiter
+
+    def shrink_memory(self, then: Callable[[], object] | None = None) -> None:
+        """Drop the pages SQLite caches on the writer's connections (``PRAGMA
+        shrink_memory``): after large payloads they hold those pages, up to the cache size
+        per lane. The event loop's lane is shrunk now (call this from the loop, between
+        batches); the thread's lane when the thread gets to it, which then calls ``then``
+        (e.g. to trim the heap). Nothing to do on PostgreSQL (no client page cache)."""
+        if self._sql.postgresql:
+            return
+        if self._loop_lane is not None:
+            with self._loop_lock:
+                self._shrink_lane(self._loop_lane)
+        with self._start_lock:
+            if self._thread is not None and not self._closed:
+                self._after_shrink = then
+                self._queue.put(_SHRINK)
+
+    def _shrink_lane(self, lane: _Lane) -> None:
+        if lane.conn is not None:
+            lane.conn.driver_connection.execute("PRAGMA shrink_memory")
+
+    def _shrink_thread_lane(self) -> None:
+        try:
+            self._shrink_lane(self._lane)
+            then, self._after_shrink = self._after_shrink, None
+            if then is not None:
+                then()
+        except Exception:  # memory hygiene must never stop the writer
+            log.warning("shrinking the writer's cache failed", exc_info=True)
 
     def close(self, timeout: float = 30.0) -> None:
         """Apply what is queued, then stop the thread and return the connection."""
@@ -278,6 +313,9 @@ class GroupCommitWriter:
                 job = self._queue.get()
                 if job is None:
                     break
+                if job is _SHRINK:
+                    self._shrink_thread_lane()
+                    continue
                 # Drain only once it is our turn: what queued while another process was
                 # writing joins this batch instead of waiting for the next one.
                 with self._lane.turn:
@@ -297,6 +335,8 @@ class GroupCommitWriter:
                 break
             if nxt is None:
                 return batch, True
+            if nxt is _SHRINK:  # the next release will do; this batch is busy
+                continue
             batch.append(nxt)
         return batch, False
 

@@ -38,6 +38,8 @@ from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys, metrics
 from alertgate.server.errors import error_body
 from alertgate.server.logbuffer import message_writer
+from alertgate.server.memory import MemoryReleaser, trim_heap
+from alertgate.server.protocol import READ_PAUSE
 from alertgate.server.ratelimit import RateLimiter
 from alertgate.storage.schema import Integration
 
@@ -210,6 +212,10 @@ class IngestEndpoint:
         self.rate_limit_per_minute = rate_limit_per_minute
         """The default limit of integrations without their own (0: unlimited)."""
         self.limiter = RateLimiter()
+        self._loading: dict[str, asyncio.Future[IntegrationRecord | None]] = {}
+        """Key lookups in flight, by key hash (see :meth:`_lookup`)."""
+        # Large bodies leave cached pages and heap behind: given back once a burst ends.
+        self.memory = MemoryReleaser(lambda: engine.shrink_memory(then=trim_heap))
         self.now = now
         # Logging is configured before the app is built (uvicorn, then the factory).
         self._log_delivery = message_writer(log)
@@ -251,6 +257,17 @@ class IngestEndpoint:
         hit, record = self.cache.get(key_hash)
         if hit:
             return record
+        # One lookup per key at a time: when a busy key's cache entry expires, every
+        # request of that loop turn misses at once (a flood over 128 connections made 128
+        # database lookups in threads every few seconds, holding up other integrations).
+        loading = self._loading.get(key_hash)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(key_hash))
+            self._loading[key_hash] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key_hash, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, key_hash: str) -> IntegrationRecord | None:
         record = await anyio.to_thread.run_sync(load_record, self.sessions, self.plugins, key_hash)
         self.cache.put(key_hash, record)
         return record
@@ -292,6 +309,8 @@ class IngestEndpoint:
         wait = self.limiter.check(record.id, limit)
         if wait:
             scope[RETRY_AFTER] = wait
+            # The connection is not read again before then (alertgate.server.protocol).
+            scope[READ_PAUSE] = wait
             metrics.DELIVERIES_REJECTED.labels("rate_limited").inc()
             fields["outcome"] = "rejected"
             fields["reason"] = "rate_limited"
@@ -317,6 +336,7 @@ class IngestEndpoint:
             )
         except ClientDisconnect:
             return self._reject(fields, 400, "client_disconnected", "client went away")
+        self.memory.note(len(body))
         client = scope.get("client")
         inbound = InboundRequest(
             body=body,

@@ -13,6 +13,16 @@ system calls and two TCP segments, and the client wakes up twice to read them. A
 answers are small and complete in one event-loop turn, so :class:`CoalescingTransport`
 holds what is written during a turn and sends it together at the start of the next one.
 
+Rejected senders wait: a sender answered ``429 rate_limited`` may not send its next request
+on that connection before the ``Retry-After`` it was given (at most
+:data:`MAX_READ_PAUSE_SECONDS`, randomly shortened by up to half so that many paused
+connections do not come back at the same instant): the connection stops being read
+meanwhile. A 429 is cheap
+(no body read, no parsing, no database), but a sender that floods over many keep-alive
+connections as fast as it is answered would otherwise take every event-loop turn, and every
+other integration's delivery (which needs several turns) would wait behind each of them;
+paused, a flood costs at most one request per connection per pause. See docs/security.md.
+
 Only the standard :class:`asyncio.Protocol` interface is used: the protocol is uvicorn's
 own, handed a wrapped transport in ``connection_made``. ``alertgate serve`` selects it
 (uvicorn's ``http`` option).
@@ -21,6 +31,7 @@ own, handed a wrapped transport in ``connection_made``. ``alertgate serve`` sele
 from __future__ import annotations
 
 import asyncio
+import random
 import weakref
 from typing import Any
 
@@ -30,6 +41,15 @@ from alertgate.settings import get_settings
 
 MAX_HELD_BYTES = 64 * 1024
 """Pending bytes beyond which a write goes out at once instead of at the end of the turn."""
+
+
+MAX_READ_PAUSE_SECONDS = 1.0
+"""Longest pause of a connection's reads after a 429; below uvicorn's keep-alive timeout
+(5 s), so a paused connection is not closed for idleness."""
+
+READ_PAUSE = "alertgate.read_pause"
+"""Scope key: seconds the connection is not read after this request's response (set by
+the Integration URL with a 429)."""
 
 
 class CoalescingTransport:
@@ -179,6 +199,21 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._clear_deadline()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        pause = self.cycle.scope.get(READ_PAUSE) if self.cycle is not None else None
+        super().on_response_complete()
+        if isinstance(pause, int | float) and pause > 0 and not self.transport.is_closing():
+            self.flow.pause_reading()
+            # Each connection waits its own part of the pause (half to all of it): paused
+            # together, a flood's connections would also come back together, and their
+            # requests would reach the loop as one burst every pause.
+            wait = min(pause, MAX_READ_PAUSE_SECONDS) * (0.5 + random.random() / 2)  # noqa: S311
+            self.loop.call_later(wait, self._end_pause)
+
+    def _end_pause(self) -> None:
+        if not self.transport.is_closing():
+            self.flow.resume_reading()
 
     def _await_headers(self) -> None:
         self._reading_headers = True

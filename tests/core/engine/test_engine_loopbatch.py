@@ -179,3 +179,21 @@ def test_on_the_thread_when_asked(db_engine: Engine, seed: SeedFn) -> None:
     finally:
         writer.close()
     assert [o.outcome for o in report.outcomes] == [Outcome.OPENED]
+
+
+def test_shrink_memory_drops_both_lanes_caches_and_ingest_goes_on(
+    engine: IngestEngine, db_engine: Engine, seed: SeedFn
+) -> None:
+    s = seed()
+    engine.ingest(Delivery(s.integration_id, s.service_id, [alarm("thread")]))  # thread lane
+    shrunk = threading.Event()
+
+    async def main() -> None:
+        await engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("loop")]))
+        engine.shrink_memory(then=shrunk.set)  # the loop's lane now, the thread's queued
+        await engine.ingest_async(Delivery(s.integration_id, s.service_id, [alarm("after")]))
+
+    asyncio.run(main())
+    assert shrunk.wait(30)  # the writer thread got to it and called back
+    engine.ingest(Delivery(s.integration_id, s.service_id, [alarm("thread after")]))
+    assert _count(db_engine) == 4

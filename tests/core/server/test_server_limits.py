@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import select
 import socket
 import uuid
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from alertgate.cli import main
 from alertgate.plugins.aws_cloudtrail.demo import TOPIC_ARN, alarm_message
 from alertgate.plugins.aws_sns.signer import SnsSigner
 from alertgate.plugins.aws_sns.testing import sns_headers
+from alertgate.server import protocol
 from alertgate.server.ratelimit import RateLimiter
 from alertgate.settings import get_settings
 from tests.server_helpers import Live, live_server, new_token
@@ -105,6 +108,54 @@ def test_a_flooding_integration_gets_a_structured_429_and_others_do_not(
     )
 
 
+def _response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers and a Content-Length body) read from ``sock``."""
+    sock.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_a_rate_limited_connection_is_not_read_until_its_retry_after(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flooder's keep-alive connection waits after each 429, while others are served."""
+    monkeypatch.setattr(protocol, "MAX_READ_PAUSE_SECONDS", 3.0)
+    with live.client(new_token(live.engine)) as api:
+        service = api.post("/api/v1/services", json={"name": "svc"}).json()
+        limited = api.post(
+            "/api/v1/integrations",
+            json={
+                "service_id": service["id"],
+                "type": "aws_cloudwatch",
+                "rate_limit_per_minute": 1,
+            },
+        ).json()
+    path = limited["integration_url"].removeprefix("http://alertgate.test")
+    request = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}".encode()
+    host, port = live.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as flooder:
+        flooder.sendall(request)
+        assert b" 429 " not in _response(flooder)  # the minute's one delivery (refused later)
+        flooder.sendall(request)
+        assert b" 429 " in _response(flooder)
+        flooder.sendall(request)  # too soon: not read for Retry-After (capped at 3 s)
+        with socket.create_connection((host, int(port))) as other:
+            other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b" 200 " in _response(other)
+        assert select.select([flooder], [], [], 0)[0] == []  # still no answer
+        assert b" 429 " in _response(flooder)  # then answered, not dropped
+
+
 def _closed_within(sock: socket.socket) -> bytes:
     """What the server sent before closing; the socket timeout bounds the wait only."""
     sock.settimeout(30)
@@ -162,3 +213,46 @@ def test_cli_sets_and_resets_the_rate_limit(
     refused = runner.invoke(main, ["integrations", "update", iid, "--rate-limit-per-minute", "-3"])
     assert refused.exit_code == 2
     get_settings.cache_clear()
+
+
+def test_concurrent_misses_of_one_key_share_one_database_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flood's requests must not each look its key up when the cache entry expires."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from alertgate.server import ingest
+
+    calls: list[str] = []
+    failing = threading.Event()
+
+    def load_record(sessions: object, plugins: object, key_hash: str) -> object:
+        calls.append(key_hash)
+        time.sleep(0.05)  # long enough for every request of the turn to miss too
+        if failing.is_set():
+            raise ingest.SQLAlchemyError("database gone")
+        return SimpleNamespace(id=7)
+
+    monkeypatch.setattr(ingest, "load_record", load_record)
+    endpoint = ingest.IngestEndpoint(
+        sessions=None,  # type: ignore[arg-type]
+        plugins=SimpleNamespace(context=None),  # type: ignore[arg-type]
+        engine=None,  # type: ignore[arg-type]
+        cache=ingest.KeyCache(ttl=0),  # nothing cached: every turn misses
+        max_body_bytes=1024,
+    )
+
+    async def lookups() -> list[object]:
+        return await asyncio.gather(
+            *(endpoint._lookup("agk_k") for _ in range(50)), return_exceptions=True
+        )
+
+    records = asyncio.run(lookups())
+    assert len(calls) == 1 and all(getattr(r, "id", None) == 7 for r in records)
+    failing.set()
+    failures = asyncio.run(lookups())
+    assert len(calls) == 2  # a new lookup once the last one finished, shared again
+    assert all(isinstance(f, ingest.SQLAlchemyError) for f in failures)
+    endpoint.executor.shutdown()

@@ -53,7 +53,9 @@ NOTIFICATIONS = MetricCounter(
     ["channel_type", "result"],
 )
 
-CLAIM_BATCH = 20
+CLAIM_BATCH = 50
+"""Notifications per round: a round's claim, channel and incident reads and its outcome
+transaction are paid once for all of them."""
 SETTINGS_CACHE_SIZE = 256
 ESCALATION_CHECK_SECONDS = 15.0
 """How often each dispatcher looks for incidents due for re-notification."""
@@ -68,7 +70,7 @@ CLAIM = (
 )
 MARK_DELIVERED = (
     "UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_token = NULL, "
-    "last_error = NULL WHERE id = ? AND lease_token = ?"
+    "last_error = NULL WHERE lease_token = ? AND id IN ({ids})"
 )
 MARK_RETRY = (
     "UPDATE notifications SET status = 'pending', next_attempt_at = ?, last_error = ?, "
@@ -167,6 +169,7 @@ class Dispatcher:
         )
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self._settings_cache: dict[tuple[int, str | None, str], BaseModel] = {}
+        self._last_settings: tuple[Channel, BaseModel] | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -337,9 +340,13 @@ class Dispatcher:
 
         :raises NotificationError: The key or the settings are wrong (not retryable).
         """
+        last = self._last_settings
+        if last is not None and last[0] is channel:
+            return last[1]  # the same row object as the previous send (one round's channel)
         cache_key = (channel.id, channel.secrets, json.dumps(channel.settings, sort_keys=True))
         cached = self._settings_cache.get(cache_key)
         if cached is not None:
+            self._last_settings = channel, cached
             return cached
         try:
             fernet = fernet_from(self.settings.secret_key) if channel.secrets else None
@@ -355,6 +362,7 @@ class Dispatcher:
         if len(self._settings_cache) >= SETTINGS_CACHE_SIZE:
             self._settings_cache.clear()
         self._settings_cache[cache_key] = settings
+        self._last_settings = channel, settings
         return settings
 
     def render(self, stored: dict[str, Any], *, incident_open: bool) -> dict[str, Any]:
@@ -395,46 +403,54 @@ class Dispatcher:
         return {int(r[0]) for r in rows}
 
     def _finish_all(self, outcomes: list[tuple[Claimed, str, BaseException | None]]) -> None:
-        """Record a round's outcomes in one transaction."""
+        """Record a round's outcomes in one transaction; the delivered ones (all of one
+        lease) in one statement."""
         if not outcomes:
             return
         now = datetime.now(UTC)
-        writes = [self._outcome(item, ctype, error, now) for item, ctype, error in outcomes]
+        delivered: dict[str, list[int]] = {}
+        writes = []
+        for item, ctype, error in outcomes:
+            if error is None:
+                delivered.setdefault(item.lease, []).append(item.id)
+            else:
+                writes.append(self._outcome(item, ctype, error, now))
+        at = self.sql.dt(now)
         with self._turn, self.db.begin() as conn:
             ex = ConnExec(conn)
+            for lease, ids in delivered.items():
+                marks = ", ".join(str(i) for i in ids)  # integers from the database
+                ex.rows(MARK_DELIVERED.format(ids=marks), (at, lease))
             for statement, params, _ in writes:
                 ex.rows(statement, params)
-        for (_, ctype, _), (_, _, result) in zip(outcomes, writes, strict=True):
-            NOTIFICATIONS.labels(ctype, result).inc()
+        results = iter(result for _, _, result in writes)
+        for _, ctype, error in outcomes:
+            NOTIFICATIONS.labels(ctype, "delivered" if error is None else next(results)).inc()
 
     def _outcome(
-        self, item: Claimed, channel_type: str, error: BaseException | None, now: datetime
+        self, item: Claimed, channel_type: str, error: BaseException, now: datetime
     ) -> tuple[str, tuple[Any, ...], str]:
-        """The statement recording one attempt, its parameters and the result's name."""
+        """The statement recording one failed attempt, its parameters and the result's name."""
         params: tuple[Any, ...]
-        if error is None:
-            statement, params = MARK_DELIVERED, (self.sql.dt(now), item.id, item.lease)
-            result = "delivered"
+        message = (str(error) if isinstance(error, NotificationError) else type(error).__name__)[
+            :MAX_ERROR
+        ]
+        retryable = getattr(error, "retryable", True)
+        if retryable and item.attempts < self.settings.notify_max_attempts:
+            delay = retry_delay(
+                item.attempts,
+                self.settings.notify_retry_base_seconds,
+                self.settings.notify_retry_max_seconds,
+                self._rng,
+            )
+            at = self.sql.dt(now + timedelta(seconds=delay))
+            statement, params = MARK_RETRY, (at, message, item.id, item.lease)
+            result = "retried"
         else:
-            message = (
-                str(error) if isinstance(error, NotificationError) else type(error).__name__
-            )[:MAX_ERROR]
-            retryable = getattr(error, "retryable", True)
-            if retryable and item.attempts < self.settings.notify_max_attempts:
-                delay = retry_delay(
-                    item.attempts,
-                    self.settings.notify_retry_base_seconds,
-                    self.settings.notify_retry_max_seconds,
-                    self._rng,
-                )
-                at = self.sql.dt(now + timedelta(seconds=delay))
-                statement, params = MARK_RETRY, (at, message, item.id, item.lease)
-                result = "retried"
-            else:
-                statement, params = MARK_FAILED, (message, item.id, item.lease)
-                result = "failed"
-            log.warning(
-                "notification %s (incident %s, %s) attempt %d: %s (%s)",
-                item.id, item.incident_id, channel_type, item.attempts, message, result,
-            )  # fmt: skip
+            statement, params = MARK_FAILED, (message, item.id, item.lease)
+            result = "failed"
+        log.warning(
+            "notification %s (incident %s, %s) attempt %d: %s (%s)",
+            item.id, item.incident_id, channel_type, item.attempts, message, result,
+        )  # fmt: skip
         return statement, params, result

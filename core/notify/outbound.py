@@ -154,10 +154,10 @@ class OutboundHttp:
             response = self._client.post(url, content, headers or {})
         except NotificationError:
             raise
+        except (OSError, ProtocolError) as exc:  # before ValueError: TLS errors are both
+            raise NotificationError(f"request failed: {type(exc).__name__}") from None
         except ValueError as exc:
             raise NotificationError(f"refused request: {exc}", retryable=False) from None
-        except (OSError, ProtocolError) as exc:
-            raise NotificationError(f"request failed: {type(exc).__name__}") from None
         status = response.status_code
         if 200 <= status < 300:
             return response

@@ -149,7 +149,9 @@ def test_idle_connection_closed_by_the_server_is_not_reused() -> None:
 
 
 def test_chunked_and_bounded_responses() -> None:
-    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
     huge = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n"
     answers = iter([chunked, huge])
     http = OutboundHttp(timeout=5)

@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +58,12 @@ CLAIM_BATCH = 50
 """Notifications per round: a round's claim, channel and incident reads and its outcome
 transaction are paid once for all of them."""
 SETTINGS_CACHE_SIZE = 256
+SATURATION_WINDOW_SECONDS = 0.25
+"""How often a deferring dispatcher looks at the ingest again."""
+SATURATED_DELIVERIES_PER_BATCH = 4.0
+"""Ingest is saturated when its commits carried at least this many deliveries each on
+average over the last window: deliveries were queueing behind each other's commits
+(under light load each delivery commits alone)."""
 ESCALATION_CHECK_SECONDS = 15.0
 """How often each dispatcher looks for incidents due for re-notification."""
 MAX_ERROR = 500
@@ -147,9 +154,17 @@ class Dispatcher:
     :meth:`start` runs rounds on a thread until :meth:`stop`."""
 
     def __init__(
-        self, db: Engine, plugins: Plugins, settings: Settings, outbox: Outbox | None = None
+        self,
+        db: Engine,
+        plugins: Plugins,
+        settings: Settings,
+        outbox: Outbox | None = None,
+        ingest_stats: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
-        """:param outbox: The process's outbox (its routing cache), for escalations."""
+        """:param outbox: The process's outbox (its routing cache), for escalations.
+        :param ingest_stats: The process's ingest counters (``batches``, ``deliveries``:
+            :attr:`alertgate.engine.IngestEngine.stats`), to hold dispatch back while
+            ingest is saturated (``notify_defer_max_seconds``)."""
         self.db = db
         self.outbox = outbox or Outbox(RoutingCache(settings.notify_cache_seconds))
         self._escalated_at = -math.inf
@@ -171,6 +186,10 @@ class Dispatcher:
         self._settings_cache: dict[tuple[int, str | None, str], BaseModel] = {}
         self._last_settings: tuple[Channel, BaseModel] | None = None
         self._wake = threading.Event()
+        self._ingest_stats = ingest_stats
+        self._waiting_since: float | None = None
+        self._ingest_seen: tuple[int, int] | None = None
+        """When this process first queued a notification not yet claimed (monotonic)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -185,6 +204,8 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New notifications were committed: look now rather than at the next poll."""
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -201,13 +222,43 @@ class Dispatcher:
                 if time.monotonic() - self._escalated_at >= ESCALATION_CHECK_SECONDS:
                     self._escalated_at = time.monotonic()
                     self.escalate()
+                self._defer_while_saturated()
+                waiting_since = self._waiting_since
                 busy = self.run_once() > 0
+                if not busy and self._waiting_since == waiting_since:
+                    self._waiting_since = None  # drained (a newer wake keeps its time)
             except Exception:
                 log.exception("notification dispatch round failed")
                 busy = False
             if not busy:
                 self._wake.wait(self.settings.notify_poll_seconds)
                 self._wake.clear()
+
+    def _defer_while_saturated(self) -> None:
+        """Wait while this worker's ingest is saturated, for at most
+        ``notify_defer_max_seconds`` after the first notification it queued that is still
+        waiting. A dispatcher thread shares the worker's CPU and interpreter lock with the
+        ingest; during a burst, ingest first, then the backlog (docs/notifications.md)."""
+        limit = self.settings.notify_defer_max_seconds
+        if limit <= 0 or self._ingest_stats is None:
+            return
+        while not self._stop.is_set() and self._ingest_saturated():
+            since = self._waiting_since
+            if since is None or time.monotonic() - since >= limit:
+                return
+            self._stop.wait(SATURATION_WINDOW_SECONDS)
+
+    def _ingest_saturated(self) -> bool:
+        """Whether the ingest's commits since the previous look carried
+        ``SATURATED_DELIVERIES_PER_BATCH`` deliveries each or more on average."""
+        assert self._ingest_stats is not None
+        stats = self._ingest_stats()
+        batches, deliveries = stats.get("batches", 0), stats.get("deliveries", 0)
+        before, self._ingest_seen = self._ingest_seen, (batches, deliveries)
+        if before is None or batches <= before[0]:
+            return False
+        per_batch = (deliveries - before[1]) / (batches - before[0])
+        return per_batch >= SATURATED_DELIVERIES_PER_BATCH
 
     # -- one round -----------------------------------------------------------------------------
 

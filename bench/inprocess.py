@@ -240,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with a rule notifying a local webhook on every opened/resolved incident",
     )
     p.add_argument(
+        "--notify-defer",
+        type=float,
+        help="with --notify: ALERTGATE_NOTIFY_DEFER_MAX_SECONDS (0: dispatch never waits)",
+    )
+    p.add_argument(
         "--profile-dispatcher", type=Path, help="with --notify: cProfile the dispatcher to FILE"
     )
     args = p.parse_args(argv)
@@ -254,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
             log_level=args.log_level,
             concurrency=args.concurrency,
             notify=args.notify,
+            extra_env=(
+                {}
+                if args.notify_defer is None
+                else {"ALERTGATE_NOTIFY_DEFER_MAX_SECONDS": str(args.notify_defer)}
+            ),
             profile=args.profile_dispatcher,
         )
     finally:

@@ -12,6 +12,11 @@ A failed attempt is retried after ``base * 2**(attempt-1)`` seconds (capped), sc
 a random factor in [0.5, 1] so receivers coming back are not hit by every retry at once.
 After the last attempt (or a failure the plugin says cannot be retried) the notification
 is ``failed``: shown on the incident's timeline, in the API and in /metrics.
+
+The dispatcher shares its worker's CPU and interpreter lock with the ingest. While the
+ingest is saturated (its commits carry several deliveries each), it holds back for at
+most ``notify_defer_max_seconds`` after the first notification waiting, then sends the
+backlog: during a burst ingest keeps its rate and notifications arrive later.
 """
 
 from __future__ import annotations

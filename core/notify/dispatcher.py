@@ -63,6 +63,8 @@ CLAIM_BATCH = 50
 """Notifications per round: a round's claim, channel and incident reads and its outcome
 transaction are paid once for all of them."""
 SETTINGS_CACHE_SIZE = 256
+GATHER_SECONDS = 0.05
+"""How long a dispatcher lets notifications gather before a round that is not full."""
 SATURATION_WINDOW_SECONDS = 0.25
 """How often a deferring dispatcher looks at the ingest again."""
 SATURATED_DELIVERIES_PER_BATCH = 4.0
@@ -229,15 +231,21 @@ class Dispatcher:
                     self.escalate()
                 self._defer_while_saturated()
                 waiting_since = self._waiting_since
-                busy = self.run_once() > 0
-                if not busy and self._waiting_since == waiting_since:
+                claimed = self.run_once()
+                if not claimed and self._waiting_since == waiting_since:
                     self._waiting_since = None  # drained (a newer wake keeps its time)
             except Exception:
                 log.exception("notification dispatch round failed")
-                busy = False
-            if not busy:
+                claimed = 0
+            if claimed >= CLAIM_BATCH:
+                continue  # a backlog: next round at once
+            if not claimed:
                 self._wake.wait(self.settings.notify_poll_seconds)
                 self._wake.clear()
+            # Let the notifications of the next few commits gather into one round: a
+            # round's claim and outcome transactions (each taking SQLite's write turn
+            # from the ingest) cost about as much as several sends.
+            self._stop.wait(GATHER_SECONDS)
 
     def _defer_while_saturated(self) -> None:
         """Wait while this worker's ingest is saturated, for at most

@@ -58,8 +58,8 @@ class WebhookReceiver:
                 with self._lock:
                     self.keys[headers.get("x-alertgate-idempotency-key", "")] += 1
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # closed, or cancelled at shutdown: the connection simply ends
         finally:
             writer.close()
 

@@ -14,12 +14,14 @@ from alertgate.errors import DeliveryRejected, ForbiddenDelivery, MalformedDeliv
 from alertgate.hookspecs import hookimpl
 from alertgate.models import (
     Action,
+    ActionResult,
     Alert,
     DemoDelivery,
     DemoStory,
     HandshakeResponse,
     InboundRequest,
     IncidentEvent,
+    IntegrationAction,
     IntegrationType,
     ParseContext,
     ParseResult,
@@ -34,7 +36,7 @@ from alertgate.notify.types import ChannelType, Notification, NotificationError,
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.4"
+HOOK_API_VERSION = "1.6"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""
@@ -43,6 +45,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "URL_SCHEMA",
     "Action",
+    "ActionResult",
     "Alert",
     "ChannelPlugin",
     "ChannelType",
@@ -53,6 +56,7 @@ __all__ = [
     "HandshakeResponse",
     "InboundRequest",
     "IncidentEvent",
+    "IntegrationAction",
     "IntegrationType",
     "MalformedDelivery",
     "Notification",

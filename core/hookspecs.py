@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from alertgate.context import PluginContext
     from alertgate.models import (
         Action,
+        ActionResult,
         Alert,
         DemoStory,
         InboundRequest,
         IncidentEvent,
+        IntegrationAction,
         IntegrationType,
         ParseContext,
         ParseResult,
@@ -192,6 +194,55 @@ def alertgate_describe_state(
     raise NotImplementedError
 
 
+@hookspec
+def alertgate_integration_actions(
+    integration_type: str, state: Mapping[str, Any]
+) -> list[IntegrationAction] | None:
+    """Offer actions people can run on an integration in its current ``state`` (e.g.
+    "Retry confirmation" while a subscription is pending): buttons on its page in the web
+    UI, ``actions`` in ``GET /api/v1/integrations/{id}``.
+
+    Called for every integration page and API answer, so keep it cheap, offer an action
+    only when it can do something now, and never raise on unexpected contents (``state`` is
+    stored data).
+
+    :param integration_type: The slug of the integration.
+    :param state: Its recorded state (every plugin's keys).
+    :return: :class:`alertgate.models.IntegrationAction` items, or ``None`` for types and
+        states this plugin offers nothing for. Every implementation's actions are offered
+        (a name already offered by an earlier plugin is skipped).
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def alertgate_run_integration_action(
+    integration_type: str,
+    action: str,
+    settings: BaseModel,
+    state: Mapping[str, Any],
+    context: PluginContext,
+) -> ActionResult | None:
+    """Run an action :func:`alertgate_integration_actions` offered for this integration.
+
+    The core checks first that the action is offered for the integration's current state;
+    it runs outside any database transaction (so it may make a network call: bound it with
+    a timeout, and validate any URL it calls) and merges the result's ``state_updates``
+    into the integration's state afterwards. Report failure as ``ActionResult(ok=False,
+    message=...)``; an exception is logged and shown as a failure of the plugin.
+
+    :param integration_type: The slug of the integration.
+    :param action: The action's ``name``.
+    :param settings: The integration's validated settings, :param state: its state.
+    :param context: The process's plugin context (e.g. an HTTP client in its stash).
+    :return: An :class:`alertgate.models.ActionResult`, or ``None`` for actions this plugin
+        does not run.
+
+    Stops at first non-None result.
+    """
+    raise NotImplementedError
+
+
 @hookspec(firstresult=True)
 def alertgate_demo(workdir: Path, now: datetime) -> DemoStory | None:
     """Provide the story ``alertgate demo`` tells: deliveries exactly as the source sends
@@ -235,6 +286,50 @@ def alertgate_test_delivery(
         does not provide.
 
     Stops at first non-None result.
+    """
+    raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------------
+# Periodic checks: alerts about what did NOT arrive (hook API 1.4)
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def alertgate_periodic_check(
+    integration_type: str,
+    integration_id: int,
+    settings: BaseModel,
+    state: Mapping[str, Any],
+    now: datetime,
+    context: PluginContext,
+) -> ParseResult | None:
+    """Look at one enabled integration from time to time, when no delivery comes.
+
+    The server calls this for every enabled integration every
+    ``ALERTGATE_PERIODIC_CHECK_INTERVAL_SECONDS`` (one process at a time across every
+    server on the database). What it returns is ingested like a delivery to the
+    integration: its alerts are fingerprinted (unless already set) and classified by the
+    usual hooks and open, join or resolve incidents on the integration's service (with
+    notifications), and its ``state_updates`` are merged into the integration's state in
+    the same transaction. Use it for what only the absence of deliveries tells, e.g. a
+    heartbeat that stopped.
+
+    Be idempotent: base the decision on ``state`` and record it in ``state_updates``, and
+    give each alert a ``dedupe_key`` derived from that state, so that a check repeated
+    (another process, a retry) stores nothing twice. Keep it cheap and do no I/O: it runs
+    for every integration.
+
+    :param integration_type: The slug of the integration. Return ``None`` for slugs this
+        plugin does not check.
+    :param integration_id: The integration's id (e.g. for a fingerprint of its own).
+    :param settings: Its validated settings.
+    :param state: Its recorded state (every plugin's keys).
+    :param now: The time of this check (UTC).
+    :param context: The process's plugin context.
+    :return: A :class:`alertgate.models.ParseResult` (``alerts`` and ``state_updates``;
+        ``response`` is ignored), or ``None`` when there is nothing to do. Every
+        implementation is called.
     """
     raise NotImplementedError
 

@@ -181,6 +181,32 @@ class StateItem:
 
 
 @dataclass(frozen=True, slots=True)
+class IntegrationAction:
+    """Something a person can do to one integration in its current state (a button on its
+    page, ``POST /api/v1/integrations/{id}/actions/{name}``), offered by
+    ``alertgate_integration_actions`` and run by ``alertgate_run_integration_action``."""
+
+    name: str
+    """Stable identifier, in the API path: lowercase letters, digits, ``_`` and ``-``."""
+    label: str
+    """The button's text, e.g. "Retry confirmation"."""
+    description: str = ""
+    """One sentence on what it does, shown beside the button."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What running an :class:`IntegrationAction` did."""
+
+    ok: bool
+    message: str
+    """For people: shown after the action (never a secret)."""
+    state_updates: Mapping[str, Any] = field(default_factory=dict)
+    """Merged into the integration's state like ``ParseResult.state_updates`` (top-level
+    keys replace)."""
+
+
+@dataclass(frozen=True, slots=True)
 class DemoDelivery:
     """One step of ``alertgate demo``: a delivery exactly as the source sends it."""
 

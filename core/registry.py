@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -38,10 +39,12 @@ from alertgate.loading import (
 )
 from alertgate.models import (
     Action,
+    ActionResult,
     Alert,
     DemoStory,
     InboundRequest,
     IncidentEvent,
+    IntegrationAction,
     IntegrationType,
     ParseContext,
     ParseResult,
@@ -59,6 +62,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _E = TypeVar("_E", Action, Severity)
+
+
+ACTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+"""What an integration action's name may be (it is a segment of an API path)."""
 
 
 class UnknownIntegrationType(KeyError):
@@ -409,6 +416,46 @@ class Plugins:
                     log.warning("plugin %r described a state with %r", plugin, item)
         return items
 
+    def integration_actions(self, slug: str, state: Mapping[str, Any]) -> list[IntegrationAction]:
+        """The actions plugins offer for an integration in ``state`` (see the hook).
+
+        Never raises, like :meth:`describe_state`: a plugin that fails is logged and left
+        out. A name offered twice is kept once (the first plugin's).
+        """
+        actions: dict[str, IntegrationAction] = {}
+        offered = self._each(
+            "alertgate_integration_actions", skip_failed=True, integration_type=slug, state=state
+        )
+        for plugin, found in offered:
+            for action in found or ():
+                if isinstance(action, IntegrationAction) and ACTION_NAME.fullmatch(action.name):
+                    actions.setdefault(action.name, action)
+                else:
+                    log.warning("plugin %r offered the integration action %r", plugin, action)
+        return list(actions.values())
+
+    def run_integration_action(
+        self, slug: str, action: str, settings: BaseModel, state: Mapping[str, Any]
+    ) -> ActionResult:
+        """Run an offered action; a plugin's failure is logged and told as a failed result."""
+        hook = FirstResult(self.pm.hook.alertgate_run_integration_action)
+        try:
+            plugin, result = hook(
+                integration_type=slug,
+                action=action,
+                settings=settings,
+                state=state,
+                context=self.context,
+            )
+        except PluginHookError as exc:
+            log_plugin_error(exc)
+            return ActionResult(False, f"The plugin {exc.plugin!r} failed to run it.")
+        if not isinstance(result, ActionResult):
+            if result is not None:
+                log.warning("plugin %r ran %r and returned %r", plugin, action, result)
+            return ActionResult(False, "No installed plugin runs this action.")
+        return result
+
     def demo_story(self, workdir: Path, now: datetime) -> DemoStory | None:
         """The story ``alertgate demo`` tells (the first plugin that provides one)."""
         story: DemoStory | None = self.pm.hook.alertgate_demo(workdir=workdir, now=now)
@@ -427,6 +474,49 @@ class Plugins:
             integration_type=slug, settings=settings, state=state, workdir=workdir, now=now
         )
         return sample
+
+    def periodic_check(
+        self,
+        slug: str,
+        integration_id: int,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        now: datetime,
+    ) -> list[ParseResult]:
+        """Every plugin's ``alertgate_periodic_check`` result for one integration, its
+        alerts fingerprinted and classified (see the hook).
+
+        A plugin that raises or returns something else than a ``ParseResult`` (of
+        ``Alert``) is logged and left out: one plugin's bug must not stop the checks of
+        the others.
+        """
+        results: list[ParseResult] = []
+        checked = self._each(
+            "alertgate_periodic_check",
+            skip_failed=True,
+            integration_type=slug,
+            integration_id=integration_id,
+            settings=settings,
+            state=state,
+            now=now,
+            context=self.context,
+        )
+        for plugin, result in checked:
+            if result is None:
+                continue
+            if type(result) is not ParseResult or not all(
+                type(alert) is Alert for alert in result.alerts
+            ):
+                log.error("plugin %r returned %r from alertgate_periodic_check", plugin, result)
+                continue
+            try:
+                for alert in result.alerts:
+                    self.complete_alert(slug, alert, settings)
+            except PluginHookError:
+                log.exception("periodic check of plugin %r: alert not completed", plugin)
+                continue
+            results.append(result)
+        return results
 
     # -- lifecycle -------------------------------------------------------------------------
 

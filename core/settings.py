@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         description="How often each server worker resolves incidents whose integration's "
         "quiet period has passed (0: never).",
     )
+    periodic_check_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often the server shows every enabled integration to its plugins' "
+        "periodic checks, e.g. the AWS heartbeat check (one worker at a time across all "
+        "processes on the database; 0: never).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server (one JSON line per delivery at info)."
     )

@@ -111,9 +111,11 @@ def route_to_channel(
         assert org is not None
         channel = notify_admin.create_channel(
             session, plugins, SecretStr(SECRET_KEY), org, type_slug, name, settings, cache,
-            rate_limit_per_minute,
+            rate_limit_per_minute, actor="test",
         )  # fmt: skip
-        notify_admin.create_rule(session, org.id, service, channel, events, min_severity, cache)
+        notify_admin.create_rule(
+            session, org.id, service, channel, events, min_severity, cache, actor="test"
+        )
         return channel.id
 
 
@@ -126,7 +128,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
     raise AssertionError("condition never became true")
 
 
-__all__ = ["SECRET_KEY", "http_receiver", "route_to_channel", "wait_until"]
+__all__ = ["SECRET_KEY", "Receiver", "http_receiver", "route_to_channel", "wait_until"]
 
 
 def run_story(

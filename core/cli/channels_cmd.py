@@ -6,7 +6,7 @@ import json
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.notify.dispatcher import Dispatcher
 from alertgate.server import admin, notify_admin
@@ -48,7 +48,7 @@ def create(
         organization = admin.ensure_organization(session, org)
         row = notify_admin.create_channel(
             session, db.plugins, db.settings.secret_key, organization, type_slug, name,
-            settings, rate_limit_per_minute=rate_limit,
+            settings, rate_limit_per_minute=rate_limit, actor=CLI_ACTOR,
         )  # fmt: skip
         out = notify_admin.channel_out(db.plugins, row)
     if as_json:
@@ -109,7 +109,7 @@ def test(name: str, org: str | None, as_json: bool) -> None:
         session.expunge(row)
     dispatcher = Dispatcher(db.engine, db.plugins, db.settings)
     try:
-        result = send_test(dispatcher, row)
+        result = send_test(dispatcher, row, db.sessions, CLI_ACTOR)
     finally:
         dispatcher.stop()
     if as_json:
@@ -118,3 +118,16 @@ def test(name: str, org: str | None, as_json: bool) -> None:
         click.echo(f"Test notification sent through {name!r} ({result.idempotency_key}).")
     if not result.ok:
         raise click.ClickException(f"test notification through {name!r} failed: {result.error}")
+
+
+@channels.command("delete")
+@click.argument("name")
+@click.option("--org", help="Organization of the channel.")
+def delete(name: str, org: str | None) -> None:
+    """Delete channel NAME and the rules that send to it."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        row = notify_admin.find_channel(session, name, org_id)
+        notify_admin.delete_channel(session, row, None, actor=CLI_ACTOR)
+    click.echo(f"Channel {name!r} deleted, with its rules.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.server import admin, notify_admin
 from alertgate.server.notify_schemas import DEFAULT_EVENTS, EscalationIn
@@ -25,7 +25,8 @@ def rules() -> None:
     "--events",
     default=",".join(DEFAULT_EVENTS),
     show_default=True,
-    help="Comma-separated: opened, acknowledged, resolved.",
+    help="Comma-separated: opened, acknowledged, resolved, renotified (the escalation's "
+    "re-notifications, also to --channel; needs --escalate-to).",
 )
 @click.option(
     "--min-severity",
@@ -71,8 +72,9 @@ def create(
             )
             escalation = (notify_admin.find_channel(session, escalate_to, organization.id), timing)
         rule = notify_admin.create_rule(
-            session, organization.id, target, row, chosen, min_severity, None, escalation
-        )
+            session, organization.id, target, row, chosen, min_severity, None, escalation,
+            actor=CLI_ACTOR,
+        )  # fmt: skip
         rule_id, org_id = rule.id, organization.id
     with db.sessions() as session:
         out = next(r for r in notify_admin.list_rules(session, org_id) if r.id == rule_id)
@@ -100,3 +102,14 @@ def list_(org: str | None, as_json: bool) -> None:
         for row in rows:
             row["events"] = ",".join(row["events"])
         echo_table(rows, ["id", "service", "channel", "events", "min_severity"])
+
+
+@rules.command("delete")
+@click.argument("rule_id", type=click.IntRange(1, admin.MAX_ID))
+def delete(rule_id: int) -> None:
+    """Delete rule ID (see `rules list`)."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        rule = notify_admin.get_rule(session, rule_id, None)
+        notify_admin.delete_rule(session, rule, None, actor=CLI_ACTOR)
+    click.echo(f"Rule {rule_id} deleted.")

@@ -121,6 +121,6 @@ def expire(silence_id: int) -> None:
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         notify_admin.expire_silence(
-            session, notify_admin.get_silence(session, silence_id, None), None
+            session, notify_admin.get_silence(session, silence_id, None), None, actor=CLI_ACTOR
         )
     click.echo(f"Silence {silence_id} ended.")

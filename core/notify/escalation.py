@@ -2,7 +2,11 @@
 
 A rule with an escalation channel re-notifies (event ``renotified``) each of its service's
 incidents that is still ``triggered`` ``escalate_after_minutes`` after it opened, then every
-``escalate_every_minutes``, at most ``escalate_times`` times. There is no timer state: the
+``escalate_every_minutes``, at most ``escalate_times`` times. A rule whose ``events``
+include ``renotified`` also sends each of those re-notifications to its own channel (say a
+chat channel kept posted while the pager escalates); without an escalation there is no
+timing, so :func:`alertgate.server.notify_admin.create_rule` refuses that choice. There is
+no timer state: the
 k-th re-notification of an incident has its own idempotency key (incident,
 ``renotified-k``, channel), so every dispatcher may run the check and each one is queued
 once. After downtime only the latest due one is queued, not a burst of missed ones.
@@ -17,14 +21,18 @@ from alertgate.engine.types import PendingEvent
 from alertgate.notify.outbox import Outbox
 from alertgate.notify.routing import severity_rank
 from alertgate.notify.sqlexec import Exec
+from alertgate.notify.types import NotifyEvent
 from alertgate.storage.schema import OPEN_STATUS_SQL
 
 SELECT_ESCALATING = (
     "SELECT r.service_id, r.organization_id, r.escalation_channel_id, r.escalate_after_minutes, "
-    "r.escalate_every_minutes, r.escalate_times, r.min_severity FROM notification_rules r "
+    "r.escalate_every_minutes, r.escalate_times, r.min_severity, r.channel_id, r.events, "
+    "own.enabled FROM notification_rules r "
     "JOIN notification_channels c ON c.id = r.escalation_channel_id "
+    "JOIN notification_channels own ON own.id = r.channel_id "
     "WHERE c.enabled = ? AND r.escalate_after_minutes IS NOT NULL"
 )
+RENOTIFIED = NotifyEvent.RENOTIFIED.value
 # The open-status predicate verbatim, so the partial unique index can serve the lookup.
 _TRIGGERED = (
     "SELECT i.id, i.service_id, i.fingerprint, i.title, i.severity, i.status, "  # noqa: S608
@@ -52,11 +60,14 @@ def escalate(ex: Exec, outbox: Outbox, now: datetime) -> int:
     """Queue the re-notifications due now (each at most once); returns how many were
     offered, already queued ones included. Call in a transaction."""
     written = 0
-    for service_id, org_id, channel_id, after, every, times, min_sev in ex.rows(
-        SELECT_ESCALATING, (True,)
-    ):
+    for (
+        service_id, org_id, channel_id, after, every, times, min_sev, own_id, events, own_on,
+    ) in ex.rows(SELECT_ESCALATING, (True,)):  # fmt: skip
         if not times or times <= 0:
             continue
+        targets = [int(channel_id)]
+        if own_on and RENOTIFIED in (ex.sql.read_json(events) or ()) and own_id != channel_id:
+            targets.append(int(own_id))
         cutoff = ex.sql.dt(now - timedelta(minutes=int(after)))
         rows = (
             ex.rows(TRIGGERED_OF_SERVICE, (cutoff, service_id))
@@ -73,5 +84,6 @@ def escalate(ex: Exec, outbox: Outbox, now: datetime) -> int:
                 "incident_renotified", int(iid), int(sid), str(fingerprint), str(title),
                 str(severity), str(status), integration_id, None,
             )  # fmt: skip
-            written += outbox.write_renotification(ex, pending, int(channel_id), k, now)
+            for target in targets:
+                written += outbox.write_renotification(ex, pending, target, k, now)
     return written

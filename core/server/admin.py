@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alertgate.engine.types import IncidentChange, IncidentNotFound
+from alertgate.notify.routing import bump_version
+from alertgate.notify.sqlexec import ConnExec
 from alertgate.registry import Plugins, UnknownIntegrationType
 from alertgate.server import keys
+from alertgate.server.links import merge_links
 from alertgate.storage.schema import (
     Alert,
     ApiToken,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 DEFAULT_ORGANIZATION = "default"
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 NAME_MAX = 200
+DESCRIPTION_MAX = 5000
 MAX_ID = 2**62
 """Larger ids cannot exist (BIGINT) and would overflow SQLite's driver."""
 
@@ -176,7 +180,10 @@ def create_service(
     if existing is not None:
         raise Conflict("service_exists", f"service {name!r} already exists in {org.name!r}")
     service = Service(
-        organization_id=org.id, name=name, description=description[:5000], created_at=utcnow()
+        organization_id=org.id,
+        name=name,
+        description=description[:DESCRIPTION_MAX],
+        created_at=utcnow(),
     )
     session.add(service)
     try:
@@ -233,6 +240,66 @@ def find_service(session: Session, ref: str, org_id: int | None = None) -> Servi
     if ref.isascii() and ref.isdigit() and len(ref) <= 19 and int(ref) <= MAX_ID:
         return get_service(session, int(ref), org_id)
     raise NotFound("service_not_found", f"no service named {ref!r}")
+
+
+def update_service(
+    session: Session, service: Service, *, name: str | None = None, description: str | None = None
+) -> Service:
+    """Rename a service or change its description; names stay unique in the organization."""
+    if description is not None:
+        if len(description) > DESCRIPTION_MAX:
+            raise InvalidInput(
+                "invalid_description", f"description must be at most {DESCRIPTION_MAX} characters"
+            )
+        service.description = description
+    if name is not None:
+        name = _check_name(name, "service")
+        if name != service.name:
+            taken = session.scalar(
+                select(Service.id).where(
+                    Service.organization_id == service.organization_id, Service.name == name
+                )
+            )
+            if taken is not None:
+                raise Conflict("service_exists", f"a service named {name!r} already exists")
+            service.name = name
+    session.flush()
+    return service
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceImpact:
+    """What deleting a service deletes with it, to state before it is confirmed."""
+
+    integrations: int
+    """Its integrations: their URLs stop working."""
+    incidents: int
+    open_incidents: int
+    alerts: int
+    """Every alert its integrations received."""
+
+
+def service_impact(session: Session, service: Service) -> ServiceImpact:
+    integrations = session.scalar(
+        select(func.count()).select_from(Integration).where(Integration.service_id == service.id)
+    )
+    alerts = session.scalar(
+        select(func.count()).select_from(Alert).where(Alert.service_id == service.id)
+    )
+    total, open_count = _incident_counts(session, Incident.service_id == service.id)
+    return ServiceImpact(integrations or 0, total, open_count, alerts or 0)
+
+
+def delete_service(session: Session, service: Service) -> ServiceImpact:
+    """Delete a service with everything it owns: its integrations (their URLs stop
+    working), incidents with their alerts and notes, and the notification rules and
+    silences scoped to it (the database cascades). The audit log keeps its history."""
+    impact = service_impact(session, service)
+    session.delete(service)
+    session.flush()
+    # Its rules and silences went too: processes reload their routing table.
+    bump_version(ConnExec(session.connection()))
+    return impact
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -446,6 +513,17 @@ def incident_alerts(session: Session, incident_id: int, limit: int = 1000) -> Se
     return session.scalars(query).all()
 
 
+def incident_links(session: Session, incident_id: int, scan: int = 200) -> dict[str, str]:
+    """The incident's links (:func:`merge_links` over its oldest ``scan`` alerts)."""
+    rows = session.scalars(
+        select(Alert.links)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.source_time, Alert.id)
+        .limit(scan)
+    )
+    return merge_links(rows)
+
+
 def integration_alerts(
     session: Session, integration_id: int, limit: int = 1000, *, newest_first: bool = False
 ) -> Sequence[Alert]:
@@ -523,14 +601,17 @@ def integration_impact(session: Session, integration: Integration) -> Integratio
         .where(Alert.service_id == integration.service_id)
         .where(Alert.integration_id == integration.id)
     )
+    total, open_count = _incident_counts(session, Incident.integration_id == integration.id)
+    return IntegrationImpact(alerts or 0, total, open_count)
+
+
+def _incident_counts(session: Session, where: ColumnElement[bool]) -> tuple[int, int]:
+    """How many incidents match ``where``, and how many of them are open."""
     rows = session.execute(
-        select(Incident.status, func.count())
-        .where(Incident.integration_id == integration.id)
-        .group_by(Incident.status)
+        select(Incident.status, func.count()).where(where).group_by(Incident.status)
     ).all()
     counts = {status: count for status, count in rows}
-    open_count = counts.get("triggered", 0) + counts.get("acknowledged", 0)
-    return IntegrationImpact(alerts or 0, sum(counts.values()), open_count)
+    return sum(counts.values()), counts.get("triggered", 0) + counts.get("acknowledged", 0)
 
 
 def delete_integration(session: Session, integration: Integration) -> IntegrationImpact:

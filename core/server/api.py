@@ -11,11 +11,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertgate.registry import plugin_rows
-from alertgate.server import admin, audit, console, console_api, notify_api
+from alertgate.server import actions, admin, audit, console, console_api, notify_api
 from alertgate.server.console_schemas import IncidentList
 from alertgate.server.keys import integration_url
 from alertgate.server.routing import ApiRoute, Call
 from alertgate.server.schemas import (
+    ActionRun,
+    ActionRunOut,
     AlertOut,
     IncidentDetail,
     IncidentOut,
@@ -27,6 +29,7 @@ from alertgate.server.schemas import (
     PluginOut,
     ServiceCreate,
     ServiceOut,
+    ServiceUpdate,
     TestAlertOut,
 )
 from alertgate.server.testalert import send_test_alert
@@ -95,6 +98,23 @@ def create_service(call: Call) -> ServiceOut:
 def show_service(call: Call) -> ServiceOut:
     with call.state.sessions() as s:
         return ServiceOut.of(admin.get_service(s, call.path["service_id"], call.org_id))
+
+
+def update_service(call: Call) -> ServiceOut:
+    body: ServiceUpdate = call.body
+    with call.state.sessions.begin() as s:
+        service = admin.get_service(s, call.path["service_id"], call.org_id)
+        console.update_service(
+            s, call.org_id, call.actor, service, name=body.name, description=body.description
+        )
+        return ServiceOut.of(service)
+
+
+def delete_service(call: Call) -> None:
+    with call.state.sessions.begin() as s:
+        service = admin.get_service(s, call.path["service_id"], call.org_id)
+        console.delete_service(s, call.org_id, call.actor, service)
+    call.state.cache.clear()
 
 
 # -- integrations --------------------------------------------------------------------------
@@ -200,6 +220,24 @@ def rotate_integration_key(call: Call) -> IntegrationWithUrl:
     return out
 
 
+def run_integration_action(call: Call) -> ActionRunOut:
+    body: ActionRun = call.body
+    integration_id = call.path["integration_id"]
+    result = actions.run_action(
+        call.state.sessions,
+        call.state.plugins,
+        call.org_id,
+        call.actor,
+        integration_id,
+        body.action,
+    )
+    call.state.cache.forget_integration(integration_id)
+    with call.state.sessions() as s:
+        integration = admin.get_integration(s, integration_id, call.org_id)
+        out = IntegrationOut.of(integration, call.state.plugins)
+    return ActionRunOut(ok=result.ok, message=result.message, integration=out)
+
+
 def test_integration(call: Call) -> TestAlertOut:
     with call.state.sessions() as s:
         integration = admin.get_integration(s, call.path["integration_id"], call.org_id)
@@ -248,7 +286,8 @@ def incident_detail(call: Call, incident_id: int) -> IncidentDetail:
         names = admin.service_names(s, {incident.service_id})
         base = IncidentOut.of(incident, names.get(incident.service_id, ""))
         alerts = [AlertOut.of(a) for a in admin.incident_alerts(s, incident_id)]
-        return IncidentDetail(**base.model_dump(), alerts=alerts)
+        links = admin.incident_links(s, incident_id)
+        return IncidentDetail(**base.model_dump(), alerts=alerts, links=links)
 
 
 def show_incident(call: Call) -> IncidentDetail:
@@ -304,6 +343,12 @@ ROUTES: list[ApiRoute] = [
              errors=(400, 409, 413, 422)),
     ApiRoute("GET", f"{PREFIX}/services/{{service_id:int}}", show_service, "Show a service",
              "getService", "services", ServiceOut, errors=NOT_FOUND),
+    ApiRoute("PATCH", f"{PREFIX}/services/{{service_id:int}}", update_service,
+             "Rename a service or change its description", "updateService", "services",
+             ServiceOut, body=ServiceUpdate, errors=(400, 404, 409, 413, 422)),
+    ApiRoute("DELETE", f"{PREFIX}/services/{{service_id:int}}", delete_service,
+             "Delete a service with its integrations, incidents and alerts", "deleteService",
+             "services", None, status=204, errors=NOT_FOUND),
     ApiRoute("GET", f"{PREFIX}/integrations", list_integrations, "List integrations",
              "listIntegrations", "integrations", Page[IntegrationOut], query=IntegrationQuery,
              errors=(422,)),
@@ -328,6 +373,12 @@ ROUTES: list[ApiRoute] = [
              rotate_integration_key,
              "Replace the integration's key; the old Integration URL stops working",
              "rotateIntegrationKey", "integrations", IntegrationWithUrl, errors=NOT_FOUND),
+    ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/actions",
+             run_integration_action,
+             "Run an action the integration's plugin offers now (its `actions`)",
+             "runIntegrationAction", "integrations", ActionRunOut, body=ActionRun,
+             errors=(400, 404, 409, 413, 422),
+             description="`ok` false: the action ran and failed (`message` says why)."),
     ApiRoute("POST", f"{PREFIX}/integrations/{{integration_id:int}}/test", test_integration,
              "Send a test alert", "testIntegration", "integrations", TestAlertOut,
              errors=(404, 422),

@@ -40,6 +40,7 @@ from alertgate.server.errors import http_exception_handler, server_error_handler
 from alertgate.server.ingest import INGEST_ROUTE, IngestEndpoint, IngestFastPath, KeyCache
 from alertgate.server.lifeline import follow_master
 from alertgate.server.openapi import build_openapi
+from alertgate.server.periodic import check_periodically
 from alertgate.server.routing import starlette_routes
 from alertgate.settings import Settings, get_settings
 from alertgate.storage.database import make_engine, make_sessionmaker
@@ -219,6 +220,11 @@ def create_app(
                 db_engine, settings.retention_days, settings.retention_interval_seconds
             )
             tasks.append(asyncio.create_task(retention))
+        if settings.periodic_check_interval_seconds > 0:
+            checks = check_periodically(
+                ingest_engine, plugins, settings.periodic_check_interval_seconds
+            )
+            tasks.append(asyncio.create_task(checks))
         if settings.notify_dispatcher:
             dispatcher.start()
         try:

@@ -244,3 +244,42 @@ def delete_integration(
     detail["alerts_deleted"] = impact.alerts
     audit.record(session, org_id, actor, "integration.delete", integration_id, detail)
     return impact
+
+
+def update_service(
+    session: Session,
+    org_id: int,
+    actor: str,
+    service: Service,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> Service:
+    """Rename a service or change its description, recording what changed (the new name;
+    for the description only that it changed)."""
+    was = (service.name, service.description or "")
+    admin.update_service(session, service, name=name, description=description)
+    detail: dict[str, object] = {}
+    if service.name != was[0]:
+        detail["name"] = service.name
+    if (service.description or "") != was[1]:
+        detail["description_changed"] = True
+    if detail:
+        audit.record(session, org_id, actor, "service.update", service.id, detail)
+    return service
+
+
+def delete_service(
+    session: Session, org_id: int, actor: str, service: Service
+) -> admin.ServiceImpact:
+    """Delete a service with its integrations, incidents and alerts, and record who did it."""
+    service_id, name = service.id, service.name
+    impact = admin.delete_service(session, service)
+    detail = {
+        "name": name,
+        "integrations_deleted": impact.integrations,
+        "incidents_deleted": impact.incidents,
+        "alerts_deleted": impact.alerts,
+    }
+    audit.record(session, org_id, actor, "service.delete", service_id, detail)
+    return impact

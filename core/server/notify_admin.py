@@ -1,6 +1,8 @@
 """Managing channels, routing rules and silences: one copy of the rules for the API, CLI
 and web UI. Every change bumps ``notify_config.version`` in its transaction, so ingest
-workers reload their cached routing table (see :mod:`alertgate.notify.routing`)."""
+workers reload their cached routing table (see :mod:`alertgate.notify.routing`), and is
+recorded in the audit log in that same transaction, by ``actor``: here rather than in each
+caller, so no path can forget it. Audit details name settings, never their values."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from alertgate.notify.routing import RoutingCache, bump_version
 from alertgate.notify.secrets import SecretKeyError, encrypt, fernet_from, masked, split_settings
 from alertgate.notify.silences import SilenceRule, Weekly, check_matchers
 from alertgate.notify.sqlexec import ConnExec
+from alertgate.notify.types import NotifyEvent
 from alertgate.registry import Plugins, UnknownIntegrationType
+from alertgate.server import audit
 from alertgate.server.admin import Conflict, InvalidInput, NotFound, _check_name
 from alertgate.server.notify_schemas import (
     DEFAULT_EVENTS,
+    RULE_EVENTS,
     ChannelOut,
     EscalationIn,
     EscalationOut,
@@ -79,6 +84,8 @@ def create_channel(
     raw_settings: Mapping[str, Any],
     cache: RoutingCache | None = None,
     rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
+    *,
+    actor: str,
 ) -> NotificationChannel:
     """:raises AdminError: Unknown type, invalid settings, a secret without a secret key,
     or the name is taken."""
@@ -113,7 +120,16 @@ def create_channel(
         rate_limit_per_minute=max(0, min(rate_limit_per_minute, MAX_RATE_LIMIT)),
         created_at=datetime.now(UTC),
     )
-    return _saved(session, channel, cache)
+    _saved(session, channel, cache)
+    detail = {
+        "name": name,
+        "type": type_slug,
+        # Which settings were given, never their values (secret or not).
+        "settings": sorted(set(plain) | set(secrets)),
+        "rate_limit_per_minute": channel.rate_limit_per_minute,
+    }
+    audit.record(session, org.id, actor, "channel.create", channel.id, detail)
+    return channel
 
 
 def list_channels(session: Session, org_id: int | None) -> Sequence[NotificationChannel]:
@@ -140,8 +156,10 @@ def find_channel(session: Session, name: str, org_id: int | None) -> Notificatio
 
 
 def delete_channel(
-    session: Session, channel: NotificationChannel, cache: RoutingCache | None
+    session: Session, channel: NotificationChannel, cache: RoutingCache | None, *, actor: str
 ) -> None:
+    detail = {"name": channel.name, "type": channel.type}
+    audit.record(session, channel.organization_id, actor, "channel.delete", channel.id, detail)
     session.delete(channel)
     session.flush()
     _changed(session, cache)
@@ -173,6 +191,8 @@ def create_rule(
     min_severity: str,
     cache: RoutingCache | None = None,
     escalation: tuple[NotificationChannel, EscalationIn] | None = None,
+    *,
+    actor: str,
 ) -> NotificationRule:
     """:param escalation: The escalation channel and timing, if any."""
     if channel.organization_id != org_id or (
@@ -180,10 +200,15 @@ def create_rule(
     ):
         raise InvalidInput("cross_organization", "service and channel must share an organization")
     chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
-    unknown = [e for e in chosen if e not in DEFAULT_EVENTS]
+    unknown = [e for e in chosen if e not in RULE_EVENTS]
     if unknown:
         raise InvalidInput(
-            "invalid_events", f"unknown events {unknown}: use {', '.join(DEFAULT_EVENTS)}"
+            "invalid_events", f"unknown events {unknown}: use {', '.join(RULE_EVENTS)}"
+        )
+    if NotifyEvent.RENOTIFIED in chosen and escalation is None:
+        raise InvalidInput(
+            "invalid_events",
+            "renotified needs an escalation: re-notifications follow its timing",
         )
     rule = NotificationRule(
         organization_id=org_id,
@@ -201,7 +226,36 @@ def create_rule(
         rule.escalate_after_minutes = timing.after_minutes
         rule.escalate_every_minutes = timing.every_minutes
         rule.escalate_times = timing.times
-    return _saved(session, rule, cache)
+    _saved(session, rule, cache)
+    audit.record(session, org_id, actor, "rule.create", rule.id, _rule_detail(rule))
+    return rule
+
+
+def _rule_detail(rule: NotificationRule) -> dict[str, Any]:
+    return {
+        "service_id": rule.service_id,
+        "channel_id": rule.channel_id,
+        "events": list(rule.events or ()),
+        "min_severity": rule.min_severity,
+        "escalation_channel_id": rule.escalation_channel_id,
+    }
+
+
+def get_rule(session: Session, rule_id: int, org_id: int | None) -> NotificationRule:
+    rule = session.get(NotificationRule, rule_id)
+    if rule is None or (org_id is not None and rule.organization_id != org_id):
+        raise NotFound("rule_not_found", f"no rule with id {rule_id}")
+    return rule
+
+
+def delete_rule(
+    session: Session, rule: NotificationRule, cache: RoutingCache | None, *, actor: str
+) -> None:
+    detail = _rule_detail(rule)
+    audit.record(session, rule.organization_id, actor, "rule.delete", rule.id, detail)
+    session.delete(rule)
+    session.flush()
+    _changed(session, cache)
 
 
 def list_rules(session: Session, org_id: int | None) -> list[RuleOut]:
@@ -290,13 +344,27 @@ def create_silence(
         created_by=actor[:200],
         created_at=now,
     )
-    return _saved(session, silence, cache)
+    _saved(session, silence, cache)
+    detail = {
+        "service_id": silence.service_id,
+        "matchers": checked,
+        "starts_at": starts.isoformat(),
+        "ends_at": ends.isoformat(),
+        "weekly": window,
+    }
+    audit.record(session, org_id, actor, "silence.create", silence.id, detail)
+    return silence
 
 
-def expire_silence(session: Session, silence: Silence, cache: RoutingCache | None) -> None:
+def expire_silence(
+    session: Session, silence: Silence, cache: RoutingCache | None, *, actor: str
+) -> None:
+    ended = to_utc(silence.ends_at).isoformat()
     silence.ends_at = datetime.now(UTC)
     session.flush()
     _changed(session, cache)
+    detail = {"was_ending_at": ended}
+    audit.record(session, silence.organization_id, actor, "silence.expire", silence.id, detail)
 
 
 def get_silence(session: Session, silence_id: int, org_id: int | None) -> Silence:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from alertgate.notify.dispatcher import Channel, Dispatcher, test_notification
 from alertgate.notify.types import NotificationError
-from alertgate.server import admin, notify_admin
+from alertgate.server import admin, audit, notify_admin
 from alertgate.server.notify_schemas import (
     ChannelCreate,
     ChannelList,
@@ -41,7 +43,7 @@ def create_channel(call: Call) -> ChannelOut:
         assert org is not None
         row = notify_admin.create_channel(
             s, call.state.plugins, call.state.settings.secret_key, org, body.type, body.name,
-            body.settings, call.state.outbox.cache, body.rate_limit_per_minute,
+            body.settings, call.state.outbox.cache, body.rate_limit_per_minute, actor=call.actor,
         )  # fmt: skip
         return notify_admin.channel_out(call.state.plugins, row)
 
@@ -55,25 +57,35 @@ def show_channel(call: Call) -> ChannelOut:
 def delete_channel(call: Call) -> None:
     with call.state.sessions.begin() as s:
         row = notify_admin.get_channel(s, call.path["channel_id"], call.org_id)
-        notify_admin.delete_channel(s, row, call.state.outbox.cache)
+        notify_admin.delete_channel(s, row, call.state.outbox.cache, actor=call.actor)
 
 
-def send_test(dispatcher: Dispatcher, row: NotificationChannel) -> TestResult:
-    """Send a test notification through a channel now; shared with the CLI and UI."""
+def send_test(
+    dispatcher: Dispatcher, row: NotificationChannel, sessions: sessionmaker[Session], actor: str
+) -> TestResult:
+    """Send a test notification through a channel now, and record that in the audit log
+    (whether it worked, not the error: it may quote the receiver); shared with the CLI
+    and UI."""
     channel = Channel(row.id, row.name, row.type, dict(row.settings or {}), row.secrets, True)
     note = test_notification(row.name, dispatcher.settings.public_url, datetime.now(UTC))
     try:
         dispatcher.send(channel, note)
     except NotificationError as exc:
-        return TestResult(ok=False, error=str(exc), idempotency_key=note.idempotency_key)
-    return TestResult(ok=True, idempotency_key=note.idempotency_key)
+        result = TestResult(ok=False, error=str(exc), idempotency_key=note.idempotency_key)
+    else:
+        result = TestResult(ok=True, idempotency_key=note.idempotency_key)
+    detail = {"name": row.name, "ok": result.ok, "idempotency_key": result.idempotency_key}
+    audit.record_in_new_transaction(
+        sessions, row.organization_id, actor, "channel.test", row.id, detail
+    )
+    return result
 
 
 def test_channel(call: Call) -> TestResult:
     with call.state.sessions() as s:
         row = notify_admin.get_channel(s, call.path["channel_id"], call.org_id)
         s.expunge(row)
-    return send_test(call.state.dispatcher, row)
+    return send_test(call.state.dispatcher, row, call.state.sessions, call.actor)
 
 
 def list_rules(call: Call) -> RuleList:
@@ -93,11 +105,17 @@ def create_rule(call: Call) -> RuleOut:
         )
         rule = notify_admin.create_rule(
             s, call.org_id, service, channel, body.events, body.min_severity,
-            call.state.outbox.cache, escalation,
+            call.state.outbox.cache, escalation, actor=call.actor,
         )  # fmt: skip
         rule_id = rule.id
     with call.state.sessions() as s:
         return next(r for r in notify_admin.list_rules(s, call.org_id) if r.id == rule_id)
+
+
+def delete_rule(call: Call) -> None:
+    with call.state.sessions.begin() as s:
+        rule = notify_admin.get_rule(s, call.path["rule_id"], call.org_id)
+        notify_admin.delete_rule(s, rule, call.state.outbox.cache, actor=call.actor)
 
 
 def list_silences(call: Call) -> SilenceList:
@@ -122,7 +140,7 @@ def create_silence(call: Call) -> SilenceOut:
 def expire_silence(call: Call) -> SilenceOut:
     with call.state.sessions.begin() as s:
         row = notify_admin.get_silence(s, call.path["silence_id"], call.org_id)
-        notify_admin.expire_silence(s, row, call.state.outbox.cache)
+        notify_admin.expire_silence(s, row, call.state.outbox.cache, actor=call.actor)
         return notify_admin.silence_out(row, None, datetime.now(UTC))
 
 
@@ -166,6 +184,8 @@ ROUTES: list[ApiRoute] = [
              "An incident's notifications: delivered, pending, failed or suppressed (and by "
              "which silence)", "listIncidentNotifications", "notifications", NotificationList,
              errors=NOT_FOUND),
+    ApiRoute("DELETE", f"{PREFIX}/rules/{{rule_id:int}}", delete_rule, "Delete a routing rule",
+             "deleteRule", "notifications", None, status=204, errors=NOT_FOUND),
     ApiRoute("DELETE", CHANNEL, delete_channel, "Delete a channel (and its rules)",
              "deleteChannel", "notifications", None, status=204, errors=NOT_FOUND),
 ]  # fmt: skip

@@ -7,12 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertgate.notify.types import ROUTABLE_EVENTS
+from alertgate.notify.types import ROUTABLE_EVENTS, NotifyEvent
 from alertgate.server.schemas import Name
 
-EventName = Literal["opened", "acknowledged", "resolved"]
+EventName = Literal["opened", "acknowledged", "resolved", "renotified"]
 SeverityName = Literal["critical", "error", "warning", "info"]
 DEFAULT_EVENTS: list[EventName] = [e.value for e in ROUTABLE_EVENTS]  # type: ignore[misc]
+RULE_EVENTS: list[EventName] = [*DEFAULT_EVENTS, NotifyEvent.RENOTIFIED.value]
+"""What a rule may choose: ``renotified`` also sends the rule's escalation re-notifications
+to its own channel, so it needs an escalation (its timing); it is not a default."""
 
 
 class ChannelCreate(BaseModel):
@@ -76,7 +79,13 @@ class RuleCreate(BaseModel):
         None, ge=1, le=2**62, description="The service; omit for the organization default."
     )
     channel_id: int = Field(ge=1, le=2**62)
-    events: list[EventName] = Field(default_factory=lambda: list(DEFAULT_EVENTS), max_length=3)
+    events: list[EventName] = Field(
+        default_factory=lambda: list(DEFAULT_EVENTS),
+        max_length=len(RULE_EVENTS),
+        description="Sent to the channel: opened, acknowledged, resolved (the default) and "
+        "renotified (the escalation's re-notifications, also to this channel; needs "
+        "escalation).",
+    )
     min_severity: SeverityName = "info"
     escalation: EscalationIn | None = Field(
         None, description="Re-notify incidents still triggered after a while."

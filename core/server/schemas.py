@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.server.admin import as_utc
+from alertgate.server.links import merge_links
 from alertgate.storage import schema as db
 
 if TYPE_CHECKING:
@@ -76,6 +77,11 @@ class ServiceCreate(RequestBody):
     description: str = Field("", max_length=5000)
 
 
+class ServiceUpdate(RequestBody):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=5000, description="Omitted: unchanged.")
+
+
 class ServiceOut(BaseModel):
     id: int
     name: str
@@ -127,6 +133,14 @@ class StateItemOut(BaseModel):
     code: bool = Field(False, description="The value is an identifier (e.g. an ARN).")
 
 
+class ActionOut(BaseModel):
+    """An action the integration's plugin offers in its current state."""
+
+    name: str = Field(description="What to send to `POST /api/v1/integrations/{id}/actions`.")
+    label: str
+    description: str
+
+
 class IntegrationOut(BaseModel):
     id: int
     service_id: int
@@ -141,6 +155,10 @@ class IntegrationOut(BaseModel):
     state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
     state_items: list[StateItemOut] = Field(
         description="The recorded state as its plugin describes it (the web UI shows the same)."
+    )
+    actions: list[ActionOut] = Field(
+        description="What can be done to it now (e.g. `retry_confirmation` while an SNS "
+        "subscription is pending); buttons on its page in the web UI."
     )
     created_at: datetime
     last_alert_at: datetime | None
@@ -160,9 +178,25 @@ class IntegrationOut(BaseModel):
             rate_limit_per_minute=row.rate_limit_per_minute,
             state=state,
             state_items=[StateItemOut.model_validate(asdict(item)) for item in items],
+            actions=[
+                ActionOut.model_validate(asdict(a))
+                for a in plugins.integration_actions(row.type, state)
+            ],
             created_at=as_utc(row.created_at) or row.created_at,
             last_alert_at=as_utc(row.last_alert_at),
         )
+
+
+class ActionRun(RequestBody):
+    action: str = Field(
+        min_length=1, max_length=64, description="The `name` of one of the integration's `actions`."
+    )
+
+
+class ActionRunOut(BaseModel):
+    ok: bool = Field(description="Whether the action did what it set out to do.")
+    message: str
+    integration: IntegrationOut
 
 
 class IntegrationWithUrl(IntegrationOut):
@@ -187,6 +221,8 @@ class AlertOut(BaseModel):
     source_time: datetime
     received_at: datetime
     attributes: dict[str, Any]
+    links: dict[str, str] = {}
+    """Named links the plugin made (e.g. AWS console deep links), https only."""
 
     @classmethod
     def of(cls, row: db.Alert) -> AlertOut:
@@ -205,6 +241,7 @@ class AlertOut(BaseModel):
             source_time=as_utc(row.source_time) or row.source_time,
             received_at=as_utc(row.received_at) or row.received_at,
             attributes=dict(row.attributes or {}),
+            links=merge_links([row.links]),
         )
 
 
@@ -253,6 +290,8 @@ class IncidentOut(BaseModel):
 
 class IncidentDetail(IncidentOut):
     alerts: list[AlertOut]
+    links: dict[str, str] = {}
+    """The incident's links: its alerts' links, the opening alert's first."""
 
 
 class PluginOut(BaseModel):

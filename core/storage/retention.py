@@ -24,17 +24,15 @@ runs it every ``ALERTGATE_RETENTION_INTERVAL_SECONDS``, one process at a time
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.exc import OperationalError
 
+from alertgate.storage.locks import job_lock
 from alertgate.storage.schema import sqlite_datetime, to_utc
 
 log = logging.getLogger(__name__)
@@ -157,34 +155,8 @@ def reclaim_sqlite_space(db: Engine) -> None:
         log.warning("SQLite space not reclaimed this time: %s", exc)
 
 
-@contextlib.contextmanager
-def retention_lock(db: Engine) -> Iterator[bool]:
+def retention_lock(db: Engine) -> contextlib.AbstractContextManager[bool]:
     """Whether this process may run retention now: at most one process at a time across
-    every server on the database (a PostgreSQL advisory lock, or a lock file beside the
-    SQLite database). Never waits: a process that finds it taken skips this run."""
-    if db.dialect.name == "postgresql":
-        with db.connect() as conn:
-            got = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar()
-            )
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                conn.commit()
-        return
-    database = db.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        yield True
-        return
-    with open(Path(database).with_name(Path(database).name + ".retention-lock"), "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    every server on the database (:func:`~alertgate.storage.locks.job_lock`). Never waits:
+    a process that finds it taken skips this run."""
+    return job_lock(db, "retention", pg_key=_PG_LOCK_KEY)

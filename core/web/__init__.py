@@ -18,9 +18,11 @@ from alertgate.settings import Settings
 from alertgate.web import (
     audit_page,
     console_views,
+    docs_links,
     incident_page,
     integration_edit,
     notify_views,
+    service_edit,
     views,
 )
 from alertgate.web.app import WebUI
@@ -37,6 +39,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     one = f"{svc}/integrations/{{integration_id:int}}"
     return [
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Route(docs_links.PREFIX + "{path:path}", docs_links.serve_doc, methods=get),
         Route("/", page(views.home, auth=False), methods=get),
         Route("/login", page(views.login, auth=False), methods=both),
         Route("/setup", page(views.setup, auth=False, json=True), methods=both),
@@ -45,6 +48,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/services/new", page(views.new_service), methods=both),
         Route(svc, page(views.service_integrations), methods=get),
         Route(f"{svc}/incidents", page(views.service_incidents), methods=get),
+        Route(f"{svc}/edit", page(service_edit.edit), methods=both),
+        Route(f"{svc}/delete", page(service_edit.delete), methods=both),
         Route(f"{svc}/integrations/new", page(views.new_integration), methods=both),
         Route(
             f"{svc}/integrations/{{integration_id:int}}",
@@ -55,6 +60,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route(f"{one}/enable", page(integration_edit.enable), methods=post),
         Route(f"{one}/disable", page(integration_edit.disable), methods=post),
         Route(f"{one}/delete", page(integration_edit.delete), methods=both),
+        Route(f"{one}/actions", page(integration_edit.run_action), methods=post),
         Route(
             f"{svc}/integrations/{{integration_id:int}}/rotate-key",
             page(views.rotate_integration_key),
@@ -85,7 +91,11 @@ def notification_routes(page: Any) -> list[BaseRoute]:
         Route(nv.PATH, page(nv.notifications), methods=["GET"]),
         Route(f"{nv.PATH}/channels", page(nv.create_channel), methods=post),
         Route(f"{nv.PATH}/channels/{{channel_id:int}}/test", page(nv.test_channel), methods=post),
+        Route(
+            f"{nv.PATH}/channels/{{channel_id:int}}/delete", page(nv.delete_channel), methods=post
+        ),
         Route(f"{nv.PATH}/rules", page(nv.create_rule), methods=post),
+        Route(f"{nv.PATH}/rules/{{rule_id:int}}/delete", page(nv.delete_rule), methods=post),
         Route(f"{nv.PATH}/silences", page(nv.create_silence), methods=post),
         Route(
             f"{nv.PATH}/silences/{{silence_id:int}}/expire",

@@ -26,6 +26,7 @@ from alertgate.server import admin
 from alertgate.settings import Settings
 from alertgate.storage.schema import ApiToken, Organization, WebSession
 from alertgate.web.ages import ago
+from alertgate.web.docs_links import docs_href
 from alertgate.web.session import (
     SessionCodec,
     csrf_matches,
@@ -167,6 +168,7 @@ def make_environment() -> jinja2.Environment:
     env.filters["pretty_json"] = _pretty_json
     env.filters["embedded_json"] = _embedded_json
     env.filters["ago"] = ago
+    env.filters["docs_href"] = docs_href
     return env
 
 

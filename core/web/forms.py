@@ -42,6 +42,9 @@ class SettingField:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    docs_url: str = ""
+    """More documentation: an absolute URL or a path in alertgate's docs/ folder (the
+    field's ``json_schema_extra={"docs_url": ...}``)."""
 
 
 def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -89,6 +92,7 @@ def setting_fields(slug: str, model: type[BaseModel]) -> list[SettingField]:
             "label": _label(key, raw),
             "help": str(raw.get("description") or prop.get("description") or ""),
             "optional": optional,
+            "docs_url": str(raw.get("docs_url") or prop.get("docs_url") or ""),
         }
         if "enum" in prop and all(isinstance(v, str) for v in prop["enum"]):
             options = [str(v) for v in prop["enum"]]

@@ -180,6 +180,7 @@ def incident_detail(page: Page) -> Response:
             service=service,
             timeline=found,
             facts=facts(s, incident),
+            links=admin.incident_links(s, incident.id),
             notifications=notify_admin.incident_notifications(s, incident.id),
         )
 

@@ -1,5 +1,6 @@
 """Editing an integration in the UI: its name and settings, every error shown at once next
-to its field, and enabling or disabling it. Each change goes to the audit log."""
+to its field, enabling or disabling it, and the actions its plugin offers. Each change goes
+to the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from alertgate.server import admin, audit, console
+from alertgate.server import actions, admin, audit, console
 from alertgate.web.app import Page
 from alertgate.web.forms import FormError, SettingField, setting_fields, settings_from_form
 from alertgate.web.views import service_integration
@@ -64,9 +65,15 @@ def field_errors(
 def edit(page: Page) -> Response:
     with page.state.sessions() as s:
         service, integration = service_integration(page, s)
-    model = page.state.plugins.get_type(integration.type).settings_model
-    fields = setting_fields(integration.type, model)
-    shown: dict[str, Any] = {"service": service, "integration": integration, "fields": fields}
+    itype = page.state.plugins.get_type(integration.type)
+    fields = setting_fields(integration.type, itype.settings_model)
+    shown: dict[str, Any] = {
+        "service": service,
+        "integration": integration,
+        "fields": fields,
+        "type_title": itype.title,
+        "docs_url": itype.docs_url,
+    }
     if page.request.method == "GET":
         values = form_values(fields, integration.settings or {})
         return page.render(
@@ -138,3 +145,26 @@ def delete(page: Page) -> Response:
     page.state.cache.clear()
     page.flash(f"Integration {name!r} deleted with its {impact.alerts} alert(s).")
     return page.redirect(f"/services/{service_id}")
+
+
+def run_action(page: Page) -> Response:
+    """Run an action the integration's plugin offers (e.g. "Retry confirmation")."""
+    assert page.user is not None
+    with page.state.sessions() as s:
+        service, integration = service_integration(page, s)
+    where = f"/services/{service.id}/integrations/{integration.id}"
+    try:
+        result = actions.run_action(
+            page.state.sessions,
+            page.state.plugins,
+            page.org_id,
+            page.user.actor,
+            integration.id,
+            page.form.get("action", "")[:64],
+        )
+    except admin.Conflict as exc:
+        page.flash(f"Nothing done: {exc.message}.")
+        return page.redirect(where)
+    page.state.cache.forget_integration(integration.id)
+    page.flash(result.message)
+    return page.redirect(where)

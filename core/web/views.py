@@ -394,6 +394,7 @@ def integration_detail(page: Page) -> Response:
         status=known.status,
         status_kind=known.status_kind,
         facts=known.facts,
+        actions=page.state.plugins.integration_actions(integration.type, integration.state or {}),
         alerts=alerts,
     )
 

@@ -182,6 +182,9 @@ alertgate_parse_request = CLOUDTRAIL.parse_request
 alertgate_fingerprint = CLOUDTRAIL.fingerprint
 alertgate_classify = CLOUDTRAIL.classify
 alertgate_describe_state = CLOUDTRAIL.describe_state
+alertgate_integration_actions = CLOUDTRAIL.integration_actions
+alertgate_run_integration_action = CLOUDTRAIL.run_integration_action
+alertgate_periodic_check = CLOUDTRAIL.periodic_check
 
 
 @hookimpl(trylast=True)

@@ -29,6 +29,7 @@ from alertgate.models import Alert, Severity
 from alertgate.plugins.aws_cloudtrail.catalog import Detection
 from alertgate.plugins.aws_cloudtrail.rules import matches
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings
+from alertgate.plugins.aws_sns.eventbridge import console_url
 
 KIND = "cloudtrail_event"
 """``Alert.kind`` of every alert made from a CloudTrail record."""
@@ -132,12 +133,36 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$")
 
 
 def event_links(attrs: Mapping[str, Any]) -> dict[str, str]:
-    """Console links: the CloudTrail record of this event (in its region's event history)."""
-    region, event_id = attrs.get("region"), attrs.get("event_id")
-    if not isinstance(region, str) or not _REGION.match(region) or not event_id:
+    """Console links into its region's CloudTrail event history: the record itself, and
+    the history filtered to its principal (event history's "User name": the IAM user, the
+    role session, ``root``) and to the access key it signed with, to see what else they
+    did."""
+    region = attrs.get("region")
+    if not isinstance(region, str) or not _REGION.match(region):
         return {}
-    base = f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}"
-    return {"cloudtrail_event": f"{base}#/events/{quote(str(event_id), safe='')}"}
+    base = f"cloudtrailv2/home?region={region}#/events"
+    links: dict[str, str] = {}
+    for name, value, where in (
+        ("cloudtrail_event", attrs.get("event_id"), "/{}"),
+        ("cloudtrail_principal", attrs.get("user_name"), "?Username={}"),
+        ("cloudtrail_access_key", attrs.get("access_key_id"), "?AccessKeyId={}"),
+    ):
+        if isinstance(value, str) and value:
+            links[name] = console_url(region, base + where.format(quote(value, safe="")))
+    return links
+
+
+def lookup_user_name(ui: Mapping[str, Any], principal: Principal) -> str | None:
+    """What CloudTrail's event history calls the actor's "User name" (its ``Username``
+    lookup attribute): the IAM user's name, the assumed role's session name, ``root``."""
+    if principal.type == "Root":
+        return "root"
+    if principal.type == "AssumedRole":
+        arn = _text(ui.get("arn"), 2048)
+        return arn.rsplit("/", 1)[-1] if arn and arn.count("/") >= 2 else None
+    if principal.type == "IAMUser":
+        return _text(ui.get("userName"), 256) or principal.name
+    return None
 
 
 # -------------------------------------------------------------------------------------------
@@ -213,6 +238,8 @@ def _event_attributes(
         "principal_key": principal.key,
         "principal_name": principal.name,
         "principal_type": principal.type,
+        "user_name": lookup_user_name(_map(record.get("userIdentity")), principal),
+        "access_key_id": _text(_map(record.get("userIdentity")).get("accessKeyId"), 128),
         "source_ip": _text(record.get("sourceIPAddress"), 256),
         "user_agent": _text(record.get("userAgent")),
         "read_only": read_only if isinstance(read_only, bool) else None,

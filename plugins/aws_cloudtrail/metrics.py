@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from alertgate.models import Alert, Severity
 from alertgate.plugins.aws_cloudtrail.catalog import Detection, normalize_metric_name
+from alertgate.plugins.aws_cloudtrail.insights import (
+    alarm_window,
+    insights_query,
+    logs_insights_url,
+)
 from alertgate.plugins.aws_cloudtrail.settings import CloudTrailSettings, MetricMapping
+from alertgate.plugins.aws_cloudwatch.regions import is_region_code
 
 normalize = normalize_metric_name
 
@@ -118,4 +124,23 @@ def enrich(alert: Alert, settings: CloudTrailSettings) -> Alert:
     alert.summary = f"{head}\n{alert.summary}" if alert.summary else head
     if attrs.get("state") == "ALARM" and watch.severity is not None:
         alert.severity = watch.severity
+    link = insights_link(alert, settings)
+    if link:
+        alert.links["logs_insights"] = link
     return alert
+
+
+def insights_link(alert: Alert, settings: CloudTrailSettings) -> str | None:
+    """A Logs Insights query for the events the alarm's metric filter counted, over the
+    alarm's evaluation window ending at its state change; ``None`` without the trail's log
+    group (``log_group_name``), a catalog detection, or a valid region."""
+    attrs = alert.attributes
+    region = attrs.get("region")
+    detection = settings.detection(attrs["detection"]) if attrs.get("detection") else None
+    if not settings.log_group_name or detection is None or not is_region_code(region):
+        return None
+    start, end = alarm_window(
+        alert.source_time, attrs.get("period"), attrs.get("evaluation_periods")
+    )
+    query = insights_query(detection.rule)
+    return logs_insights_url(str(region), settings.log_group_name, query, start, end)

@@ -15,6 +15,7 @@ from alertgate.plugins.aws_cloudtrail.catalog import (
     builtin_metric_index,
     normalize_metric_name,
 )
+from alertgate.plugins.aws_cloudtrail.insights import LOG_GROUP_PATTERN
 from alertgate.plugins.aws_cloudwatch.alarms import AlarmSettings
 
 MAX_CUSTOM_DETECTIONS = 50
@@ -43,35 +44,54 @@ class CloudTrailSettings(AlarmSettings):
     disabled_detections: list[str] = Field(
         default_factory=list,
         max_length=100,
-        description="Detection ids (built-in or custom) that never alert on this integration.",
+        title="Detections turned off",
+        description="Ids of detections (built-in or your own) that never alert on this "
+        "integration.",
+        json_schema_extra={"docs_url": "docs/integrations/aws-cloudtrail.md#detection-catalog"},
     )
     custom_detections: list[Detection] = Field(
         default_factory=list,
         max_length=MAX_CUSTOM_DETECTIONS,
-        description="Extra detections, same shape as the built-in ones.",
+        title="Your own detections",
+        description="Extra detections, in the same shape as the built-in ones.",
+        json_schema_extra={"docs_url": "docs/integrations/aws-cloudtrail.md#custom-detections"},
     )
     severity_overrides: dict[str, Severity] = Field(
         default_factory=dict,
         max_length=100,
-        description="Detection id -> severity, replacing the catalog's rating.",
+        title="Severity changes",
+        description="Detection id to severity, replacing the catalog's rating (e.g. "
+        '{"root-login": "warning"}).',
+        json_schema_extra={"docs_url": "docs/integrations/aws-cloudtrail.md#detection-catalog"},
     )
     record_unmatched_events: bool = Field(
         True,
-        description="Keep CloudTrail events no detection matches as 'info' alerts on the "
-        "integration's log (false: acknowledge and drop them).",
+        title="Keep events no detection matches",
+        description="Record CloudTrail events that match no detection as info alerts on this "
+        "integration's log. Off: accept and drop them.",
     )
     metric_map: dict[str, MetricMapping] = Field(
         default_factory=dict,
         max_length=MAX_METRIC_MAPPINGS,
-        description="Alarm path: metric name -> what it watches, for metrics whose names "
-        "the built-in catalog does not know.",
+        title="Metrics the catalog does not know",
+        description="For alarms on metric filters of your own: metric name to what it watches.",
+        json_schema_extra={"docs_url": "docs/integrations/aws-cloudtrail.md#settings"},
+    )
+    log_group_name: str | None = Field(
+        None,
+        pattern=LOG_GROUP_PATTERN,
+        title="The trail's CloudWatch Logs group",
+        description="Alarm path: the CloudWatch Logs log group the trail writes to. Alarms "
+        "on catalog metrics then link to a Logs Insights query for the events they counted "
+        "(`alertgate aws deploy --log-group` records it).",
     )
     quiet_period_minutes: int | None = Field(
         None,
         ge=1,
         le=43_200,
+        title="Resolve after this many quiet minutes",
         description="Resolve an open incident of this integration after this many minutes "
-        "without a new alert (CloudTrail events never resolve by themselves). Unset: "
+        "without a new alert (CloudTrail events never resolve by themselves). Empty: "
         "resolve by hand.",
     )
 

@@ -52,3 +52,6 @@ alertgate_parse_request = CLOUDWATCH.parse_request
 alertgate_fingerprint = CLOUDWATCH.fingerprint
 alertgate_classify = CLOUDWATCH.classify
 alertgate_describe_state = CLOUDWATCH.describe_state
+alertgate_integration_actions = CLOUDWATCH.integration_actions
+alertgate_run_integration_action = CLOUDWATCH.run_integration_action
+alertgate_periodic_check = CLOUDWATCH.periodic_check

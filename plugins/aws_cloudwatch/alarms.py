@@ -29,6 +29,7 @@ from alertgate import jsonfast
 from alertgate.models import Action, Alert, Severity
 from alertgate.plugins.aws_cloudwatch import regions
 from alertgate.plugins.aws_sns import SnsNotification, SnsSettings
+from alertgate.plugins.aws_sns.recorded import recorded_message_alert, topic_fingerprint
 
 KIND = "cloudwatch_alarm"
 """``Alert.kind`` of every alarm state change."""
@@ -70,11 +71,14 @@ class AlarmSettings(SnsSettings):
 
     insufficient_data: Literal["info", "trigger"] = Field(
         "info",
-        description="What INSUFFICIENT_DATA does: 'info' records it and changes nothing "
-        "(default); 'trigger' opens or joins an incident with severity warning.",
+        title="When an alarm lacks data",
+        description="What INSUFFICIENT_DATA does: info records it and changes nothing (the "
+        "default); trigger opens or joins an incident of severity warning.",
     )
     alarm_severity: Severity = Field(
-        Severity.ERROR, description="Severity of the incident an ALARM opens."
+        Severity.ERROR,
+        title="Severity of an alarm",
+        description="The severity of the incident an alarm (the ALARM state) opens.",
     )
 
 
@@ -648,27 +652,7 @@ def non_alarm_alert(notification: SnsNotification, note: str | None = None) -> A
         "This SNS message is not a CloudWatch alarm notification; it was recorded for "
         "reference and changes no incident."
     )
-    subject = _text(notification.subject, 200)
-    excerpt = notification.message[:1000]
-    doc = decode_message(notification.message)
-    payload: Any = notification.envelope
-    if payload is None:
-        payload = doc if doc is not None else notification.message[: _MAX_TEXT * 16]
-    return Alert(
-        title=f'Not an alarm: "{subject}"' if subject else "Not an alarm: SNS message",
-        source_time=notification.timestamp,
-        dedupe_key=notification.message_id,
-        kind=NON_ALARM_KIND,
-        severity=Severity.INFO,
-        summary=f"Note: {note}\nMessage: {excerpt}",
-        attributes={
-            "note": note,
-            "topic_arn": notification.topic_arn,
-            "subject": subject,
-            "message_id": notification.message_id,
-        },
-        payload=payload,
-    )
+    return recorded_message_alert(notification, kind=NON_ALARM_KIND, what="an alarm", note=note)
 
 
 def alarm_fingerprint(alert: Alert, settings: object = None) -> str | None:
@@ -679,7 +663,7 @@ def alarm_fingerprint(alert: Alert, settings: object = None) -> str | None:
     never used alone. ``None`` for alerts that are not alarms.
     """
     if alert.kind == NON_ALARM_KIND:
-        return f"sns:{alert.attributes.get('topic_arn') or 'unknown-topic'}"
+        return topic_fingerprint(alert)
     if alert.kind != KIND:
         return None
     attrs = alert.attributes

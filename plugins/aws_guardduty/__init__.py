@@ -34,3 +34,6 @@ alertgate_parse_request = GUARDDUTY.parse_request
 alertgate_fingerprint = GUARDDUTY.fingerprint
 alertgate_classify = GUARDDUTY.classify
 alertgate_describe_state = GUARDDUTY.describe_state
+alertgate_integration_actions = GUARDDUTY.integration_actions
+alertgate_run_integration_action = GUARDDUTY.run_integration_action
+alertgate_periodic_check = GUARDDUTY.periodic_check

@@ -57,15 +57,17 @@ class GuardDutySettings(SnsSettings):
 
     group_across_regions: bool = Field(
         False,
-        description="One incident per finding type and resource across regions (e.g. the "
-        "same IAM access key misused from several regions), instead of one per finding.",
+        title="One incident across regions",
+        description="One incident per finding type and resource across regions (e.g. the same "
+        "IAM access key misused from several regions), instead of one per finding.",
     )
     minimum_severity: float = Field(
         0.0,
         ge=0.0,
         le=10.0,
-        description="Findings scored below this are recorded as info and open nothing "
-        "(e.g. 4.0: medium and above).",
+        title="Lowest score that opens an incident",
+        description="Findings scored below this (0 to 10) are recorded as info and open nothing; "
+        "e.g. 4.0 keeps medium and above.",
     )
 
 

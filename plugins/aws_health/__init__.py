@@ -36,3 +36,6 @@ alertgate_parse_request = HEALTH.parse_request
 alertgate_fingerprint = HEALTH.fingerprint
 alertgate_classify = HEALTH.classify
 alertgate_describe_state = HEALTH.describe_state
+alertgate_integration_actions = HEALTH.integration_actions
+alertgate_run_integration_action = HEALTH.run_integration_action
+alertgate_periodic_check = HEALTH.periodic_check

@@ -42,16 +42,20 @@ class HealthSettings(SnsSettings):
     """Per-integration options of an AWS Health integration."""
 
     issue_severity: Severity = Field(
-        Severity.ERROR, description="Severity of service issues (and abuse events)."
+        Severity.ERROR,
+        title="Severity of service issues",
+        description="The severity of incidents for service issues (and abuse events).",
     )
     scheduled_change_severity: Severity = Field(
         Severity.WARNING,
-        description="Severity of upcoming and ongoing scheduled changes (maintenance, "
+        title="Severity of scheduled changes",
+        description="The severity of upcoming and ongoing scheduled changes (maintenance, "
         "retirements).",
     )
     account_notification_severity: Severity = Field(
         Severity.INFO,
-        description="Severity of account notifications and investigations.",
+        title="Severity of account notifications",
+        description="The severity of account notifications and investigations.",
     )
 
 

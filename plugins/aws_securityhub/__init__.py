@@ -36,3 +36,6 @@ alertgate_parse_request = SECURITYHUB.parse_request
 alertgate_fingerprint = SECURITYHUB.fingerprint
 alertgate_classify = SECURITYHUB.classify
 alertgate_describe_state = SECURITYHUB.describe_state
+alertgate_integration_actions = SECURITYHUB.integration_actions
+alertgate_run_integration_action = SECURITYHUB.run_integration_action
+alertgate_periodic_check = SECURITYHUB.periodic_check

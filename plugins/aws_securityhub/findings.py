@@ -67,8 +67,9 @@ class SecurityHubSettings(SnsSettings):
 
     minimum_label: Label = Field(
         "LOW",
-        description="Findings whose Severity.Label ranks below this are recorded as info and "
-        "open nothing (resolving signals still resolve). Default: everything but "
+        title="Lowest severity label that opens an incident",
+        description="Findings labelled below this are recorded as info and open nothing "
+        "(resolving signals still resolve). The default keeps everything but "
         "INFORMATIONAL.",
     )
 

@@ -15,6 +15,8 @@ models inherit it) and :class:`SnsNotification`. The pieces live in small module
 - :mod:`.settings` — the process settings (``ALERTGATE_SNS_*``)
 - :mod:`.runtime` — the process's certificate store and HTTP client, in the plugin context
 - :mod:`.state` — the recorded subscription state, described for the UI and the API
+- :mod:`.eventbridge` — EventBridge events delivered through SNS (GuardDuty, Security Hub, Health)
+- :mod:`.recorded` — a message a type does not recognise, recorded as one `info` alert
 - :mod:`.hooks` — :class:`SnsFedType`, the hooks every SNS-fed type shares
 - :mod:`.signer` — a signer for tests, the demo and the benchmark
 - :mod:`.cli` — ``alertgate sns verify``
@@ -46,6 +48,9 @@ alertgate_parse_request = SNS_MESSAGE.parse_request
 alertgate_fingerprint = SNS_MESSAGE.fingerprint
 alertgate_classify = SNS_MESSAGE.classify
 alertgate_describe_state = SNS_MESSAGE.describe_state
+alertgate_integration_actions = SNS_MESSAGE.integration_actions
+alertgate_run_integration_action = SNS_MESSAGE.run_integration_action
+alertgate_periodic_check = SNS_MESSAGE.periodic_check
 
 
 @hookimpl(trylast=True)

@@ -19,8 +19,9 @@ from typing import Any
 
 from alertgate import jsonfast
 from alertgate.errors import MalformedDelivery
-from alertgate.models import Alert, ParseResult, Severity
+from alertgate.models import Alert, ParseResult
 from alertgate.plugins.aws_sns.models import SnsNotification
+from alertgate.plugins.aws_sns.recorded import recorded_message_alert, topic_fingerprint
 
 MAX_EVENTS = 1_000
 """A list of events (a saved file, a batch) longer than this is refused, not parsed."""
@@ -189,24 +190,7 @@ OTHER_KIND = "sns_message"
 def other_message_alert(notification: SnsNotification, expected: str) -> Alert:
     """An ``info`` alert for a message that is not what the type expects: recorded only."""
     note = f"This message is not {expected}; it was recorded for reference and changes no incident."
-    subject = text(notification.subject, 200)
-    return Alert(
-        title=f'Not {expected}: "{subject}"' if subject else f"Not {expected}",
-        source_time=notification.timestamp,
-        dedupe_key=notification.message_id,
-        kind=OTHER_KIND,
-        severity=Severity.INFO,
-        summary=f"Note: {note}\nMessage: {notification.message[:1000]}",
-        attributes={
-            "note": note,
-            "topic_arn": notification.topic_arn,
-            "subject": subject,
-            "delivery": notification.kind,
-        },
-        payload=notification.envelope
-        if notification.envelope is not None
-        else notification.message[: _MAX_TEXT * 16],
-    )
+    return recorded_message_alert(notification, kind=OTHER_KIND, what=expected, note=note)
 
 
 def console_url(region: str | None, path: str) -> str:
@@ -231,7 +215,7 @@ def https_link(value: Any) -> str | None:
 
 def other_fingerprint(alert: Alert) -> str:
     """Grouping key of an :func:`other_message_alert` (as the ``aws_sns`` type's)."""
-    return f"sns:{alert.attributes.get('topic_arn') or 'unknown-topic'}"
+    return topic_fingerprint(alert)
 
 
 def event_result(

@@ -21,6 +21,9 @@ names (pluggy reads a module's attributes)::
     alertgate_fingerprint = GUARDDUTY.fingerprint
     alertgate_classify = GUARDDUTY.classify
     alertgate_describe_state = GUARDDUTY.describe_state
+    alertgate_integration_actions = GUARDDUTY.integration_actions
+    alertgate_run_integration_action = GUARDDUTY.run_integration_action
+    alertgate_periodic_check = GUARDDUTY.periodic_check
 
 The parse hook coerces the integration's settings to the type's model, verifies and
 unwraps the delivery with :func:`~alertgate.plugins.aws_sns.receive.receive`, answers a
@@ -31,21 +34,32 @@ pinned) ride along with whatever ``build`` returned.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from alertgate import hookimpl
+from alertgate.context import PluginContext
 from alertgate.models import (
     Action,
+    ActionResult,
     Alert,
     InboundRequest,
+    IntegrationAction,
     IntegrationType,
     ParseContext,
     ParseResult,
     StateItem,
 )
-from alertgate.plugins.aws_sns.health import is_heartbeat
+from alertgate.plugins.aws_sns.actions import RETRY_CONFIRMATION, retry_confirmation, sns_actions
+from alertgate.plugins.aws_sns.health import (
+    LAST_HEARTBEAT,
+    MISSING_SINCE,
+    heartbeat_back,
+    heartbeat_check,
+    is_heartbeat,
+)
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.receive import receive
 from alertgate.plugins.aws_sns.state import describe_sns_state
@@ -79,11 +93,26 @@ def parse_sns_delivery(
     if isinstance(received, ParseResult):
         return received
     if is_heartbeat(received.message):
+        if context.state.get(MISSING_SINCE):
+            # The silence ends now; the periodic check would also see it, a round later.
+            # Stamped with the time it was received, like last_heartbeat_at: an SNS retry
+            # of an older heartbeat must still end the silence the check opened.
+            back = heartbeat_back(
+                context.integration_id, context.state, received_at(received), "a heartbeat arrived"
+            )
+            back.state_updates.update(received.state_updates)
+            return back
         return ParseResult(state_updates=received.state_updates, note="alertgate heartbeat")
     result = build(received, settings)
     result.state_updates.update(received.state_updates)
     name_accounts(result.alerts, settings.account_names)
     return result
+
+
+def received_at(received: SnsNotification) -> datetime:
+    """When a heartbeat was received (what :func:`delivery_state` recorded)."""
+    recorded = received.state_updates.get(LAST_HEARTBEAT)
+    return datetime.fromisoformat(recorded) if isinstance(recorded, str) else received.timestamp
 
 
 def name_accounts(alerts: Sequence[Alert], names: Mapping[str, str]) -> None:
@@ -174,3 +203,39 @@ class SnsFedType(Generic[SettingsT]):
         if integration_type != self.slug:
             return None
         return describe_sns_state(state)
+
+    @hookimpl(trylast=True)
+    def integration_actions(
+        self, integration_type: str, state: Mapping[str, Any]
+    ) -> list[IntegrationAction] | None:
+        if integration_type != self.slug:
+            return None
+        return sns_actions(state)
+
+    @hookimpl(trylast=True)
+    def run_integration_action(
+        self,
+        integration_type: str,
+        action: str,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        context: PluginContext,
+    ) -> ActionResult | None:
+        if integration_type != self.slug or action != RETRY_CONFIRMATION.name:
+            return None
+        typed = coerce_settings(settings, self.settings_model, accept=self.accept)
+        return retry_confirmation(state, typed, context)
+
+    @hookimpl(trylast=True)
+    def periodic_check(
+        self,
+        integration_type: str,
+        integration_id: int,
+        settings: BaseModel,
+        state: Mapping[str, Any],
+        now: datetime,
+    ) -> ParseResult | None:
+        if integration_type != self.slug:
+            return None
+        hours = getattr(settings, "heartbeat_hours", None)
+        return heartbeat_check(integration_id, hours, state, now)

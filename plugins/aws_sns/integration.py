@@ -26,9 +26,16 @@ class SnsMessageSettings(SnsSettings):
     """Per-integration options of a generic Amazon SNS integration."""
 
     action: Literal["trigger", "info"] = Field(
-        "trigger", description="What every message does: 'trigger' (default) or 'info'."
+        "trigger",
+        title="What each message does",
+        description="trigger (the default) opens or joins an incident; info records the message "
+        "and changes nothing.",
     )
-    severity: Severity = Field(Severity.WARNING, description="Severity of the alerts.")
+    severity: Severity = Field(
+        Severity.WARNING,
+        title="Severity of the alerts",
+        description="The severity of the alerts messages make.",
+    )
 
 
 def message_title(notification: SnsNotification) -> str:

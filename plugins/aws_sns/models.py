@@ -42,52 +42,85 @@ class SnsSettings(BaseModel):
 
     verify_signatures: bool = Field(
         True,
-        description="Verify every SNS signature. Turning this off also stops automatic "
-        "subscription confirmation; only for debugging.",
+        title="Verify SNS signatures",
+        description="Check the SNS signature of every message. Turn off only to debug: it also "
+        "stops automatic subscription confirmation.",
     )
     allowed_topic_arns: list[str] = Field(
-        default_factory=list, description="Accept only these TopicArns (empty: any)."
+        default_factory=list,
+        title="Allowed SNS topics",
+        description="Accept messages only from these topic ARNs. Empty: any topic.",
     )
     pin_first_topic: bool = Field(
         False,
+        title="Stay with the first topic",
         description="Accept only the first topic whose subscription confirms (or, if it was "
-        "confirmed by hand, whose first verified notification arrives).",
+        "confirmed by hand, whose first verified message arrives).",
     )
     auto_confirm: bool = Field(
-        True, description="Confirm SNS subscriptions automatically once their signature verified."
+        True,
+        title="Confirm subscriptions automatically",
+        description="Confirm an SNS subscription as soon as its signed request arrives. Off: "
+        "confirm it yourself with Retry confirmation or in the AWS console.",
+        json_schema_extra={"docs_url": "docs/sns.md#subscription-state"},
     )
     max_message_age_seconds: int = Field(
         DEFAULT_MAX_AGE_SECONDS,
         ge=0,
-        description="Reject signed messages whose Timestamp is older than this (replay "
-        "window). Default: SNS's longest retry span (1 h) plus 1 h. 0 disables the check.",
+        title="Oldest message accepted, in seconds",
+        description="Messages signed longer ago are refused as replays. The default covers SNS's "
+        "longest retry span (1 hour) plus 1 hour; 0 turns the check off.",
     )
     account_names: dict[str, str] = Field(
         default_factory=dict,
         max_length=1000,
-        description="AWS account id -> a name people know it by, shown in alert titles "
-        "and as the alert attribute account_name.",
+        title="AWS account names",
+        description="The names people know your AWS accounts by, as account id to name (e.g. "
+        '{"123456789012": "production"}): shown in alert titles and as the '
+        "account_name attribute.",
+    )
+    heartbeat_hours: int | None = Field(
+        None,
+        ge=1,
+        le=168,
+        title="Hours without a heartbeat before an incident",
+        description='Open the incident "No heartbeat for N hours" when no alertgate '
+        "heartbeat (the hourly schedule of `alertgate aws template/deploy --heartbeat`) "
+        "arrived for this many hours; resolved when one arrives. Empty (the default): no "
+        "such incident; `alertgate aws deploy --heartbeat` sets 3.",
+        json_schema_extra={"docs_url": "docs/sns.md#subscription-state"},
     )
     raw_message_delivery: bool = Field(
         False,
-        description="Also accept SNS raw message delivery (unsigned bare messages; needs "
-        "shared_secret_sha256).",
+        title="Accept SNS raw message delivery",
+        description="Also accept messages sent with raw message delivery. They are not signed, "
+        "so they need the shared secret below.",
+        json_schema_extra={
+            "docs_url": "docs/sns.md#raw-message-delivery-and-direct-posts-unsigned"
+        },
     )
     accept_direct_posts: bool = Field(
         False,
-        description="Also accept unsigned direct posts, e.g. from an EventBridge API "
-        "destination (needs shared_secret_sha256).",
+        title="Accept unsigned direct posts",
+        description="Also accept unsigned posts straight from a sender such as an EventBridge "
+        "API destination. They need the shared secret below.",
+        json_schema_extra={
+            "docs_url": "docs/sns.md#raw-message-delivery-and-direct-posts-unsigned"
+        },
     )
     shared_secret_sha256: str | None = Field(
         None,
-        description="Hex SHA-256 of the secret unsigned deliveries must carry (in "
-        "shared_secret_header, or as the HTTP Basic password).",
+        title="Shared secret, as its SHA-256",
+        description="For unsigned deliveries: the hex SHA-256 digest of the secret they must "
+        "carry (never the secret itself), in the header below or as the HTTP Basic "
+        "password.",
         json_schema_extra={"pattern": "^[0-9a-fA-F]{64}$"},
     )
     shared_secret_header: str = Field(
         "x-alertgate-key",
-        description="Header carrying the shared secret of unsigned deliveries (the API key "
-        "name of an EventBridge connection).",
+        title="Header with the shared secret",
+        description="The HTTP header unsigned deliveries carry the secret in (for EventBridge: "
+        "its connection's API key name).",
         json_schema_extra={"pattern": "^[A-Za-z0-9-]{1,64}$"},
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from alertgate.plugins.aws_sns.errors import DeliveryTooLarge
 from alertgate.plugins.aws_sns.health import delivery_state, is_heartbeat, subscription_alert
 from alertgate.plugins.aws_sns.models import SnsNotification, SnsSettings
 from alertgate.plugins.aws_sns.runtime import SnsRuntime, runtime_of
-from alertgate.plugins.aws_sns.state import STATE_KEY
+from alertgate.plugins.aws_sns.state import sns_state, subscription_state
 from alertgate.plugins.aws_sns.topics import check_topic, check_topic_arn_syntax
 from alertgate.plugins.aws_sns.unsigned import check_shared_secret
 from alertgate.plugins.aws_sns.urls import SnsUrl
@@ -101,7 +100,7 @@ def _receive_envelope(
         )
     else:
         check_fresh(envelope, now, settings.max_message_age_seconds)
-    previous = _sns_state(context.state)
+    previous = sns_state(context.state)
     if envelope.type == NOTIFICATION:
         return SnsNotification(
             message=envelope.message,
@@ -120,35 +119,6 @@ def _receive_envelope(
     return _unsubscribed(envelope, previous, now)
 
 
-def _sns_state(state: Mapping[str, Any]) -> dict[str, Any]:
-    current = state.get(STATE_KEY)
-    return dict(current) if isinstance(current, Mapping) else {}
-
-
-def _record(
-    previous: dict[str, Any],
-    now: datetime,
-    *,
-    status: str,
-    topic_arn: str,
-    error: str | None,
-    subscription_arn: str | None = None,
-    pin: bool = False,
-) -> dict[str, Any]:
-    """The full new ``sns`` state (top-level keys are replaced, so carry the rest over)."""
-    pinned = previous.get("pinned_topic_arn") or (topic_arn if pin else None)
-    return {
-        STATE_KEY: {
-            "status": status,
-            "topic_arn": topic_arn,
-            "subscription_arn": subscription_arn or previous.get("subscription_arn"),
-            "updated_at": now.isoformat(),
-            "error": error,
-            "pinned_topic_arn": pinned,
-        }
-    }
-
-
 def _notification_state(
     envelope: Envelope, settings: SnsSettings, previous: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -157,7 +127,7 @@ def _notification_state(
         return {}
     needs_pin = settings.pin_first_topic and not previous.get("pinned_topic_arn")
     if previous.get("status") in (None, "pending") or needs_pin:
-        return _record(
+        return subscription_state(
             previous,
             now,
             status="confirmed",
@@ -183,7 +153,14 @@ def _confirm(
             if subscribe_url is None
             else "automatic confirmation is off for this integration"
         )
-        state = _record(previous, now, status="pending", topic_arn=topic, error=reason)
+        state = subscription_state(
+            previous,
+            now,
+            status="pending",
+            topic_arn=topic,
+            error=reason,
+            subscribe_url=subscribe_url.url if subscribe_url else None,
+        )
         return ParseResult(
             state_updates=state,
             response=HandshakeResponse(200, {"status": "pending", "message": reason}),
@@ -192,13 +169,20 @@ def _confirm(
     outcome = confirm_subscription(subscribe_url, runtime.client, runtime.endpoint_url)
     if not outcome.ok:
         log.warning("SNS subscription to %s not confirmed: %s", topic, outcome.error)
-        state = _record(previous, now, status="pending", topic_arn=topic, error=outcome.error)
+        state = subscription_state(
+            previous,
+            now,
+            status="pending",
+            topic_arn=topic,
+            error=outcome.error,
+            subscribe_url=subscribe_url.url,
+        )
         return ParseResult(
             state_updates=state,
             response=HandshakeResponse(200, {"status": "pending", "message": outcome.error}),
             note=f"SNS subscription to {topic} could not be confirmed: {outcome.error}",
         )
-    state = _record(
+    state = subscription_state(
         previous,
         now,
         status="confirmed",
@@ -221,7 +205,7 @@ def _confirm(
 def _unsubscribed(envelope: Envelope, previous: dict[str, Any], now: datetime) -> ParseResult:
     """Record an UnsubscribeConfirmation; its SubscribeURL (re-subscribe) is never called."""
     topic = envelope.topic_arn
-    state = _record(previous, now, status="unsubscribed", topic_arn=topic, error=None)
+    state = subscription_state(previous, now, status="unsubscribed", topic_arn=topic, error=None)
     return ParseResult(
         alerts=[subscription_alert(topic, now, removed=True)],
         state_updates=state,

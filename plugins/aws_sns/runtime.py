@@ -90,9 +90,13 @@ def runtime_of(context: ParseContext) -> SnsRuntime:
             "no plugin context: parse through alertgate.registry.Plugins.parse, or pass "
             "receive(..., runtime=SnsRuntime.create(...))"
         )
-    runtime = plugins.stash.get(RUNTIME)
+    return runtime_in(plugins)
+
+
+def runtime_in(context: PluginContext) -> SnsRuntime:
+    """The runtime kept in a plugin context, built there on first use if ``configure`` did
+    not run (aws_sns disabled while a type built on it, aws_cloudwatch..., is not)."""
+    runtime = context.stash.get(RUNTIME)
     if runtime is None:
-        # aws_sns disabled while a type built on it (aws_cloudwatch...) is not: build the
-        # runtime once for this context, on first use.
-        runtime = plugins.stash[RUNTIME] = SnsRuntime.from_context(plugins)
+        runtime = context.stash[RUNTIME] = SnsRuntime.from_context(context)
     return runtime

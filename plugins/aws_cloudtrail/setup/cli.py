@@ -11,13 +11,16 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from alertgate.cli.context import admin_errors, open_db
+from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
 from alertgate.plugins.aws_cloudtrail.setup.cfn import template, to_yaml
 from alertgate.plugins.aws_cloudtrail.setup.deploy import ClientFactory, deploy
 from alertgate.plugins.aws_cloudtrail.setup.plan import Plan, PlanError, make_plan
-from alertgate.server import admin, keys
+from alertgate.server import admin, audit, keys
 
 URL_ENV = "ALERTGATE_INTEGRATION_URL"
+HEARTBEAT_HOURS = 3
+"""What ``deploy --heartbeat`` sets ``heartbeat_hours`` to: two missed hourly heartbeats
+(EventBridge schedules may run late, SNS retries) are tolerated, the third pages."""
 
 
 @click.group("aws")
@@ -57,6 +60,31 @@ def load_plan(
         )
     except (PlanError, ValidationError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def fill_settings(integration_id: int, wanted: dict[str, Any], *, apply: bool) -> list[str]:
+    """Give the integration the settings in ``wanted`` that it has no value for yet (a
+    value the operator chose is kept); what was (or, without ``apply``, would be) done.
+
+    ``deploy`` records this way what alertgate needs to know about the AWS side it made:
+    ``heartbeat_hours`` (the "No heartbeat for N hours" incident) and ``log_group_name``
+    (the Logs Insights links of alarms)."""
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        row = admin.get_integration(session, integration_id)
+        settings = dict(row.settings or {})
+        missing = {k: v for k, v in wanted.items() if v is not None and not settings.get(k)}
+        if not missing:
+            return []
+        if apply:
+            before, was = audit.before_update(row)
+            admin.update_integration(session, db.plugins, row, settings={**settings, **missing})
+            audit.record_integration_update(
+                session, audit.service_org(session, row), CLI_ACTOR, row, before, was
+            )
+    return [
+        f"set {key}={value!r} on integration {integration_id}" for key, value in missing.items()
+    ]
 
 
 def _notes(plan: Plan) -> None:
@@ -120,6 +148,16 @@ def template_cmd(
         heartbeat=heartbeat,
     )
     _notes(plan)
+    if heartbeat and fill_settings(
+        integration_id, {"heartbeat_hours": HEARTBEAT_HOURS}, apply=False
+    ):
+        click.echo(
+            f'note: once the stack is deployed, turn on the "No heartbeat for N hours" '
+            f'incident: add "heartbeat_hours": {HEARTBEAT_HOURS} to the settings of '
+            f"integration {integration_id} (alertgate integrations update {integration_id} "
+            f"--settings '{{..., \"heartbeat_hours\": {HEARTBEAT_HOURS}}}')",
+            err=True,
+        )
     text = to_yaml(template(plan))
     if output is None:
         click.echo(text, nl=False)
@@ -230,10 +268,16 @@ def deploy_cmd(
         raise click.ClickException(f"AWS: {exc}") from exc
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    if not result.changes:
+    # After the AWS side exists, so the first heartbeat is on its way when the heartbeat
+    # check starts counting.
+    wanted: dict[str, Any] = {"heartbeat_hours": HEARTBEAT_HOURS if heartbeat else None}
+    if log_group and plan.alarms:
+        wanted["log_group_name"] = log_group
+    changes = [*result.changes, *fill_settings(integration_id, wanted, apply=not dry_run)]
+    if not changes:
         click.echo(f"No changes: the AWS side of integration {integration_id} is up to date.")
         return
     verb = "Would" if dry_run else "Done:"
-    for change in result.changes:
+    for change in changes:
         click.echo(f"{verb} {change}")
     click.echo(f"Topic: {result.topic_arn}")

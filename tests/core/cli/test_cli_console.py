@@ -57,3 +57,29 @@ def test_ack_resolve_many_notes_and_audit(database: str) -> None:
     ]
     assert events[-1]["action"] == "integration.create"
     assert "incident.note" in run("audit", "list").output
+
+
+def test_services_update_and_delete(database: str) -> None:
+    _incidents(database, 2)
+    run("services", "create", "db")
+    assert "already exists" in run("services", "update", "web", "--name", "db", code=1).output
+    out = json.loads(
+        run(
+            "services", "update", "web", "--name", "payments", "--description", "x", "--json"
+        ).output
+    )
+    assert (out["name"], out["description"]) == ("payments", "x")
+    refused = run("services", "delete", "payments", code=1)  # no input: not confirmed
+    assert "1 integration(s) (their URLs stop working), 2 incident(s) (2 open)" in refused.output
+    assert "Aborted" in refused.output
+    run("services", "delete", "payments", "--yes")
+    names = [s["name"] for s in json.loads(run("services", "list", "--json").output)]
+    assert names == ["db"]
+    assert json.loads(run("incidents", "list", "--json").output) == []
+    events = json.loads(run("audit", "list", "--json").output)
+    assert [(e["action"], e["object_id"]) for e in events][:2] == [
+        ("service.delete", 1),
+        ("service.update", 1),
+    ]
+    assert events[0]["detail"]["incidents_deleted"] == 2
+    assert events[1]["detail"] == {"name": "payments", "description_changed": True}

@@ -68,6 +68,14 @@ def test_channels_rules_silences(database: str) -> None:
         ).output
     )
 
+    renotify = ["--service", "api", "--channel", "hook", "--events", "opened,renotified"]
+    assert "renotified needs an escalation" in run("rules", "create", *renotify, code=1).output
+    escalating = as_json(
+        "rules", "create", *renotify, "--escalate-to", "hook", "--escalate-after", "10"
+    )
+    assert escalating["events"] == ["opened", "renotified"]
+    assert escalating["escalation"]["after_minutes"] == 10
+
     ends = (datetime.now(UTC) + timedelta(minutes=20)).isoformat()
     silence = as_json(
         "silences", "create", "--service", "api", "--match", "title=Disk*",

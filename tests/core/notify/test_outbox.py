@@ -4,6 +4,7 @@ suppressed by silences."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import threading
@@ -317,7 +318,7 @@ def test_channel_secret_needs_a_key_and_is_stored_encrypted(
         try:
             notify_admin.create_channel(
                 session, PLUGINS, None, org, "webhook", "x",
-                {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+                {"url": "http://127.0.0.1:9/", "secret": "s3cret"}, actor="test",
             )  # fmt: skip
         except InvalidInput as exc:
             assert exc.code == "secret_key_missing"
@@ -326,7 +327,7 @@ def test_channel_secret_needs_a_key_and_is_stored_encrypted(
             raise AssertionError("a secret was stored without a key")
         row = notify_admin.create_channel(
             session, PLUGINS, SecretStr(SECRET_KEY), org, "webhook", "y",
-            {"url": "http://127.0.0.1:9/", "secret": "s3cret"},
+            {"url": "http://127.0.0.1:9/", "secret": "s3cret"}, actor="test",
         )  # fmt: skip
         assert row.settings == {"url": "http://127.0.0.1:9/"}
         assert row.secrets and "s3cret" not in row.secrets
@@ -388,12 +389,13 @@ def test_escalation_renotifies_triggered_incidents_at_most_k_times(
         org = session.get(Organization, ids.organization_id)
         service = session.get(Service, ids.service_id)
         assert org is not None and service is not None
-        make = notify_admin.create_channel
-        first = make(session, PLUGINS, None, org, "webhook", "a", {"url": "http://127.0.0.1:9/"})
-        pager = make(session, PLUGINS, None, org, "webhook", "b", {"url": "http://127.0.0.1:9/"})
+        url = {"url": "http://127.0.0.1:9/"}
+        make = functools.partial(notify_admin.create_channel, actor="test")
+        first = make(session, PLUGINS, None, org, "webhook", "a", url)
+        pager = make(session, PLUGINS, None, org, "webhook", "b", url)
         timing = EscalationIn(channel_id=pager.id, after_minutes=5, every_minutes=10, times=2)
         notify_admin.create_rule(
-            session, org.id, service, first, ["opened"], "info", None, (pager, timing)
+            session, org.id, service, first, ["opened"], "info", None, (pager, timing), actor="t"
         )
         pager_id = pager.id
     try:
@@ -431,6 +433,71 @@ def test_escalation_renotifies_triggered_incidents_at_most_k_times(
     finally:
         dispatcher.stop()
         engine.close()
+
+
+def test_renotified_event_also_sends_the_escalation_to_the_rules_channel(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    """``renotified`` in a rule's events: each re-notification goes to the escalation
+    channel and to the rule's own channel, once each; without an escalation it is refused."""
+    from alertgate.server.admin import InvalidInput
+    from alertgate.server.notify_schemas import EscalationIn
+    from alertgate.storage.schema import Organization, Service
+
+    ids = seed()
+    other = seed("billing")
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings())
+    url = {"url": "http://127.0.0.1:9/"}
+    with Session(db_engine) as session, session.begin():
+        org = session.get(Organization, ids.organization_id)
+        service = session.get(Service, ids.service_id)
+        billing = session.get(Service, other.service_id)
+        assert org is not None and service is not None and billing is not None
+        make = functools.partial(notify_admin.create_channel, actor="test")
+        chat = make(session, PLUGINS, None, org, "webhook", "chat", url)
+        pager = make(session, PLUGINS, None, org, "webhook", "pager", url)
+        quiet = make(session, PLUGINS, None, org, "webhook", "quiet", url)
+        timing = EscalationIn(channel_id=pager.id, after_minutes=5, every_minutes=10, times=2)
+        notify_admin.create_rule(
+            session, org.id, service, chat, ["opened", "renotified"], "info", None,
+            (pager, timing), actor="test",
+        )  # fmt: skip
+        # Without renotified in its events the rule's own channel is not re-notified.
+        notify_admin.create_rule(
+            session, org.id, billing, quiet, ["opened"], "info", None, (pager, timing), actor="t"
+        )
+        channel_ids = {"chat": chat.id, "pager": pager.id, "quiet": quiet.id}
+        try:
+            notify_admin.create_rule(
+                session, org.id, service, chat, ["renotified"], "info", actor="test"
+            )
+        except InvalidInput as exc:
+            assert exc.code == "invalid_events" and "escalation" in exc.message
+        else:
+            raise AssertionError("renotified without an escalation was accepted")
+    try:
+        for seeded in (ids, other):
+            alert = _alert(Action.TRIGGER, f"fp-{seeded.service_id}")
+            engine.ingest(Delivery(seeded.integration_id, seeded.service_id, [alert]))
+        start = datetime.now(UTC)
+        dispatcher.escalate(start + timedelta(minutes=6))
+        dispatcher.escalate(start + timedelta(minutes=7))  # the same round: queued once
+        dispatcher.escalate(start + timedelta(minutes=16))
+    finally:
+        dispatcher.stop()
+        engine.close()
+    names = {v: k for k, v in channel_ids.items()}
+    renotified = sorted(
+        (names[r.channel_id], r.payload["escalation"]["round"], r.payload["incident"]["service"])
+        for r in _rows(db_engine)
+        if r.event == "renotified"
+    )
+    assert renotified == [
+        ("chat", 1, "payments"), ("chat", 2, "payments"),
+        ("pager", 1, "billing"), ("pager", 1, "payments"),
+        ("pager", 2, "billing"), ("pager", 2, "payments"),
+    ]  # fmt: skip
 
 
 def test_an_alarm_that_fired_and_cleared_out_of_order_is_one_message(

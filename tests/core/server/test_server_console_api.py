@@ -224,3 +224,42 @@ def test_deleting_an_integration_keeps_its_incidents(live: Live) -> None:
         "type": "aws_cloudtrail",
         "alerts_deleted": 1,
     }
+
+
+def test_services_are_renamed_and_deleted_with_what_they_own(live: Live) -> None:
+    api, service_id, integration_id = _setup(live)
+    (incident,) = set(_ingest(live, service_id, integration_id, [_alert(1, "x", "CPU")]))
+    other_id = api.post("/api/v1/services", json={"name": "db"}).json()["id"]
+    taken = api.patch(f"/api/v1/services/{service_id}", json={"name": "db"})
+    assert taken.status_code == 409
+    r = api.patch(f"/api/v1/services/{service_id}", json={"description": "the shop"})
+    assert r.status_code == 200 and r.json()["name"] == "web"
+    assert r.json()["description"] == "the shop"
+    stranger = live.client(new_token(live.engine, "other"))
+    assert stranger.patch(f"/api/v1/services/{service_id}", json={"name": "x"}).status_code == 404
+    assert stranger.delete(f"/api/v1/services/{service_id}").status_code == 404
+    hook = {"type": "webhook", "name": "h", "settings": {"url": "http://127.0.0.1:9/"}}
+    channel_id = api.post("/api/v1/channels", json=hook).json()["id"]
+    rule = {"channel_id": channel_id, "service_id": service_id}
+    assert api.post("/api/v1/rules", json=rule).status_code == 201
+    default_rule = api.post("/api/v1/rules", json={"channel_id": channel_id}).json()["id"]
+    assert api.delete(f"/api/v1/services/{service_id}").status_code == 204
+    # Its own rule went with it; the organization's default stays.
+    assert [r["id"] for r in api.get("/api/v1/rules").json()["items"]] == [default_rule]
+    assert api.get(f"/api/v1/services/{service_id}").status_code == 404
+    assert api.get(f"/api/v1/integrations/{integration_id}").status_code == 404
+    assert api.get(f"/api/v1/incidents/{incident}").status_code == 404
+    assert api.get(f"/api/v1/services/{other_id}").status_code == 200
+    actions = [
+        (e["action"], e["object_id"], e["detail"])
+        for e in api.get("/api/v1/audit").json()["items"]
+        if e["action"].startswith("service.")
+    ]
+    assert actions[0] == (
+        "service.delete",
+        service_id,
+        {"name": "web", "integrations_deleted": 1, "incidents_deleted": 1, "alerts_deleted": 1},
+    )
+    assert actions[1] == ("service.update", service_id, {"description_changed": True})
+    paths = live.client().get("/api/v1/openapi.json").json()["paths"]
+    assert {"patch", "delete"} <= set(paths["/api/v1/services/{service_id}"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alertgate.plugins.aws_sns.signer import SnsSigner
+from alertgate.registry import load_plugins
+from alertgate.server import admin
+from alertgate.server.keys import integration_url
 from alertgate.storage.schema import AuditEvent, Incident, Integration
 from tests.console_support import ingest, trigger
-from tests.core.web.browser.support import UiServer, running_ui
+from tests.core.web.browser.support import TOPIC_ARN, UiServer, post_sns, running_ui
 from tests.core.web.test_web import csrf_of, make_service, sign_in
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -196,3 +201,107 @@ def test_deleting_an_integration_states_what_happens_first(server: UiServer) -> 
     assert "deleted with its 2 alert(s)" in client.get(done.headers["location"]).text
     assert client.get(f"/services/{service_id}/integrations/1").status_code == 404
     assert len(ROW.findall(client.get("/incidents").text)) == 2
+
+
+def test_editing_and_deleting_a_service(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    make_service(server, "acme", "db")
+    open_incidents(server, service_id, 3)
+    client = sign_in(server, server.new_token("acme"))
+    assert f'href="/services/{service_id}/edit"' in client.get(f"/services/{service_id}").text
+    where = f"/services/{service_id}/edit"
+    page = client.get(where)
+    bad = client.post(
+        where, data={"csrf_token": csrf_of(page), "name": " ", "description": "x" * 5001}
+    )
+    assert bad.status_code == 422
+    assert 'aria-describedby="name-error" aria-invalid="true"' in bad.text
+    assert 'aria-describedby="description-error" aria-invalid="true"' in bad.text
+    assert "2 fields need attention" in bad.text
+    taken = client.post(where, data={"csrf_token": csrf_of(page), "name": "db"})
+    assert taken.status_code == 422
+    assert "already exists" in taken.text and 'value="db"' in taken.text
+    good = client.post(
+        where, data={"csrf_token": csrf_of(page), "name": "shop", "description": "Checkout"}
+    )
+    assert good.status_code == 303
+    shown = client.get(good.headers["location"]).text
+    assert "<h1>shop</h1>" in shown and "Checkout" in shown
+    page = client.get(f"/services/{service_id}/delete")
+    assert "Its 1 integration is deleted" in page.text
+    assert "Its 3 incidents (3 still open) are deleted" in page.text
+    done = client.post(f"/services/{service_id}/delete", data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/services"
+    assert "with its 1 integration(s) and 3 incident(s)" in client.get("/services").text
+    assert client.get(f"/services/{service_id}").status_code == 404
+    assert ROW.findall(client.get("/incidents").text) == []
+    with server.sessions()() as s:
+        actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["service.update", "service.delete"]
+
+
+def test_retry_confirmation_of_a_pending_sns_subscription(server: UiServer) -> None:
+    """The button comes from the plugin's action hook; the retry GETs the stored
+    SubscribeURL through the same allow-list, here answered by the local fake SNS."""
+    with server.sessions().begin() as s:
+        service = admin.create_service(s, admin.ensure_organization(s, "acme"), "payments")
+        keyed = admin.create_integration(
+            s, load_plugins(), service, "aws_cloudwatch", settings={"auto_confirm": False}
+        )
+        service_id, integration_id, key = service.id, keyed.integration.id, keyed.key
+    signer = SnsSigner(server.cert_dir, name=f"retry-{uuid.uuid4().hex}")
+    confirmation = signer.subscription_confirmation(topic_arn=TOPIC_ARN)
+    url = integration_url(server.base_url, key)
+    assert post_sns(url, confirmation).json()["status"] == "pending"
+    assert server.sns.confirm_calls() == []  # automatic confirmation is off
+    client = sign_in(server, server.new_token("acme"))
+    where = f"/services/{service_id}/integrations/{integration_id}"
+    page = client.get(where)
+    assert "Subscription pending" in page.text and ">Retry confirmation</button>" in page.text
+
+    def retry() -> str:
+        done = client.post(
+            f"{where}/actions",
+            data={"csrf_token": csrf_of(client.get(where)), "action": "retry_confirmation"},
+        )
+        assert done.status_code == 303
+        return client.get(done.headers["location"]).text
+
+    server.sns.confirm_status = 500
+    failed = retry()
+    assert "Not confirmed: confirmation request answered HTTP 500." in failed
+    assert ">Retry confirmation</button>" in failed
+    server.sns.confirm_status = 200
+    confirmed = retry()
+    assert f"Subscription to {TOPIC_ARN} confirmed." in confirmed
+    assert "Subscription confirmed" in confirmed and "Retry confirmation" not in confirmed
+    calls = server.sns.confirm_calls()
+    assert len(calls) == 2
+    assert calls[-1].path == confirmation["SubscribeURL"].split("amazonaws.com", 1)[1]
+    assert "Nothing done:" in retry()  # no longer offered: nothing is called
+    assert len(server.sns.confirm_calls()) == 2
+    with server.sessions()() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(e.action, e.detail) for e in events[-2:]] == [
+            ("integration.action", {"action": "retry_confirmation", "ok": False}),
+            ("integration.action", {"action": "retry_confirmation", "ok": True}),
+        ]
+
+
+def test_a_tampered_stored_subscribe_url_is_never_called(server: UiServer) -> None:
+    service_id, _ = make_service(server, "acme", "payments")
+    evil = "https://evil.example/?Action=ConfirmSubscription&TopicArn=x&Token=1"
+    with server.sessions().begin() as s:
+        integration = s.get(Integration, 1)
+        assert integration is not None
+        integration.state = {
+            "sns": {"status": "pending", "topic_arn": TOPIC_ARN, "subscribe_url": evil}
+        }
+    client = sign_in(server, server.new_token("acme"))
+    where = f"/services/{service_id}/integrations/1"
+    done = client.post(
+        f"{where}/actions",
+        data={"csrf_token": csrf_of(client.get(where)), "action": "retry_confirmation"},
+    )
+    assert "The stored confirmation URL is not usable" in client.get(done.headers["location"]).text
+    assert server.sns.requests == []

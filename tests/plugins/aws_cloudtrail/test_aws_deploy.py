@@ -98,10 +98,17 @@ def test_deploy_creates_reads_back_is_idempotent_and_delivers(
     assert "root_account_usage: names no event; watched by its alarm only" in dry
     assert "Would create SNS topic alertgate-1" in dry
     assert "Would create alarm alertgate-1-root_account_usage" in dry
+    assert "Would set heartbeat_hours=3 on integration 1" in dry
     assert sns.list_topics()["Topics"] == []
+    settings = setup.api.get(f"/api/v1/integrations/{setup.integration_id}").json()["settings"]
+    assert settings.get("heartbeat_hours") is None  # a dry run writes nothing here either
 
     done = setup.deploy(*args).output
     assert "Done: create EventBridge rule alertgate-1-heartbeat" in done
+    # alertgate records what it needs to know about the chain it made.
+    assert f"Done: set log_group_name={LOG_GROUP!r} on integration 1" in done
+    settings = setup.api.get(f"/api/v1/integrations/{setup.integration_id}").json()["settings"]
+    assert settings["heartbeat_hours"] == 3 and settings["log_group_name"] == LOG_GROUP
     again = setup.deploy(*args).stdout
     assert again.strip() == "No changes: the AWS side of integration 1 is up to date."
 

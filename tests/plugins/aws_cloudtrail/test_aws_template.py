@@ -172,3 +172,17 @@ def test_refusals(database: str) -> None:
     )
     with pytest.raises(PlanError):
         make_plan(1, "generic_webhook", AlarmSettings())
+
+
+def test_template_heartbeat_says_how_to_turn_the_incident_on(database: str) -> None:
+    off = create("aws_cloudtrail")
+    result = run("aws", "template", "--integration", str(off), "--heartbeat")
+    assert '"heartbeat_hours": 3' in result.stderr and "RuleHeartbeat" in result.stdout
+    # The template changes nothing in alertgate, and says nothing once the setting is on.
+    shown = json.loads(run("integrations", "show", str(off), "--json").output)
+    assert "heartbeat_hours" not in {k for k, v in shown["settings"].items() if v}
+    on = create("aws_cloudtrail", {"heartbeat_hours": 6})
+    assert (
+        "heartbeat_hours"
+        not in run("aws", "template", "--integration", str(on), "--heartbeat").stderr
+    )

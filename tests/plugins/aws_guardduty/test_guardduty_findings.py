@@ -138,7 +138,7 @@ def test_cross_region_grouping_and_minimum_severity(tmp_path: Path) -> None:
 
 def test_other_messages_are_info_and_bad_documents_are_refused(tmp_path: Path) -> None:
     [alert] = parse_alerts("aws_guardduty", {"hello": "world"}, tmp_path)
-    assert (alert["action"], alert["title"]) == ("info", "Not a GuardDuty finding")
+    assert (alert["action"], alert["title"]) == ("info", "Not a GuardDuty finding: SNS message")
     mixed = [gd_event(fixture(EC2)), {"source": "aws.health"}]
     result = run_parse("aws_guardduty", mixed, tmp_path)
     assert result.exit_code == 1

@@ -186,6 +186,19 @@ def unlabelled_controls(page: Any) -> list[str]:
     )
 
 
+def axe_violations(page: Any) -> list[str]:
+    """What axe-core (the copy bundled in axe-playwright-python) finds wrong with the page:
+    every rule of its default run (WCAG 2.x A and AA, best practices), one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5])
+        for v in found
+    ]
+
+
 def fits_width(page: Any) -> bool:
     """No horizontal scrolling of the whole page (tables may scroll inside their box)."""
     return bool(

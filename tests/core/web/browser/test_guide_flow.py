@@ -19,6 +19,7 @@ from tests.core.web.browser.support import (
     TOPIC_ARN,
     UiServer,
     alarm_message,
+    axe_violations,
     fits_width,
     post_sns,
     shot,
@@ -31,9 +32,11 @@ WAIT_MS = 20_000
 
 
 def check_page(page: Any) -> None:
-    """What every page must get right: one h1, every control labelled."""
+    """What every page must get right: one h1, every control labelled, nothing axe-core
+    finds wrong."""
     assert page.locator("h1").count() == 1, page.url
     assert unlabelled_controls(page) == [], page.url
+    assert axe_violations(page) == [], page.url
 
 
 def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
@@ -100,7 +103,7 @@ def test_guide_flow_in_the_browser(browser: Any, ui_server: UiServer) -> None:
     expect(settings_panel).to_be_visible()
     expect(page.locator("[data-type-settings]:not([hidden])")).to_have_count(1)
     settings_panel.locator("summary").click()
-    expect(settings_panel.get_by_label("Verify signatures")).to_be_checked()
+    expect(settings_panel.get_by_label("Verify SNS signatures")).to_be_checked()
     shot(page, "new-integration")
     page.get_by_role("button", name="Save").click()
 

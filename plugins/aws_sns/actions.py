@@ -1,0 +1,76 @@
+""" "Retry confirmation": confirm a pending SNS subscription again, by hand.
+
+Offered while the recorded subscription is ``pending`` with a SubscribeURL that verified
+when it arrived (automatic confirmation off, or its GET failed). The stored URL is checked
+again by the same allow-list before the same one GET as automatic confirmation
+(:func:`~alertgate.plugins.aws_sns.confirm.confirm_subscription`), so a value changed in
+the database can never make alertgate call another host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from alertgate.context import PluginContext
+from alertgate.errors import ForbiddenDelivery
+from alertgate.models import ActionResult, IntegrationAction
+from alertgate.plugins.aws_sns.confirm import confirm_subscription
+from alertgate.plugins.aws_sns.models import SnsSettings
+from alertgate.plugins.aws_sns.runtime import runtime_in
+from alertgate.plugins.aws_sns.state import sns_state, subscription_state
+from alertgate.plugins.aws_sns.urls import check_subscribe_url
+
+RETRY_CONFIRMATION = IntegrationAction(
+    name="retry_confirmation",
+    label="Retry confirmation",
+    description="Confirm the pending SNS subscription now, with the confirmation URL SNS sent.",
+)
+
+
+def sns_actions(state: Mapping[str, Any]) -> list[IntegrationAction]:
+    """What can be done about the recorded subscription now."""
+    sns = sns_state(state)
+    if sns.get("status") == "pending" and isinstance(sns.get("subscribe_url"), str):
+        return [RETRY_CONFIRMATION]
+    return []
+
+
+def retry_confirmation(
+    state: Mapping[str, Any],
+    settings: SnsSettings,
+    context: PluginContext,
+    *,
+    now: datetime | None = None,
+) -> ActionResult:
+    """GET the stored SubscribeURL again; the new ``sns`` state says how it went."""
+    now = now or datetime.now(UTC)
+    previous = sns_state(state)
+    topic = str(previous.get("topic_arn") or "")
+    try:
+        url = check_subscribe_url(previous.get("subscribe_url"), topic)
+    except ForbiddenDelivery as exc:
+        return ActionResult(False, f"The stored confirmation URL is not usable: {exc.message}")
+    runtime = runtime_in(context)
+    outcome = confirm_subscription(url, runtime.client, runtime.endpoint_url)
+    if not outcome.ok:
+        pending = subscription_state(
+            previous,
+            now,
+            status="pending",
+            topic_arn=topic,
+            error=outcome.error,
+            subscribe_url=url.url,
+        )
+        return ActionResult(False, f"Not confirmed: {outcome.error}.", pending)
+    confirmed = subscription_state(
+        previous,
+        now,
+        status="confirmed",
+        topic_arn=topic,
+        error=None,
+        subscription_arn=outcome.subscription_arn,
+        pin=settings.pin_first_topic,
+    )
+    return ActionResult(True, f"Subscription to {topic} confirmed.", confirmed)

@@ -195,8 +195,9 @@ class Dispatcher:
         self._wake = threading.Event()
         self._ingest_stats = ingest_stats
         self._waiting_since: float | None = None
-        self._ingest_seen: tuple[int, int] | None = None
         """When this process first queued a notification not yet claimed (monotonic)."""
+        self._ingest_seen: tuple[int, int] | None = None
+        """The ingest's (batches, deliveries) at the previous look."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from alertgate.server.logbuffer import BatchingStreamHandler
+from bench import notify as notify_bench
 from bench import server
 from bench.workload import Params, generate
 
@@ -46,6 +47,8 @@ def _thread_cpu() -> dict[str, float]:
             kind = "writer"
         elif "notifier" in t.name:
             kind = "notifier"
+        elif "dispatcher" in t.name:
+            kind = "dispatcher"
         elif "checkpoint" in t.name:
             kind = "checkpoint"
         else:
@@ -98,16 +101,29 @@ def measure(
     log_level: str = "info",
     concurrency: int = 32,
     extra_env: dict[str, str] | None = None,
+    notify: bool = False,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Feed ``bodies`` (signed with the certificate in ``cert_dir``) to a fresh app on a
     fresh SQLite database, after ``warm`` to a second integration; the CPU they took.
-    ``extra_env`` adds ``ALERTGATE_*`` settings."""
+    ``extra_env`` adds ``ALERTGATE_*`` settings.
+
+    :param notify: Also a rule notifying a local webhook on every opened and resolved
+        incident (as ``python -m bench --notify``); the dispatcher thread runs, and the
+        outbox is drained before the CPU is read, so the figures include every send.
+    :param profile: Write a cProfile of the dispatcher thread there (with ``notify``)."""
     work = Path(tempfile.mkdtemp(prefix="alertgate-inprocess-"))
     url = f"sqlite:///{work}/alertgate.db"
     env = server.base_env(
         url, cert_dir, 8080, {"ALERTGATE_LOG_LEVEL": log_level, **(extra_env or {})}
     )
+    if notify:
+        env.update(notify_bench.server_env())
     path, _integration_id, warmup_path = server.prepare(env)
+    receiver = notify_bench.WebhookReceiver() if notify else None
+    if receiver is not None:
+        receiver.__enter__()
+        notify_bench.add_rule(server.run_cli, env, receiver.url)
     os.environ.update(env)
 
     # The delivery log set up as `alertgate serve` sets it up, minus the terminal.
@@ -124,6 +140,11 @@ def measure(
     # Python's defaults a full collection walked every object of the process about once a
     # second under this load (~15 us a delivery), a cost the server does not pay.
     app = serve_app()
+    dispatcher = app.state.alertgate.dispatcher
+    if receiver is not None:
+        if profile is not None:
+            _profile_thread(dispatcher, profile)
+        dispatcher.start()
     try:
         import uvloop
 
@@ -135,8 +156,24 @@ def measure(
         await _drive(app, warmup_path, warm, concurrency)
         before, t0, c0 = _thread_cpu(), time.perf_counter(), time.process_time()
         statuses = await _drive(app, path, bodies, concurrency)
-        wall, cpu, after = time.perf_counter() - t0, time.process_time() - c0, _thread_cpu()
+        wall = time.perf_counter() - t0
+        drained = None
+        if receiver is not None:
+            # Wait for the dispatcher, so every send's CPU is in the figures.
+            drained = await asyncio.to_thread(
+                notify_bench.wait_drained, app.state.alertgate.db_engine, receiver
+            )
+        cpu, after = time.process_time() - c0, _thread_cpu()
         n = len(bodies)
+        notifications = {}
+        if drained is not None:
+            sent = max(int(drained["received"]), 1)
+            dispatcher_s = after.get("dispatcher", 0.0) - before.get("dispatcher", 0.0)
+            notifications = {
+                "notifications": drained,
+                "notifications_per_delivery": round(drained["received"] / n, 3),
+                "dispatcher_cpu_us_per_notification": round(dispatcher_s / sent * 1e6),
+            }
         return {
             "deliveries": n,
             "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
@@ -145,17 +182,37 @@ def measure(
                 k: round((after[k] - before.get(k, 0.0)) / n * 1e6) for k in sorted(after)
             },
             "wall_rate_per_s": round(n / wall),
+            **notifications,
         }
 
     try:
         result: dict[str, Any] = run(session())
     finally:
+        dispatcher.stop()
+        if receiver is not None:
+            receiver.__exit__(None, None, None)
         app.state.alertgate.engine.close()
         logging.getLogger("alertgate.delivery").removeHandler(handler)
         handler.close()  # flushes the last batch
         sink.close()
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _profile_thread(dispatcher: Any, out: Path) -> None:
+    """Run the dispatcher's thread under cProfile, written to ``out`` when it stops."""
+    import cProfile
+
+    run = dispatcher._run
+
+    def profiled() -> None:
+        prof = cProfile.Profile(time.thread_time)  # CPU, not waits for the GIL or I/O
+        try:
+            prof.runcall(run)
+        finally:
+            prof.dump_stats(str(out))
+
+    dispatcher._run = profiled
 
 
 def sign_workload(messages: int, cert_dir: Path, seed: int = 11) -> tuple[list[bytes], list[bytes]]:
@@ -177,13 +234,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--log-level", default="info")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument(
+        "--notify",
+        action="store_true",
+        help="with a rule notifying a local webhook on every opened/resolved incident",
+    )
+    p.add_argument(
+        "--notify-defer",
+        type=float,
+        help="with --notify: ALERTGATE_NOTIFY_DEFER_MAX_SECONDS (0: dispatch never waits)",
+    )
+    p.add_argument(
+        "--profile-dispatcher", type=Path, help="with --notify: cProfile the dispatcher to FILE"
+    )
     args = p.parse_args(argv)
 
     certs = Path(tempfile.mkdtemp(prefix="alertgate-inprocess-certs-"))
     try:
         bodies, warm = sign_workload(args.messages, certs, args.seed)
         result = measure(
-            bodies, warm, certs, log_level=args.log_level, concurrency=args.concurrency
+            bodies,
+            warm,
+            certs,
+            log_level=args.log_level,
+            concurrency=args.concurrency,
+            notify=args.notify,
+            extra_env=(
+                {}
+                if args.notify_defer is None
+                else {"ALERTGATE_NOTIFY_DEFER_MAX_SECONDS": str(args.notify_defer)}
+            ),
+            profile=args.profile_dispatcher,
         )
     finally:
         shutil.rmtree(certs, ignore_errors=True)

@@ -58,8 +58,8 @@ class WebhookReceiver:
                 with self._lock:
                     self.keys[headers.get("x-alertgate-idempotency-key", "")] += 1
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # closed, or cancelled at shutdown: the connection simply ends
         finally:
             writer.close()
 
@@ -114,10 +114,29 @@ def wait_drained(db: Engine, receiver: WebhookReceiver, timeout: float = 300.0) 
             break
         time.sleep(0.5)
     keys = receiver.received()
+    with db.connect() as conn:
+        waits = sorted(
+            (delivered - created).total_seconds()
+            for created, delivered in conn.execute(
+                select(Notification.created_at, Notification.delivered_at).where(
+                    Notification.delivered_at.is_not(None)
+                )
+            )
+        )
     return {
         "seconds_to_drain_after_load": round(time.monotonic() - t0, 1),
+        # From the commit that queued a notification to its delivery.
+        "queued_to_delivered_s": _percentiles(waits),
         "outbox_by_status": by_status,
         "received": sum(keys.values()),
         "received_distinct_keys": len(keys),
         "received_twice": sum(1 for n in keys.values() if n > 1),
     }
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p99 and max of sorted ``values`` (seconds)."""
+    if not values:
+        return {}
+    pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": round(values[-1], 2)}

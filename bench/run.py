@@ -102,6 +102,8 @@ class Bench:
         extra = {"ALERTGATE_LOG_LEVEL": args.log_level}
         if notify:
             extra.update(notify_bench.server_env())
+            if args.notify_defer is not None:
+                extra["ALERTGATE_NOTIFY_DEFER_MAX_SECONDS"] = str(args.notify_defer)
         env = server.base_env(url, self.cert_dir, port, extra)
         out: dict[str, Any] = {
             "phase": label,
@@ -174,6 +176,11 @@ class Bench:
                 out["python_speed_ms_after"] = calibrate.speed_ms()
                 if receiver is not None:
                     out["notifications"] = notify_bench.wait_drained(db, receiver)
+                    # Sends deferred past the load cost CPU too: count them.
+                    cpu = sum(cpu_seconds(p) - cpu0[p] for p in pids)
+                    out["server_cpu_ms_per_delivery_incl_drain"] = round(
+                        1000 * cpu / len(deliveries), 3
+                    )
             check = check_database(db, deliveries, integration_id, statuses)
             out["check"] = check.as_dict()
             db.dispose()
@@ -328,6 +335,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--notify-rounds", type=int, default=1, help="pairs of notify and plain phases (1)"
+    )
+    p.add_argument(
+        "--notify-defer",
+        type=float,
+        help="ALERTGATE_NOTIFY_DEFER_MAX_SECONDS of the notify phases (default: the "
+        "server's default; 0: dispatch never waits for ingest)",
     )
     p.add_argument("--growth", action="store_true", help="also run with alerts pre-stored")
     p.add_argument("--growth-alerts", type=int, default=1_000_000)
@@ -518,9 +531,37 @@ def summarize(phases: list[dict[str, Any]]) -> dict[str, Any]:
         paired_ratios(phases, "notify_sqlite", "throughput_sqlite"),
         "ratios_notify_to_plain_sqlite",
     )
-    for p in phases:
-        if "notifications" in p:
-            out[f"{_label(p)}_notifications"] = p["notifications"]
+    # Every notify phase's figures (several rounds would overwrite each other above).
+    notify = [p for p in phases if "notifications" in p]
+    if notify:
+        plain = [
+            p["server_cpu_ms_per_delivery"]
+            for p in phases
+            if p["phase"] == "throughput" and p["database"] == "sqlite"
+        ]
+        out["notify_phases"] = [
+            {
+                "rate_per_s": p["load"].get("rate_per_s"),
+                "server_cpu_ms_per_delivery": p["server_cpu_ms_per_delivery"],
+                "server_cpu_ms_per_delivery_incl_drain": p.get(
+                    "server_cpu_ms_per_delivery_incl_drain"
+                ),
+                **p["notifications"],
+            }
+            for p in notify
+        ]
+        out["plain_server_cpu_ms_per_delivery"] = plain
+        if plain:
+            base = statistics.median(plain)
+            out["notify_extra_cpu_ms_per_notification"] = [
+                round(
+                    (p["server_cpu_ms_per_delivery_incl_drain"] - base)
+                    * p["deliveries"]
+                    / max(p["notifications"]["received"], 1),
+                    3,
+                )
+                for p in notify
+            ]
     _median_of_pairs(
         out,
         "growth_ratio_sqlite",

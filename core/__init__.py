@@ -29,13 +29,14 @@ from alertgate.models import (
     Severity,
     StateItem,
 )
+from alertgate.notify.http11 import Response as OutboundResponse
 from alertgate.notify.outbound import URL_SCHEMA, OutboundHttp, check_url
 from alertgate.notify.plugin import ChannelPlugin
 from alertgate.notify.types import ChannelType, Notification, NotificationError, NotifyEvent
 
 __version__ = "0.1.0"
 
-HOOK_API_VERSION = "1.5"
+HOOK_API_VERSION = "1.6"
 """Version of the plugin contract (hook specs and the names in ``__all__``), semantic:
 the major part changes when a hook or a public name is removed or changes meaning, the
 minor part when one is added."""
@@ -62,6 +63,7 @@ __all__ = [
     "NotificationError",
     "NotifyEvent",
     "OutboundHttp",
+    "OutboundResponse",
     "ParseContext",
     "ParseResult",
     "PluginContext",

@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Timeout of one outbound notification request."
     )
+    notify_defer_max_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=300,
+        description="While the worker's ingest is saturated (deliveries queue up for the "
+        "group commit), its dispatcher holds notifications back so ingest keeps the CPU, "
+        "for at most this long after the first one waiting; then it sends the backlog "
+        "anyway. 0: never hold back (lowest notification latency, lower ingest rate "
+        "during bursts).",
+    )
     notify_allow_private_addresses: bool = Field(
         True,
         description="Allow notification URLs that resolve to private, loopback or "

@@ -12,6 +12,11 @@ A failed attempt is retried after ``base * 2**(attempt-1)`` seconds (capped), sc
 a random factor in [0.5, 1] so receivers coming back are not hit by every retry at once.
 After the last attempt (or a failure the plugin says cannot be retried) the notification
 is ``failed``: shown on the incident's timeline, in the API and in /metrics.
+
+The dispatcher shares its worker's CPU and interpreter lock with the ingest. While the
+ingest is saturated (its commits carry several deliveries each), it holds back for at
+most ``notify_defer_max_seconds`` after the first notification waiting, then sends the
+backlog: during a burst ingest keeps its rate and notifications arrive later.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,8 +59,18 @@ NOTIFICATIONS = MetricCounter(
     ["channel_type", "result"],
 )
 
-CLAIM_BATCH = 20
+CLAIM_BATCH = 50
+"""Notifications per round: a round's claim, channel and incident reads and its outcome
+transaction are paid once for all of them."""
 SETTINGS_CACHE_SIZE = 256
+GATHER_SECONDS = 0.05
+"""How long a dispatcher lets notifications gather before a round that is not full."""
+SATURATION_WINDOW_SECONDS = 0.25
+"""How often a deferring dispatcher looks at the ingest again."""
+SATURATED_DELIVERIES_PER_BATCH = 4.0
+"""Ingest is saturated when its commits carried at least this many deliveries each on
+average over the last window: deliveries were queueing behind each other's commits
+(under light load each delivery commits alone)."""
 ESCALATION_CHECK_SECONDS = 15.0
 """How often each dispatcher looks for incidents due for re-notification."""
 MAX_ERROR = 500
@@ -68,7 +84,7 @@ CLAIM = (
 )
 MARK_DELIVERED = (
     "UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_token = NULL, "
-    "last_error = NULL WHERE id = ? AND lease_token = ?"
+    "last_error = NULL WHERE lease_token = ? AND id IN ({ids})"
 )
 MARK_RETRY = (
     "UPDATE notifications SET status = 'pending', next_attempt_at = ?, last_error = ?, "
@@ -145,9 +161,17 @@ class Dispatcher:
     :meth:`start` runs rounds on a thread until :meth:`stop`."""
 
     def __init__(
-        self, db: Engine, plugins: Plugins, settings: Settings, outbox: Outbox | None = None
+        self,
+        db: Engine,
+        plugins: Plugins,
+        settings: Settings,
+        outbox: Outbox | None = None,
+        ingest_stats: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
-        """:param outbox: The process's outbox (its routing cache), for escalations."""
+        """:param outbox: The process's outbox (its routing cache), for escalations.
+        :param ingest_stats: The process's ingest counters (``batches``, ``deliveries``:
+            :attr:`alertgate.engine.IngestEngine.stats`), to hold dispatch back while
+            ingest is saturated (``notify_defer_max_seconds``)."""
         self.db = db
         self.outbox = outbox or Outbox(RoutingCache(settings.notify_cache_seconds))
         self._escalated_at = -math.inf
@@ -167,7 +191,13 @@ class Dispatcher:
         )
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self._settings_cache: dict[tuple[int, str | None, str], BaseModel] = {}
+        self._last_settings: tuple[Channel, BaseModel] | None = None
         self._wake = threading.Event()
+        self._ingest_stats = ingest_stats
+        self._waiting_since: float | None = None
+        """When this process first queued a notification not yet claimed (monotonic)."""
+        self._ingest_seen: tuple[int, int] | None = None
+        """The ingest's (batches, deliveries) at the previous look."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -182,6 +212,8 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New notifications were committed: look now rather than at the next poll."""
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -198,13 +230,49 @@ class Dispatcher:
                 if time.monotonic() - self._escalated_at >= ESCALATION_CHECK_SECONDS:
                     self._escalated_at = time.monotonic()
                     self.escalate()
-                busy = self.run_once() > 0
+                self._defer_while_saturated()
+                waiting_since = self._waiting_since
+                claimed = self.run_once()
+                if not claimed and self._waiting_since == waiting_since:
+                    self._waiting_since = None  # drained (a newer wake keeps its time)
             except Exception:
                 log.exception("notification dispatch round failed")
-                busy = False
-            if not busy:
+                claimed = 0
+            if claimed >= CLAIM_BATCH:
+                continue  # a backlog: next round at once
+            if not claimed:
                 self._wake.wait(self.settings.notify_poll_seconds)
                 self._wake.clear()
+            # Let the notifications of the next few commits gather into one round: a
+            # round's claim and outcome transactions (each taking SQLite's write turn
+            # from the ingest) cost about as much as several sends.
+            self._stop.wait(GATHER_SECONDS)
+
+    def _defer_while_saturated(self) -> None:
+        """Wait while this worker's ingest is saturated, for at most
+        ``notify_defer_max_seconds`` after the first notification it queued that is still
+        waiting. A dispatcher thread shares the worker's CPU and interpreter lock with the
+        ingest; during a burst, ingest first, then the backlog (docs/notifications.md)."""
+        limit = self.settings.notify_defer_max_seconds
+        if limit <= 0 or self._ingest_stats is None:
+            return
+        while not self._stop.is_set() and self._ingest_saturated():
+            since = self._waiting_since
+            if since is None or time.monotonic() - since >= limit:
+                return
+            self._stop.wait(SATURATION_WINDOW_SECONDS)
+
+    def _ingest_saturated(self) -> bool:
+        """Whether the ingest's commits since the previous look carried
+        ``SATURATED_DELIVERIES_PER_BATCH`` deliveries each or more on average."""
+        assert self._ingest_stats is not None
+        stats = self._ingest_stats()
+        batches, deliveries = stats.get("batches", 0), stats.get("deliveries", 0)
+        before, self._ingest_seen = self._ingest_seen, (batches, deliveries)
+        if before is None or batches <= before[0]:
+            return False
+        per_batch = (deliveries - before[1]) / (batches - before[0])
+        return per_batch >= SATURATED_DELIVERIES_PER_BATCH
 
     # -- one round -----------------------------------------------------------------------------
 
@@ -337,9 +405,13 @@ class Dispatcher:
 
         :raises NotificationError: The key or the settings are wrong (not retryable).
         """
+        last = self._last_settings
+        if last is not None and last[0] is channel:
+            return last[1]  # the same row object as the previous send (one round's channel)
         cache_key = (channel.id, channel.secrets, json.dumps(channel.settings, sort_keys=True))
         cached = self._settings_cache.get(cache_key)
         if cached is not None:
+            self._last_settings = channel, cached
             return cached
         try:
             fernet = fernet_from(self.settings.secret_key) if channel.secrets else None
@@ -355,6 +427,7 @@ class Dispatcher:
         if len(self._settings_cache) >= SETTINGS_CACHE_SIZE:
             self._settings_cache.clear()
         self._settings_cache[cache_key] = settings
+        self._last_settings = channel, settings
         return settings
 
     def render(self, stored: dict[str, Any], *, incident_open: bool) -> dict[str, Any]:
@@ -395,46 +468,54 @@ class Dispatcher:
         return {int(r[0]) for r in rows}
 
     def _finish_all(self, outcomes: list[tuple[Claimed, str, BaseException | None]]) -> None:
-        """Record a round's outcomes in one transaction."""
+        """Record a round's outcomes in one transaction; the delivered ones (all of one
+        lease) in one statement."""
         if not outcomes:
             return
         now = datetime.now(UTC)
-        writes = [self._outcome(item, ctype, error, now) for item, ctype, error in outcomes]
+        delivered: dict[str, list[int]] = {}
+        writes = []
+        for item, ctype, error in outcomes:
+            if error is None:
+                delivered.setdefault(item.lease, []).append(item.id)
+            else:
+                writes.append(self._outcome(item, ctype, error, now))
+        at = self.sql.dt(now)
         with self._turn, self.db.begin() as conn:
             ex = ConnExec(conn)
+            for lease, ids in delivered.items():
+                marks = ", ".join(str(i) for i in ids)  # integers from the database
+                ex.rows(MARK_DELIVERED.format(ids=marks), (at, lease))
             for statement, params, _ in writes:
                 ex.rows(statement, params)
-        for (_, ctype, _), (_, _, result) in zip(outcomes, writes, strict=True):
-            NOTIFICATIONS.labels(ctype, result).inc()
+        results = iter(result for _, _, result in writes)
+        for _, ctype, error in outcomes:
+            NOTIFICATIONS.labels(ctype, "delivered" if error is None else next(results)).inc()
 
     def _outcome(
-        self, item: Claimed, channel_type: str, error: BaseException | None, now: datetime
+        self, item: Claimed, channel_type: str, error: BaseException, now: datetime
     ) -> tuple[str, tuple[Any, ...], str]:
-        """The statement recording one attempt, its parameters and the result's name."""
+        """The statement recording one failed attempt, its parameters and the result's name."""
         params: tuple[Any, ...]
-        if error is None:
-            statement, params = MARK_DELIVERED, (self.sql.dt(now), item.id, item.lease)
-            result = "delivered"
+        message = (str(error) if isinstance(error, NotificationError) else type(error).__name__)[
+            :MAX_ERROR
+        ]
+        retryable = getattr(error, "retryable", True)
+        if retryable and item.attempts < self.settings.notify_max_attempts:
+            delay = retry_delay(
+                item.attempts,
+                self.settings.notify_retry_base_seconds,
+                self.settings.notify_retry_max_seconds,
+                self._rng,
+            )
+            at = self.sql.dt(now + timedelta(seconds=delay))
+            statement, params = MARK_RETRY, (at, message, item.id, item.lease)
+            result = "retried"
         else:
-            message = (
-                str(error) if isinstance(error, NotificationError) else type(error).__name__
-            )[:MAX_ERROR]
-            retryable = getattr(error, "retryable", True)
-            if retryable and item.attempts < self.settings.notify_max_attempts:
-                delay = retry_delay(
-                    item.attempts,
-                    self.settings.notify_retry_base_seconds,
-                    self.settings.notify_retry_max_seconds,
-                    self._rng,
-                )
-                at = self.sql.dt(now + timedelta(seconds=delay))
-                statement, params = MARK_RETRY, (at, message, item.id, item.lease)
-                result = "retried"
-            else:
-                statement, params = MARK_FAILED, (message, item.id, item.lease)
-                result = "failed"
-            log.warning(
-                "notification %s (incident %s, %s) attempt %d: %s (%s)",
-                item.id, item.incident_id, channel_type, item.attempts, message, result,
-            )  # fmt: skip
+            statement, params = MARK_FAILED, (message, item.id, item.lease)
+            result = "failed"
+        log.warning(
+            "notification %s (incident %s, %s) attempt %d: %s (%s)",
+            item.id, item.incident_id, channel_type, item.attempts, message, result,
+        )  # fmt: skip
         return statement, params, result

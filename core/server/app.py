@@ -159,7 +159,9 @@ def create_app(
     cache = KeyCache(settings.key_cache_seconds)
     outbox = Outbox(RoutingCache(settings.notify_cache_seconds))
     ingest_engine = IngestEngine(db_engine, plugins, outbox=outbox)
-    dispatcher = Dispatcher(db_engine, plugins, settings, outbox)
+    dispatcher = Dispatcher(
+        db_engine, plugins, settings, outbox, ingest_stats=lambda: ingest_engine.stats
+    )
     outbox.on_written = dispatcher.wake
     state = AppState(
         settings=settings,

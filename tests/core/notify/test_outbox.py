@@ -25,7 +25,7 @@ from alertgate.server import notify_admin
 from alertgate.settings import Settings
 from alertgate.storage.schema import Notification
 from tests.db_fixtures import SeedFn
-from tests.notify_support import SECRET_KEY, http_receiver, route_to_channel
+from tests.notify_support import SECRET_KEY, http_receiver, route_to_channel, wait_until
 
 PLUGINS = load_plugins()
 
@@ -248,6 +248,60 @@ def test_concurrent_dispatchers_claim_each_notification_once(
         engine.close()
     keys = [r.headers["x-alertgate-idempotency-key"] for r in got]
     assert len(keys) == 30 and len(set(keys)) == 30
+    assert {r.status for r in _rows(db_engine)} == {"delivered"}
+
+
+class FakeIngest:
+    """Ingest counters as the dispatcher reads them: while ``saturated``, every read shows
+    one more commit of ten deliveries (a backlog); otherwise nothing moves."""
+
+    def __init__(self) -> None:
+        self.saturated = False
+        self.reads = 0
+        self.batches = self.deliveries = 0
+
+    def __call__(self) -> dict[str, int]:
+        self.reads += 1
+        if self.saturated:
+            self.batches += 1
+            self.deliveries += 10
+        return {"batches": self.batches, "deliveries": self.deliveries}
+
+
+def test_dispatch_waits_for_a_saturated_ingest_but_not_past_the_limit(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    ids = seed()
+    outbox = Outbox(RoutingCache(0))
+    engine = IngestEngine(db_engine, PLUGINS, outbox=outbox)
+    ingest = FakeIngest()
+    settings = _settings(notify_defer_max_seconds=3)
+    dispatcher = Dispatcher(db_engine, PLUGINS, settings, outbox, ingest_stats=ingest)
+    outbox.on_written = dispatcher.wake
+    try:
+        with http_receiver() as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            dispatcher.start()
+            wait_until(lambda: ingest.reads > 0)  # its first look: ingest was idle
+            ingest.saturated = True
+            alert = _alert(Action.TRIGGER, "burst")
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
+            # Held back while ingest is saturated...
+            wait_until(lambda: ingest.reads > 3)
+            assert receiver.received == []
+            assert [r.status for r in _rows(db_engine)] == ["pending"]
+            # ...but not longer than the limit, though ingest stays saturated.
+            got = receiver.wait_for(1)
+            assert ingest.saturated
+            # Once ingest is idle again, new notifications go at once.
+            ingest.saturated = False
+            alert = _alert(Action.TRIGGER, "calm")
+            engine.ingest(Delivery(ids.integration_id, ids.service_id, [alert]))
+            got = receiver.wait_for(2)
+    finally:
+        dispatcher.stop()
+        engine.close()
+    assert [r.json()["incident"]["fingerprint"] for r in got] == ["burst", "calm"]
     assert {r.status for r in _rows(db_engine)} == {"delivered"}
 
 

@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,6 +90,11 @@ MARK_RETRY = (
     "UPDATE notifications SET status = 'pending', next_attempt_at = ?, last_error = ?, "
     "lease_token = NULL WHERE id = ? AND lease_token = ?"
 )
+RELEASE_UNSENT = (
+    "UPDATE notifications SET status = 'pending', next_attempt_at = ?, lease_token = NULL, "
+    "attempts = attempts - 1 WHERE lease_token = ? AND id IN ({ids})"
+)
+"""Give back claimed rows a round did not get to: due at once, their claim not counted."""
 MARK_FAILED = (
     "UPDATE notifications SET status = 'failed', last_error = ?, lease_token = NULL "
     "WHERE id = ? AND lease_token = ?"
@@ -286,21 +291,26 @@ class Dispatcher:
         again after the lease, with the same idempotency keys.
         """
         claimed = self._claim_due(now or datetime.now(UTC))
+        # Outcomes are recorded at the round's end, so the round must end well inside its
+        # lease: past it, another dispatcher would claim and send these rows again.
+        round_ends = time.monotonic() + self.settings.notify_lease_seconds / 2
         channels = {cid: self._channel(cid) for cid in {item.channel_id for item in claimed}}
         open_ids = self._open_incidents({item.incident_id for item in claimed})
         outcomes: list[tuple[Claimed, str, BaseException | None]] = []
+        unsent: Sequence[Claimed] = ()
         sent: Counter[int] = Counter()  # per channel, this round: not yet recorded
         try:
-            for item in claimed:
-                if self._stop.is_set():
-                    break  # the lease brings the rest back
+            for index, item in enumerate(claimed):
+                if self._stop.is_set() or time.monotonic() > round_ends:
+                    unsent = claimed[index:]
+                    break
                 outcome = self._deliver(item, channels[item.channel_id], open_ids, sent)
                 if outcome is not None:
                     outcomes.append(outcome)
                     if outcome[2] is None:
                         sent[item.channel_id] += 1
         finally:
-            self._finish_all(outcomes)
+            self._finish_all(outcomes, unsent)
         return len(claimed) + self._flush_digests(datetime.now(UTC))
 
     def _claim_due(self, now: datetime) -> list[Claimed]:
@@ -467,10 +477,14 @@ class Dispatcher:
             )
         return {int(r[0]) for r in rows}
 
-    def _finish_all(self, outcomes: list[tuple[Claimed, str, BaseException | None]]) -> None:
+    def _finish_all(
+        self,
+        outcomes: list[tuple[Claimed, str, BaseException | None]],
+        unsent: Sequence[Claimed] = (),
+    ) -> None:
         """Record a round's outcomes in one transaction; the delivered ones (all of one
-        lease) in one statement."""
-        if not outcomes:
+        lease) in one statement, and give back the rows it did not get to."""
+        if not outcomes and not unsent:
             return
         now = datetime.now(UTC)
         delivered: dict[str, list[int]] = {}
@@ -488,6 +502,9 @@ class Dispatcher:
                 ex.rows(MARK_DELIVERED.format(ids=marks), (at, lease))
             for statement, params, _ in writes:
                 ex.rows(statement, params)
+            if unsent:
+                ids = ", ".join(str(item.id) for item in unsent)  # integers from the database
+                ex.rows(RELEASE_UNSENT.format(ids=ids), (at, unsent[0].lease))
         results = iter(result for _, _, result in writes)
         for _, ctype, error in outcomes:
             NOTIFICATIONS.labels(ctype, "delivered" if error is None else next(results)).inc()

@@ -554,3 +554,35 @@ def test_fired_and_cleared_reads_as_such_for_people() -> None:
     assert message.headline == "[FIRED AND CLEARED] error api: CPU"
     assert "2026-12-01T10:00:00+00:00" in message.what_changed
     assert "2026-12-01T10:05:00+00:00" in message.what_changed
+
+
+def test_a_slow_round_ends_inside_its_lease_and_gives_back_the_rest(
+    db_engine: Engine, seed: SeedFn
+) -> None:
+    """Outcomes are recorded when a round ends; a round that ran past its lease would let
+    another dispatcher send its rows again. With a 1 s lease and a receiver taking 0.3 s,
+    a round stops after half the lease and its unsent rows are due again at once, their
+    claim not counted as an attempt."""
+    ids = seed()
+    engine = _engine(db_engine)
+    dispatcher = Dispatcher(db_engine, PLUGINS, _settings(notify_lease_seconds=1))
+    try:
+        with http_receiver(delay=0.3) as receiver:
+            route_to_channel(db_engine, PLUGINS, ids.service_id, "webhook", {"url": receiver.url})
+            for n in range(6):
+                engine.ingest(
+                    Delivery(ids.integration_id, ids.service_id, [_alert(Action.TRIGGER, f"f{n}")])
+                )
+            assert dispatcher.run_once() == 6
+            after_one_round = [(r.status, r.attempts) for r in _rows(db_engine)]
+            _drain(dispatcher)
+            got = receiver.received
+    finally:
+        dispatcher.stop()
+        engine.close()
+    delivered = [row for row in after_one_round if row[0] == "delivered"]
+    assert 1 <= len(delivered) < 6
+    assert set(after_one_round) - set(delivered) == {("pending", 0)}
+    assert [(r.status, r.attempts) for r in _rows(db_engine)] == [("delivered", 1)] * 6
+    keys = [r.headers["x-alertgate-idempotency-key"] for r in got]
+    assert len(keys) == len(set(keys)) == 6

@@ -503,8 +503,8 @@ class Dispatcher:
             for statement, params, _ in writes:
                 ex.rows(statement, params)
             if unsent:
-                ids = ", ".join(str(item.id) for item in unsent)  # integers from the database
-                ex.rows(RELEASE_UNSENT.format(ids=ids), (at, unsent[0].lease))
+                given_back = ", ".join(str(item.id) for item in unsent)  # database integers
+                ex.rows(RELEASE_UNSENT.format(ids=given_back), (at, unsent[0].lease))
         results = iter(result for _, _, result in writes)
         for _, ctype, error in outcomes:
             NOTIFICATIONS.labels(ctype, "delivered" if error is None else next(results)).inc()

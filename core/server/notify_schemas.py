@@ -36,6 +36,24 @@ class ChannelCreate(BaseModel):
     )
 
 
+class ChannelUpdate(BaseModel):
+    """What to change; an omitted (or null) field is unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    enabled: bool | None = Field(None, description="A disabled channel is sent nothing.")
+    settings: dict[str, Any] | None = Field(
+        None,
+        description="Merged into the stored settings: given fields replace theirs, a field "
+        "given as null returns to the type's default, omitted fields (secret ones too) keep "
+        "their stored value. Validated by the type's settings model, as on create.",
+    )
+    rate_limit_per_minute: int | None = Field(
+        None, ge=0, le=10_000, description="Messages per rate window (0: no limit)."
+    )
+
+
 class ChannelOut(BaseModel):
     id: int
     name: str
@@ -89,6 +107,24 @@ class RuleCreate(BaseModel):
     min_severity: SeverityName = "info"
     escalation: EscalationIn | None = Field(
         None, description="Re-notify incidents still triggered after a while."
+    )
+
+
+class RuleUpdate(BaseModel):
+    """What to change; an omitted (or null) field is unchanged, except ``escalation``:
+    null removes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: int | None = Field(None, ge=1, le=2**62)
+    events: list[EventName] | None = Field(
+        None,
+        max_length=len(RULE_EVENTS),
+        description="Replaces the events, as on create (renotified needs an escalation).",
+    )
+    min_severity: SeverityName | None = None
+    escalation: EscalationIn | None = Field(
+        None, description="Replaces the escalation; null removes it; omitted: unchanged."
     )
 
 

@@ -1,0 +1,139 @@
+"""Changing channels and rules through the API (SQLite and PostgreSQL): a rotated webhook
+secret signs the very next delivery, an omitted secret keeps its stored value, a moved URL
+is where the next one goes, a disabled channel is sent nothing, rules are checked as on
+create, and the audit log names the changed fields, never their values."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+from tests.core.notify.test_notify_server import _trigger
+from tests.notify_support import SECRET_KEY, Received, http_receiver
+from tests.server_helpers import live_server, new_token
+
+OLD, NEW = "old-secret-4711", "new-secret-0815"
+
+
+def _signed_with(secret: str, got: Received) -> bool:
+    digest = hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
+    return got.headers["x-alertgate-signature"] == f"sha256={digest}"
+
+
+def test_edit_a_channel_and_a_rule(tmp_path: Path, db_url: str) -> None:
+    with (
+        http_receiver() as receiver,
+        live_server(tmp_path, db_url, secret_key=SECRET_KEY, notify_poll_seconds=0.1) as live,
+    ):
+        api = live.client(new_token(live.engine))
+        service_id = api.post("/api/v1/services", json={"name": "web"}).json()["id"]
+        integration_id = api.post(
+            "/api/v1/integrations", json={"service_id": service_id, "type": "aws_cloudwatch"}
+        ).json()["id"]
+        hook = {"type": "webhook", "settings": {"url": receiver.url, "secret": OLD}}
+        channel = api.post("/api/v1/channels", json={**hook, "name": "ops"}).json()
+        other = api.post("/api/v1/channels", json={**hook, "name": "pager"}).json()
+        path = f"/api/v1/channels/{channel['id']}"
+        rule = api.post(
+            "/api/v1/rules", json={"service_id": service_id, "channel_id": channel["id"]}
+        ).json()
+        rule_path = f"/api/v1/rules/{rule['id']}"
+
+        _trigger(live, service_id, integration_id, "one")
+        assert _signed_with(OLD, receiver.wait_for(1)[0])
+
+        # Rotate the secret: the next delivery is signed with the new one.
+        r = api.patch(path, json={"settings": {"secret": NEW}})
+        assert r.status_code == 200, r.text
+        assert (r.json()["settings"], r.json()["secrets"]) == (
+            {"url": receiver.url},
+            {"secret": "********"},
+        )
+        assert NEW not in r.text
+        _trigger(live, service_id, integration_id, "two")
+        second = receiver.wait_for(2)[1]
+        assert second.json()["incident"]["title"] == "two down"
+        assert _signed_with(NEW, second) and not _signed_with(OLD, second)
+
+        # Move the URL, secret omitted: it keeps the new secret.
+        r = api.patch(path, json={"settings": {"url": f"{receiver.url}/moved"}, "name": "ops2"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["name"], r.json()["secrets"]) == ("ops2", {"secret": "********"})
+        _trigger(live, service_id, integration_id, "three")
+        third = receiver.wait_for(3)[2]
+        assert third.path == "/moved" and _signed_with(NEW, third)
+
+        # Refusals: as strict as create.
+        for body, status, code in (
+            ({"name": "pager"}, 409, "channel_exists"),
+            ({"settings": {"url": "file:///etc/passwd"}}, 422, "invalid_settings"),
+            ({"settings": {"secret": None}}, 200, None),
+            ({"bogus": 1}, 422, "invalid_request"),
+            ({"rate_limit_per_minute": -1}, 422, "invalid_request"),
+            ({"enabled": "maybe"}, 422, "invalid_request"),
+        ):
+            r = api.patch(path, json=body)
+            assert r.status_code == status, (body, r.text)
+            assert code is None or r.json()["code"] == code, (body, r.text)
+        assert api.get(path).json()["secrets"] == {}
+        assert api.patch("/api/v1/channels/999999", json={}).status_code == 404
+
+        # Disabled: the next incident is routed nowhere.
+        r = api.patch(path, json={"enabled": False, "rate_limit_per_minute": 5})
+        assert (r.json()["enabled"], r.json()["rate_limit_per_minute"]) == (False, 5)
+        quiet = _trigger(live, service_id, integration_id, "four")
+        assert api.get(f"/api/v1/incidents/{quiet}/notifications").json()["items"] == []
+        api.patch(path, json={"enabled": True}).raise_for_status()
+
+        # Rules: the same checks as create.
+        for body, status, code in (
+            ({"events": ["renotified"]}, 422, "invalid_events"),
+            ({"events": ["sometimes"]}, 422, "invalid_request"),
+            ({"channel_id": 999999}, 404, "channel_not_found"),
+            ({"min_severity": "loud"}, 422, "invalid_request"),
+            ({"service_id": service_id}, 422, "invalid_request"),
+        ):
+            r = api.patch(rule_path, json=body)
+            assert r.status_code == status, (body, r.text)
+            assert r.json()["code"] == code, (body, r.text)
+        escalation = {"channel_id": other["id"], "after_minutes": 5, "every_minutes": 10}
+        r = api.patch(
+            rule_path,
+            json={"events": ["opened", "renotified"], "min_severity": "critical",
+                  "channel_id": other["id"], "escalation": escalation},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        changed = r.json()
+        assert (changed["events"], changed["min_severity"], changed["channel"]) == (
+            ["opened", "renotified"],
+            "critical",
+            "pager",
+        )
+        assert changed["escalation"]["every_minutes"] == 10
+        # Removing the escalation while renotified is chosen is refused; with it, not.
+        r = api.patch(rule_path, json={"escalation": None})
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_events")
+        r = api.patch(rule_path, json={"escalation": None, "events": ["opened"]})
+        assert (r.status_code, r.json()["escalation"]) == (200, None)
+        assert api.patch(rule_path, json={"min_severity": "info"}).json()["channel"] == "pager"
+        assert api.patch("/api/v1/rules/999999", json={}).status_code == 404
+
+        events = api.get("/api/v1/audit").json()["items"][::-1]
+    updates = [(e["action"], e["detail"]["changed"]) for e in events if "update" in e["action"]]
+    assert updates == [
+        ("channel.update", ["settings.secret"]),
+        ("channel.update", ["name", "settings.url"]),
+        ("channel.update", ["settings.secret"]),
+        ("channel.update", ["enabled", "rate_limit_per_minute"]),
+        ("channel.update", ["enabled"]),
+        ("rule.update", ["channel_id", "events", "min_severity", "escalation_channel_id",
+                         "escalate_after_minutes", "escalate_every_minutes",
+                         "escalate_times"]),
+        ("rule.update", ["events", "escalation_channel_id", "escalate_after_minutes",
+                         "escalate_every_minutes", "escalate_times"]),
+        ("rule.update", ["min_severity"]),
+    ]  # fmt: skip
+    text = json.dumps(events)
+    assert OLD not in text and NEW not in text and "/moved" not in text

@@ -10,6 +10,10 @@ import hmac
 import json
 from pathlib import Path
 
+import pytest
+
+from tests.core.notify.test_notify_cli import as_json, run
+from tests.core.notify.test_notify_cli import database as database  # the fixture
 from tests.core.notify.test_notify_server import _trigger
 from tests.notify_support import SECRET_KEY, Received, http_receiver
 from tests.server_helpers import live_server, new_token
@@ -137,3 +141,60 @@ def test_edit_a_channel_and_a_rule(tmp_path: Path, db_url: str) -> None:
     ]  # fmt: skip
     text = json.dumps(events)
     assert OLD not in text and NEW not in text and "/moved" not in text
+
+
+@pytest.mark.usefixtures("database")
+def test_cli_updates_channels_and_rules() -> None:
+    run("services", "create", "api")
+    with http_receiver() as receiver:
+        settings = json.dumps({"url": receiver.url, "secret": OLD})
+        run("channels", "create", "--type", "webhook", "--name", "hook", "--settings", settings)
+        run("channels", "create", "--type", "webhook", "--name", "pager", "--settings", settings)
+        out = run("channels", "update", "hook", "--settings", json.dumps({"secret": NEW})).output
+        assert "updated: settings.secret" in out and NEW not in out
+        run("channels", "test", "hook")
+        assert _signed_with(NEW, receiver.wait_for(1)[0])
+        changed = as_json(
+            "channels", "update", "hook", "--name", "ops", "--disable",
+            "--rate-limit-per-minute", "3", "--settings", json.dumps({"url": receiver.url + "/x"}),
+        )  # fmt: skip
+        assert (changed["name"], changed["enabled"], changed["rate_limit_per_minute"]) == (
+            "ops",
+            False,
+            3,
+        )
+        assert changed["secrets"] == {"secret": "********"}
+        run("channels", "test", "ops")
+        moved = receiver.wait_for(2)[1]
+        assert moved.path == "/x" and _signed_with(NEW, moved)  # the secret was kept
+    assert "unchanged" in run("channels", "update", "ops", "--disable").output
+    bad = run("channels", "update", "ops", "--settings", "[1]", code=2).output
+    assert "JSON object" in bad
+    assert "already exists" in run("channels", "update", "ops", "--name", "pager", code=1).output
+
+    rule = as_json("rules", "create", "--service", "api", "--channel", "ops")
+    rid = str(rule["id"])
+    refused = run("rules", "update", rid, "--events", "opened,renotified", code=1).output
+    assert "renotified needs an escalation" in refused
+    assert "--escalate-to" in run("rules", "update", rid, "--escalate-after", "5", code=2).output
+    updated = as_json(
+        "rules", "update", rid, "--events", "opened,renotified", "--min-severity", "error",
+        "--channel", "pager", "--escalate-to", "ops", "--escalate-after", "5",
+    )  # fmt: skip
+    assert (updated["events"], updated["min_severity"], updated["channel"]) == (
+        ["opened", "renotified"],
+        "error",
+        "pager",
+    )
+    assert updated["escalation"] == {
+        "channel_id": changed["id"], "channel": "ops", "after_minutes": 5,
+        "every_minutes": 5, "times": 1,
+    }  # fmt: skip
+    kept = as_json("rules", "update", rid, "--escalate-times", "3")["escalation"]
+    assert (kept["after_minutes"], kept["times"]) == (5, 3)
+    run("rules", "update", rid, "--no-escalation", code=1)  # renotified still chosen
+    gone = as_json("rules", "update", rid, "--no-escalation", "--events", "opened")
+    assert gone["escalation"] is None
+    audit = json.dumps(as_json("audit", "list"))
+    assert OLD not in audit and NEW not in audit and "/x" not in audit
+    assert audit.count('"channel.update"') == 2 and audit.count('"rule.update"') == 3

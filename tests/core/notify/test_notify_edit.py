@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.core.notify.test_notify_cli import as_json, run
 from tests.core.notify.test_notify_cli import database as database  # the fixture
 from tests.core.notify.test_notify_server import _trigger
+from tests.core.web.browser.support import running_ui
+from tests.core.web.test_web import csrf_of, make_service, sign_in
 from tests.notify_support import SECRET_KEY, Received, http_receiver
 from tests.server_helpers import live_server, new_token
 
@@ -198,3 +203,68 @@ def test_cli_updates_channels_and_rules() -> None:
     audit = json.dumps(as_json("audit", "list"))
     assert OLD not in audit and NEW not in audit and "/x" not in audit
     assert audit.count('"channel.update"') == 2 and audit.count('"rule.update"') == 3
+
+
+def test_web_edit_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edit forms through real HTTP: a blank secret is kept, a typed one replaces it
+    (the test notification's signature says which), errors come back next to the field."""
+    monkeypatch.setenv("ALERTGATE_SECRET_KEY", SECRET_KEY)
+    with http_receiver() as receiver, running_ui(tmp_path, monkeypatch) as server:
+        make_service(server, "acme", "shop")
+        client = sign_in(server, server.new_token("acme"))
+        csrf = csrf_of(client.get("/notifications"))
+
+        def post(path: str, status: int = 303, **data: str) -> str:
+            r = client.post(path, data={"csrf_token": csrf, **data})
+            assert r.status_code == status, r.text
+            return r.text
+
+        settings = json.dumps({"url": receiver.url, "secret": OLD})
+        post("/notifications/channels", type="webhook", name="ops", settings=settings)
+        post("/notifications/channels", type="webhook", name="pager", settings=settings)
+        ops, pager = re.findall(
+            r"/notifications/channels/(\d+)/test", client.get("/notifications").text
+        )
+        edit = f"/notifications/channels/{ops}/edit"
+        form = client.get(edit).text
+        assert "leave blank to keep" in form and OLD not in form
+        assert html.unescape(form).count('"secret": ""') == 1
+
+        moved = json.dumps({"url": f"{receiver.url}/moved", "secret": ""})
+        post(edit, name="ops", settings=moved, rate_limit_per_minute="7", enabled="1")
+        post(f"/notifications/channels/{ops}/test")
+        got = receiver.wait_for(1)[0]
+        assert got.path == "/moved" and _signed_with(OLD, got)  # blank: kept
+
+        rotated = json.dumps({"url": f"{receiver.url}/moved", "secret": NEW})
+        post(edit, name="ops", settings=rotated, rate_limit_per_minute="7", enabled="1")
+        post(f"/notifications/channels/{ops}/test")
+        assert _signed_with(NEW, receiver.wait_for(2)[1])
+
+        refused = post(edit, 422, name="pager", settings=rotated, rate_limit_per_minute="7")
+        assert 'id="edit-channel-name-error"' in refused and "already exists" in refused
+        assert 'id="edit-channel-name"' in refused and 'aria-invalid="true"' in refused
+        assert NEW not in refused  # a typed secret is not echoed either
+
+        post("/notifications/rules", channel_id=ops, event_opened="1", min_severity="info")
+        rule = re.search(r"/notifications/rules/(\d+)/edit", client.get("/notifications").text)
+        assert rule is not None
+        rule_edit = rule.group(0)
+        assert 'id="edit-rule-channel"' in client.get(rule_edit).text
+        refused = post(rule_edit, 422, channel_id=ops, event_renotified="1", min_severity="info")
+        assert 'id="edit-rule-events-error"' in refused and "renotified needs" in refused
+        post(rule_edit, channel_id=pager, event_resolved="1", min_severity="error",
+             escalation_channel_id=ops, escalate_after="5")  # fmt: skip
+        page = client.get("/notifications").text
+        assert "Rule " in page and "updated." in page
+        api = httpx.Client(
+            base_url=server.base_url,
+            headers={"authorization": f"Bearer {server.new_token('acme')}"},
+            timeout=30,
+        )
+        rules = api.get("/api/v1/rules").json()["items"]
+        assert [(r["channel"], r["events"], r["min_severity"]) for r in rules] == [
+            ("pager", ["resolved"], "error")
+        ]
+        assert rules[0]["escalation"]["after_minutes"] == 5
+        assert client.get("/notifications/channels/999999/edit").status_code == 404

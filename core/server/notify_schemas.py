@@ -37,9 +37,10 @@ class ChannelCreate(BaseModel):
 
 
 class ChannelUpdate(BaseModel):
-    """What to change; an omitted (or null) field is unchanged."""
+    """What to change; an omitted (or null) field is unchanged. Strict, as the API's
+    newer bodies are: ``{"enabled": 0}`` is refused, not taken as false."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name | None = None
     enabled: bool | None = Field(None, description="A disabled channel is sent nothing.")
@@ -114,7 +115,7 @@ class RuleUpdate(BaseModel):
     """What to change; an omitted (or null) field is unchanged, except ``escalation``:
     null removes it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     channel_id: int | None = Field(None, ge=1, le=2**62)
     events: list[EventName] | None = Field(

@@ -70,7 +70,8 @@ def _validated(
     model: type[ModelT], raw: dict[str, Any], fields: Mapping[str, str], errors: Errors
 ) -> ModelT | None:
     try:
-        checked = model.model_validate(raw)
+        # Posted fields are strings: convert them, even for the API's strict models.
+        checked = model.model_validate(raw, strict=False)
     except ValidationError as exc:
         errors.update({k: v for k, v in _by_field(exc, fields).items() if k not in errors})
         return None

@@ -82,6 +82,8 @@ def test_edit_a_channel_and_a_rule(tmp_path: Path, db_url: str) -> None:
             ({"bogus": 1}, 422, "invalid_request"),
             ({"rate_limit_per_minute": -1}, 422, "invalid_request"),
             ({"enabled": "maybe"}, 422, "invalid_request"),
+            ({"enabled": 0}, 422, "invalid_request"),  # strict: not coerced
+            ({"rate_limit_per_minute": "5"}, 422, "invalid_request"),
         ):
             r = api.patch(path, json=body)
             assert r.status_code == status, (body, r.text)
@@ -101,6 +103,7 @@ def test_edit_a_channel_and_a_rule(tmp_path: Path, db_url: str) -> None:
             ({"events": ["renotified"]}, 422, "invalid_events"),
             ({"events": ["sometimes"]}, 422, "invalid_request"),
             ({"channel_id": 999999}, 404, "channel_not_found"),
+            ({"channel_id": str(other["id"])}, 422, "invalid_request"),
             ({"min_severity": "loud"}, 422, "invalid_request"),
             ({"service_id": service_id}, 422, "invalid_request"),
         ):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.notify.types import ROUTABLE_EVENTS, NotifyEvent
-from alertgate.server.schemas import Name
+from alertgate.server.schemas import Name, ObjectId, _integral
 
 EventName = Literal["opened", "acknowledged", "resolved", "renotified"]
 SeverityName = Literal["critical", "error", "warning", "info"]
 DEFAULT_EVENTS: list[EventName] = [e.value for e in ROUTABLE_EVENTS]  # type: ignore[misc]
+ChannelRateLimit = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_integral)]
+"""For the strict update bodies: ``5.0`` is an integer in JSON Schema, ``"5"`` is not."""
 RULE_EVENTS: list[EventName] = [*DEFAULT_EVENTS, NotifyEvent.RENOTIFIED.value]
 """What a rule may choose: ``renotified`` also sends the rule's escalation re-notifications
 to its own channel, so it needs an escalation (its timing); it is not a default."""
@@ -50,8 +52,8 @@ class ChannelUpdate(BaseModel):
         "given as null returns to the type's default, omitted fields (secret ones too) keep "
         "their stored value. Validated by the type's settings model, as on create.",
     )
-    rate_limit_per_minute: int | None = Field(
-        None, ge=0, le=10_000, description="Messages per rate window (0: no limit)."
+    rate_limit_per_minute: ChannelRateLimit | None = Field(
+        None, description="Messages per rate window (0: no limit)."
     )
 
 
@@ -117,7 +119,7 @@ class RuleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    channel_id: int | None = Field(None, ge=1, le=2**62)
+    channel_id: ObjectId | None = None
     events: list[EventName] | None = Field(
         None,
         max_length=len(RULE_EVENTS),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -16,6 +17,16 @@ from alertgate.server.notify_api import send_test
 @click.group()
 def channels() -> None:
     """Where notifications go."""
+
+
+def _settings_json(raw: str) -> dict[str, Any]:
+    try:
+        settings = json.loads(raw)
+    except ValueError as exc:
+        raise click.UsageError(f"--settings is not JSON: {exc}") from None
+    if not isinstance(settings, dict):
+        raise click.UsageError("--settings must be a JSON object")
+    return settings
 
 
 @channels.command("create")
@@ -37,12 +48,7 @@ def create(
     type_slug: str, name: str, raw: str, rate_limit: int, org: str | None, as_json: bool
 ) -> None:
     """Create a channel. Secret settings are stored encrypted with ALERTGATE_SECRET_KEY."""
-    try:
-        settings = json.loads(raw)
-    except ValueError as exc:
-        raise click.UsageError(f"--settings is not JSON: {exc}") from None
-    if not isinstance(settings, dict):
-        raise click.UsageError("--settings must be a JSON object")
+    settings = _settings_json(raw)
     db = open_db()
     with admin_errors(), db.sessions.begin() as session:
         organization = admin.ensure_organization(session, org)
@@ -55,6 +61,54 @@ def create(
         echo_json(out.model_dump(mode="json"))
     else:
         click.echo(f"Channel {out.id} {out.name!r} ({out.type}) created.")
+
+
+@channels.command("update")
+@click.argument("name")
+@click.option("--name", "new_name", help="A new name, unique in the organization.")
+@click.option(
+    "--settings",
+    "raw",
+    help="Settings to change, as a JSON object: merged into the stored ones; omitted fields "
+    "(secrets too) keep their value, null returns a field to its default.",
+)
+@click.option("--enable/--disable", "enabled", default=None, help="Send to it, or not.")
+@click.option(
+    "--rate-limit-per-minute",
+    "--rate-limit",
+    "rate_limit",
+    type=click.IntRange(0, 10_000),
+    help="Messages per minute; beyond it notifications are folded into a digest (0: none).",
+)
+@click.option("--org", help="Organization of the channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def update(
+    name: str,
+    new_name: str | None,
+    raw: str | None,
+    enabled: bool | None,
+    rate_limit: int | None,
+    org: str | None,
+    as_json: bool,
+) -> None:
+    """Change channel NAME: rename it, rotate a secret, move its URL, enable or disable it."""
+    settings = _settings_json(raw) if raw is not None else None
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        org_id = admin.get_organization(session, org).id if org else None
+        row = notify_admin.find_channel(session, name, org_id)
+        changed = notify_admin.update_channel(
+            session, db.plugins, db.settings.secret_key, row, None, name=new_name,
+            settings=settings, enabled=enabled, rate_limit_per_minute=rate_limit,
+            actor=CLI_ACTOR,
+        )  # fmt: skip
+        out = notify_admin.channel_out(db.plugins, row)
+    if as_json:
+        echo_json(out.model_dump(mode="json"))
+    elif changed:
+        click.echo(f"Channel {out.id} {out.name!r} updated: {', '.join(changed)}.")
+    else:
+        click.echo(f"Channel {out.id} {out.name!r} unchanged.")
 
 
 @channels.command("list")

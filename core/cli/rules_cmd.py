@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
-from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
+from alertgate.cli.context import CLI_ACTOR, Db, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.server import admin, notify_admin
 from alertgate.server.notify_schemas import DEFAULT_EVENTS, EscalationIn
+from alertgate.storage.schema import NotificationChannel, NotificationRule
 
 DEFAULT_ESCALATE_AFTER = 30
 
@@ -76,15 +78,94 @@ def create(
             actor=CLI_ACTOR,
         )  # fmt: skip
         rule_id, org_id = rule.id, organization.id
+    _show(db, org_id, rule_id, as_json, "")
+
+
+def _show(db: Db, org_id: int | None, rule_id: int, as_json: bool, verb: str) -> None:
     with db.sessions() as session:
         out = next(r for r in notify_admin.list_rules(session, org_id) if r.id == rule_id)
     if as_json:
         echo_json(out.model_dump(mode="json"))
     else:
         click.echo(
-            f"Rule {out.id}: {out.service or 'organization default'} "
+            f"Rule {out.id}{verb}: {out.service or 'organization default'} "
             f"[{','.join(out.events)}] >= {out.min_severity} -> {out.channel}."
         )
+
+
+@rules.command("update")
+@click.argument("rule_id", type=click.IntRange(1, admin.MAX_ID))
+@click.option("--channel", help="Channel name.")
+@click.option(
+    "--events",
+    help="Comma-separated: opened, acknowledged, resolved, renotified (needs an escalation).",
+)
+@click.option("--min-severity", type=click.Choice(["info", "warning", "error", "critical"]))
+@click.option("--escalate-to", help="Channel re-notified while an incident stays triggered.")
+@click.option("--escalate-after", type=click.IntRange(1, 10080), help="Minutes until the first.")
+@click.option("--escalate-every", type=click.IntRange(1, 10080), help="Minutes between them.")
+@click.option("--escalate-times", type=click.IntRange(1, 100), help="At most this many.")
+@click.option("--no-escalation", is_flag=True, help="Remove the rule's escalation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def update(
+    rule_id: int,
+    channel: str | None,
+    events: str | None,
+    min_severity: str | None,
+    escalate_to: str | None,
+    escalate_after: int | None,
+    escalate_every: int | None,
+    escalate_times: int | None,
+    no_escalation: bool,
+    as_json: bool,
+) -> None:
+    """Change rule ID (see `rules list`); escalation options not given keep their value."""
+    timing_given = (escalate_to, escalate_after, escalate_every, escalate_times) != (None,) * 4
+    if no_escalation and timing_given:
+        raise click.UsageError("--no-escalation cannot be combined with --escalate-* options")
+    chosen = [e.strip() for e in events.split(",") if e.strip()] if events is not None else None
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        rule = notify_admin.get_rule(session, rule_id, None)
+        org_id = rule.organization_id
+        escalation = notify_admin.UNCHANGED
+        if no_escalation:
+            escalation = None
+        elif timing_given:
+            escalation = _escalation(session, rule, escalate_to, escalate_after,
+                                     escalate_every, escalate_times)  # fmt: skip
+        notify_admin.update_rule(
+            session, rule, None,
+            channel=notify_admin.find_channel(session, channel, org_id) if channel else None,
+            events=chosen, min_severity=min_severity, escalation=escalation, actor=CLI_ACTOR,
+        )  # fmt: skip
+    _show(db, org_id, rule_id, as_json, " updated")
+
+
+def _escalation(
+    session: Session,
+    rule: NotificationRule,
+    to: str | None,
+    after: int | None,
+    every: int | None,
+    times: int | None,
+) -> tuple[NotificationChannel, EscalationIn]:
+    """The rule's escalation with the given options changed (the others kept)."""
+    org_id = rule.organization_id
+    if to is not None:
+        target = notify_admin.find_channel(session, to, org_id)
+    elif rule.escalation_channel_id is not None:
+        target = notify_admin.get_channel(session, rule.escalation_channel_id, org_id)
+    else:
+        raise click.UsageError("the rule has no escalation yet: give --escalate-to NAME")
+    after = after or rule.escalate_after_minutes or DEFAULT_ESCALATE_AFTER
+    timing = EscalationIn(
+        channel_id=target.id,
+        after_minutes=after,
+        every_minutes=every or rule.escalate_every_minutes or after,
+        times=times or rule.escalate_times or 1,
+    )
+    return target, timing
 
 
 @rules.command("list")

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alertgate.notify.routing import RoutingCache, bump_version
-from alertgate.notify.secrets import SecretKeyError, encrypt, fernet_from, masked, split_settings
+from alertgate.notify.secrets import (
+    SecretKeyError,
+    decrypt,
+    encrypt,
+    fernet_from,
+    masked,
+    split_settings,
+)
 from alertgate.notify.silences import SilenceRule, Weekly, check_matchers
 from alertgate.notify.sqlexec import ConnExec
 from alertgate.notify.types import NotifyEvent
@@ -103,13 +110,7 @@ def create_channel(
         token = encrypt(fernet_from(secret_key) if secrets else None, secrets)
     except SecretKeyError as exc:
         raise InvalidInput("secret_key_missing", str(exc)) from None
-    existing = session.scalar(
-        select(NotificationChannel).where(
-            NotificationChannel.organization_id == org.id, NotificationChannel.name == name
-        )
-    )
-    if existing is not None:
-        raise Conflict("channel_exists", f"channel {name!r} already exists in {org.name!r}")
+    _check_name_free(session, org.id, name)
     channel = NotificationChannel(
         organization_id=org.id,
         name=name,
@@ -130,6 +131,97 @@ def create_channel(
     }
     audit.record(session, org.id, actor, "channel.create", channel.id, detail)
     return channel
+
+
+def _check_name_free(session: Session, org_id: int, name: str) -> None:
+    existing = session.scalar(
+        select(NotificationChannel.id).where(
+            NotificationChannel.organization_id == org_id, NotificationChannel.name == name
+        )
+    )
+    if existing is not None:
+        raise Conflict("channel_exists", f"a channel named {name!r} already exists")
+
+
+def update_channel(
+    session: Session,
+    plugins: Plugins,
+    secret_key: SecretStr | None,
+    channel: NotificationChannel,
+    cache: RoutingCache | None,
+    *,
+    name: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    enabled: bool | None = None,
+    rate_limit_per_minute: int | None = None,
+    actor: str,
+) -> list[str]:
+    """Change what is given (None: unchanged) and return the names of the fields that
+    changed (settings as ``settings.FIELD``), which is also all the audit log says.
+
+    ``settings`` is merged into the stored settings: given fields replace theirs, null
+    ones return to the type's default, omitted ones (secrets too: the API never returns
+    them, so a caller cannot send them back) keep their stored value.
+
+    :raises AdminError: As :func:`create_channel`."""
+    changed: list[str] = []
+    if name is not None:
+        name = _check_name(name, "channel")
+        if name != channel.name:
+            _check_name_free(session, channel.organization_id, name)
+            channel.name = name
+            changed.append("name")
+    if settings is not None:
+        changed += _update_settings(plugins, secret_key, channel, settings)
+    if enabled is not None and enabled != channel.enabled:
+        channel.enabled = enabled
+        changed.append("enabled")
+    if rate_limit_per_minute is not None:
+        limit = max(0, min(rate_limit_per_minute, MAX_RATE_LIMIT))
+        if limit != channel.rate_limit_per_minute:
+            channel.rate_limit_per_minute = limit
+            changed.append("rate_limit_per_minute")
+    if changed:
+        session.flush()
+        _changed(session, cache)
+        detail = {"name": channel.name, "changed": sorted(changed)}
+        audit.record(session, channel.organization_id, actor, "channel.update", channel.id, detail)
+    return sorted(changed)
+
+
+def _update_settings(
+    plugins: Plugins,
+    secret_key: SecretStr | None,
+    channel: NotificationChannel,
+    given: Mapping[str, Any],
+) -> list[str]:
+    """Merge ``given`` into the channel's settings; the changed ones, as ``settings.X``."""
+    try:
+        ctype = plugins.get_channel_type(channel.type)
+    except UnknownIntegrationType as exc:
+        raise InvalidInput("unknown_channel_type", str(exc.args[0])) from None
+    try:
+        secrets_now = decrypt(fernet_from(secret_key), channel.secrets) if channel.secrets else {}
+    except SecretKeyError as exc:
+        raise InvalidInput("secret_key_missing", str(exc)) from None
+    stored = {**(channel.settings or {}), **secrets_now}
+    merged = {**stored, **given}
+    for key in [k for k, v in given.items() if v is None]:
+        del merged[key]
+    try:
+        validated = ctype.settings_model.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput("invalid_settings", validation_message(exc)) from None
+    plain, secrets = split_settings(ctype, validated)
+    changed = audit.changed_fields(stored, {**plain, **secrets})
+    if changed:
+        try:
+            # A new token only when something changed: Fernet tokens differ on every call.
+            channel.secrets = encrypt(fernet_from(secret_key) if secrets else None, secrets)
+        except SecretKeyError as exc:
+            raise InvalidInput("secret_key_missing", str(exc)) from None
+        channel.settings = plain
+    return [f"settings.{k}" for k in changed]
 
 
 def list_channels(session: Session, org_id: int | None) -> Sequence[NotificationChannel]:
@@ -199,17 +291,8 @@ def create_rule(
         service is not None and service.organization_id != org_id
     ):
         raise InvalidInput("cross_organization", "service and channel must share an organization")
-    chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
-    unknown = [e for e in chosen if e not in RULE_EVENTS]
-    if unknown:
-        raise InvalidInput(
-            "invalid_events", f"unknown events {unknown}: use {', '.join(RULE_EVENTS)}"
-        )
-    if NotifyEvent.RENOTIFIED in chosen and escalation is None:
-        raise InvalidInput(
-            "invalid_events",
-            "renotified needs an escalation: re-notifications follow its timing",
-        )
+    chosen = _checked_events(events)
+    _check_renotified(chosen, escalation is not None)
     rule = NotificationRule(
         organization_id=org_id,
         service_id=service.id if service is not None else None,
@@ -218,17 +301,91 @@ def create_rule(
         min_severity=min_severity,
         created_at=datetime.now(UTC),
     )
-    if escalation is not None:
-        target, timing = escalation
-        if target.organization_id != org_id:
-            raise InvalidInput("cross_organization", "the escalation channel is another org's")
-        rule.escalation_channel_id = target.id
-        rule.escalate_after_minutes = timing.after_minutes
-        rule.escalate_every_minutes = timing.every_minutes
-        rule.escalate_times = timing.times
+    _set_escalation(rule, escalation)
     _saved(session, rule, cache)
     audit.record(session, org_id, actor, "rule.create", rule.id, _rule_detail(rule))
     return rule
+
+
+def _checked_events(events: Sequence[str] | None) -> list[str]:
+    """The events a rule sends, in order without repeats (none given: the defaults)."""
+    chosen = list(dict.fromkeys(events or DEFAULT_EVENTS))
+    unknown = [e for e in chosen if e not in RULE_EVENTS]
+    if unknown:
+        raise InvalidInput(
+            "invalid_events", f"unknown events {unknown}: use {', '.join(RULE_EVENTS)}"
+        )
+    return chosen
+
+
+def _check_renotified(events: Sequence[str], escalates: bool) -> None:
+    if NotifyEvent.RENOTIFIED in events and not escalates:
+        raise InvalidInput(
+            "invalid_events",
+            "renotified needs an escalation: re-notifications follow its timing",
+        )
+
+
+def _set_escalation(
+    rule: NotificationRule, escalation: tuple[NotificationChannel, EscalationIn] | None
+) -> None:
+    """Set (or, given None, remove) a rule's escalation channel and timing."""
+    if escalation is None:
+        rule.escalation_channel_id = None
+        rule.escalate_after_minutes = None
+        rule.escalate_every_minutes = None
+        rule.escalate_times = None
+        return
+    target, timing = escalation
+    if target.organization_id != rule.organization_id:
+        raise InvalidInput("cross_organization", "the escalation channel is another org's")
+    rule.escalation_channel_id = target.id
+    rule.escalate_after_minutes = timing.after_minutes
+    rule.escalate_every_minutes = timing.every_minutes
+    rule.escalate_times = timing.times
+
+
+UNCHANGED: Any = object()
+"""Default of :func:`update_rule`'s ``escalation``, where None means "remove it"."""
+
+RULE_COLUMNS = ("channel_id", "events", "min_severity", "escalation_channel_id",
+                "escalate_after_minutes", "escalate_every_minutes", "escalate_times")  # fmt: skip
+
+
+def update_rule(
+    session: Session,
+    rule: NotificationRule,
+    cache: RoutingCache | None,
+    *,
+    channel: NotificationChannel | None = None,
+    events: Sequence[str] | None = None,
+    min_severity: str | None = None,
+    escalation: tuple[NotificationChannel, EscalationIn] | None = UNCHANGED,
+    actor: str,
+) -> list[str]:
+    """Change what is given (None: unchanged; ``escalation=None`` removes it), checked as
+    :func:`create_rule` checks; returns the names of the columns that changed, which is
+    also what the audit log records."""
+    before = {c: getattr(rule, c) for c in RULE_COLUMNS}
+    if channel is not None:
+        if channel.organization_id != rule.organization_id:
+            raise InvalidInput("cross_organization", "the channel is another organization's")
+        rule.channel_id = channel.id
+    if events is not None:
+        rule.events = _checked_events(events)
+    if min_severity is not None:
+        rule.min_severity = min_severity
+    if escalation is not UNCHANGED:
+        _set_escalation(rule, escalation)
+    _check_renotified(rule.events or (), rule.escalation_channel_id is not None)
+    changed = [c for c in RULE_COLUMNS if getattr(rule, c) != before[c]]
+    if changed:
+        session.flush()
+        _changed(session, cache)
+        audit.record(
+            session, rule.organization_id, actor, "rule.update", rule.id, {"changed": changed}
+        )
+    return changed
 
 
 def _rule_detail(rule: NotificationRule) -> dict[str, Any]:

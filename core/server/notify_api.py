@@ -14,10 +14,13 @@ from alertgate.server.notify_schemas import (
     ChannelCreate,
     ChannelList,
     ChannelOut,
+    ChannelUpdate,
+    EscalationIn,
     NotificationList,
     RuleCreate,
     RuleList,
     RuleOut,
+    RuleUpdate,
     SilenceCreate,
     SilenceList,
     SilenceOut,
@@ -51,6 +54,18 @@ def create_channel(call: Call) -> ChannelOut:
 def show_channel(call: Call) -> ChannelOut:
     with call.state.sessions() as s:
         row = notify_admin.get_channel(s, call.path["channel_id"], call.org_id)
+        return notify_admin.channel_out(call.state.plugins, row)
+
+
+def update_channel(call: Call) -> ChannelOut:
+    body: ChannelUpdate = call.body
+    with call.state.sessions.begin() as s:
+        row = notify_admin.get_channel(s, call.path["channel_id"], call.org_id)
+        notify_admin.update_channel(
+            s, call.state.plugins, call.state.settings.secret_key, row, call.state.outbox.cache,
+            name=body.name, settings=body.settings, enabled=body.enabled,
+            rate_limit_per_minute=body.rate_limit_per_minute, actor=call.actor,
+        )  # fmt: skip
         return notify_admin.channel_out(call.state.plugins, row)
 
 
@@ -93,23 +108,52 @@ def list_rules(call: Call) -> RuleList:
         return RuleList(items=notify_admin.list_rules(s, call.org_id))
 
 
+def _escalation(
+    s: Session, escalation: EscalationIn | None, org_id: int
+) -> tuple[NotificationChannel, EscalationIn] | None:
+    """The escalation channel and timing of a request body, if it has one."""
+    if escalation is None:
+        return None
+    return notify_admin.get_channel(s, escalation.channel_id, org_id), escalation
+
+
+def _rule_out(call: Call, rule_id: int) -> RuleOut:
+    with call.state.sessions() as s:
+        return next(r for r in notify_admin.list_rules(s, call.org_id) if r.id == rule_id)
+
+
 def create_rule(call: Call) -> RuleOut:
     body: RuleCreate = call.body
     with call.state.sessions.begin() as s:
         service = admin.get_service(s, body.service_id, call.org_id) if body.service_id else None
         channel = notify_admin.get_channel(s, body.channel_id, call.org_id)
-        escalation = (
-            (notify_admin.get_channel(s, body.escalation.channel_id, call.org_id), body.escalation)
-            if body.escalation
-            else None
-        )
+        escalation = _escalation(s, body.escalation, call.org_id)
         rule = notify_admin.create_rule(
             s, call.org_id, service, channel, body.events, body.min_severity,
             call.state.outbox.cache, escalation, actor=call.actor,
         )  # fmt: skip
         rule_id = rule.id
-    with call.state.sessions() as s:
-        return next(r for r in notify_admin.list_rules(s, call.org_id) if r.id == rule_id)
+    return _rule_out(call, rule_id)
+
+
+def update_rule(call: Call) -> RuleOut:
+    body: RuleUpdate = call.body
+    rule_id = call.path["rule_id"]
+    with call.state.sessions.begin() as s:
+        rule = notify_admin.get_rule(s, rule_id, call.org_id)
+        channel = (
+            notify_admin.get_channel(s, body.channel_id, call.org_id) if body.channel_id else None
+        )
+        escalation = (
+            _escalation(s, body.escalation, call.org_id)
+            if "escalation" in body.model_fields_set
+            else notify_admin.UNCHANGED
+        )
+        notify_admin.update_rule(
+            s, rule, call.state.outbox.cache, channel=channel, events=body.events,
+            min_severity=body.min_severity, escalation=escalation, actor=call.actor,
+        )  # fmt: skip
+    return _rule_out(call, rule_id)
 
 
 def delete_rule(call: Call) -> None:
@@ -163,6 +207,10 @@ ROUTES: list[ApiRoute] = [
              errors=(400, 409, 413, 422)),
     ApiRoute("GET", CHANNEL, show_channel, "Show a channel", "getChannel", "notifications",
              ChannelOut, errors=NOT_FOUND),
+    ApiRoute("PATCH", CHANNEL, update_channel,
+             "Change a channel: name, enabled, rate limit, settings (merged: omitted secret "
+             "fields keep their stored value)", "updateChannel", "notifications", ChannelOut,
+             body=ChannelUpdate, errors=(400, 404, 409, 413, 422)),
     ApiRoute("POST", f"{CHANNEL}/test", test_channel, "Send a test notification now",
              "testChannel", "notifications", TestResult, errors=NOT_FOUND),
     ApiRoute("GET", f"{PREFIX}/rules", list_rules, "List routing rules", "listRules",
@@ -170,6 +218,10 @@ ROUTES: list[ApiRoute] = [
     ApiRoute("POST", f"{PREFIX}/rules", create_rule,
              "Create a routing rule (no service: the organization default)", "createRule",
              "notifications", RuleOut, status=201, body=RuleCreate,
+             errors=(400, 404, 413, 422)),
+    ApiRoute("PATCH", f"{PREFIX}/rules/{{rule_id:int}}", update_rule,
+             "Change a routing rule: channel, events, minimum severity, escalation (null "
+             "removes it)", "updateRule", "notifications", RuleOut, body=RuleUpdate,
              errors=(400, 404, 413, 422)),
     ApiRoute("GET", f"{PREFIX}/silences", list_silences, "List silences (unexpired by default)",
              "listSilences", "notifications", SilenceList, query=SilenceQuery, errors=(422,)),

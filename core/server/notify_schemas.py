@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertgate.notify.types import ROUTABLE_EVENTS, NotifyEvent
-from alertgate.server.schemas import Name
+from alertgate.server.schemas import Name, ObjectId, _integral
 
 EventName = Literal["opened", "acknowledged", "resolved", "renotified"]
 SeverityName = Literal["critical", "error", "warning", "info"]
 DEFAULT_EVENTS: list[EventName] = [e.value for e in ROUTABLE_EVENTS]  # type: ignore[misc]
+ChannelRateLimit = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_integral)]
+"""For the strict update bodies: ``5.0`` is an integer in JSON Schema, ``"5"`` is not."""
 RULE_EVENTS: list[EventName] = [*DEFAULT_EVENTS, NotifyEvent.RENOTIFIED.value]
 """What a rule may choose: ``renotified`` also sends the rule's escalation re-notifications
 to its own channel, so it needs an escalation (its timing); it is not a default."""
@@ -33,6 +35,25 @@ class ChannelCreate(BaseModel):
         le=10_000,
         description="Messages per rate window; beyond it notifications are folded into one "
         "digest (0: no limit).",
+    )
+
+
+class ChannelUpdate(BaseModel):
+    """What to change; an omitted (or null) field is unchanged. Strict, as the API's
+    newer bodies are: ``{"enabled": 0}`` is refused, not taken as false."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Name | None = None
+    enabled: bool | None = Field(None, description="A disabled channel is sent nothing.")
+    settings: dict[str, Any] | None = Field(
+        None,
+        description="Merged into the stored settings: given fields replace theirs, a field "
+        "given as null returns to the type's default, omitted fields (secret ones too) keep "
+        "their stored value. Validated by the type's settings model, as on create.",
+    )
+    rate_limit_per_minute: ChannelRateLimit | None = Field(
+        None, description="Messages per rate window (0: no limit)."
     )
 
 
@@ -89,6 +110,24 @@ class RuleCreate(BaseModel):
     min_severity: SeverityName = "info"
     escalation: EscalationIn | None = Field(
         None, description="Re-notify incidents still triggered after a while."
+    )
+
+
+class RuleUpdate(BaseModel):
+    """What to change; an omitted (or null) field is unchanged, except ``escalation``:
+    null removes it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    channel_id: ObjectId | None = None
+    events: list[EventName] | None = Field(
+        None,
+        max_length=len(RULE_EVENTS),
+        description="Replaces the events, as on create (renotified needs an escalation).",
+    )
+    min_severity: SeverityName | None = None
+    escalation: EscalationIn | None = Field(
+        None, description="Replaces the escalation; null removes it; omitted: unchanged."
     )
 
 

@@ -94,7 +94,11 @@ def notification_routes(page: Any) -> list[BaseRoute]:
         Route(
             f"{nv.PATH}/channels/{{channel_id:int}}/delete", page(nv.delete_channel), methods=post
         ),
+        Route(f"{nv.PATH}/channels/{{channel_id:int}}/edit", page(nv.edit_channel_form)),
+        Route(f"{nv.PATH}/channels/{{channel_id:int}}/edit", page(nv.edit_channel), methods=post),
         Route(f"{nv.PATH}/rules", page(nv.create_rule), methods=post),
+        Route(f"{nv.PATH}/rules/{{rule_id:int}}/edit", page(nv.edit_rule_form)),
+        Route(f"{nv.PATH}/rules/{{rule_id:int}}/edit", page(nv.edit_rule), methods=post),
         Route(f"{nv.PATH}/rules/{{rule_id:int}}/delete", page(nv.delete_rule), methods=post),
         Route(f"{nv.PATH}/silences", page(nv.create_silence), methods=post),
         Route(

@@ -6,16 +6,18 @@ next to its field (:mod:`alertgate.web.notify_forms`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from alertgate.notify.routing import RoutingCache
 from alertgate.server import admin, notify_admin
 from alertgate.server.notify_api import send_test
-from alertgate.server.notify_schemas import DEFAULT_EVENTS, RULE_EVENTS
-from alertgate.storage.schema import Organization, Service
+from alertgate.server.notify_schemas import DEFAULT_EVENTS, RULE_EVENTS, EscalationIn
+from alertgate.storage.schema import NotificationChannel, Organization, Service
 from alertgate.web import notify_forms
 from alertgate.web.app import Page
 from alertgate.web.notify_forms import Errors
@@ -34,6 +36,20 @@ def _actor(page: Page) -> str:
     return page.user.actor
 
 
+@dataclass(frozen=True)
+class Edit:
+    """The edit form open on the page: a channel's or a rule's."""
+
+    kind: str
+    """``channel`` or ``rule``."""
+    id: int
+    title: str
+    values: dict[str, str]
+    errors: Errors = field(default_factory=dict)
+    settings_text: str = ""
+    secret_fields: list[str] = field(default_factory=list)
+
+
 def notifications(
     page: Page,
     error: str | None = None,
@@ -41,6 +57,7 @@ def notifications(
     *,
     channel_errors: Errors | None = None,
     rule_errors: Errors | None = None,
+    edit: Edit | None = None,
 ) -> Response:
     now = datetime.now(UTC)
     with page.state.sessions() as s:
@@ -72,6 +89,7 @@ def notifications(
         form=page.form,
         channel_errors=channel_errors or {},
         rule_errors=rule_errors or {},
+        edit=edit,
         rate_limit_default=notify_admin.DEFAULT_RATE_LIMIT,
         settings_shown=notify_forms.settings_shown(
             page.form.get("settings", "{}"),
@@ -108,6 +126,51 @@ def create_channel(page: Page) -> Response:
     return page.redirect(PATH)
 
 
+def _secret_fields(page: Page, type_slug: str) -> list[str]:
+    ctype = page.state.plugins.channel_types.get(type_slug)
+    return sorted(ctype.secret_fields) if ctype else []
+
+
+def _channel_edit(page: Page, errors: Errors | None = None) -> Edit:
+    """The channel edit form: the stored values, or (refused) what was typed."""
+    with page.state.sessions() as s:
+        row = notify_admin.get_channel(s, page.path_int("channel_id"), page.org_id)
+        out = notify_admin.channel_out(page.state.plugins, row)
+    secret = _secret_fields(page, out.type)
+    values, text = notify_forms.channel_values(out, secret)
+    if errors:
+        values = page.form
+        text = notify_forms.settings_shown(page.form.get("settings", "{}"), secret)
+    return Edit("channel", out.id, out.name, values, errors or {}, text, secret)
+
+
+def edit_channel_form(page: Page) -> Response:
+    return notifications(page, edit=_channel_edit(page))
+
+
+def edit_channel(page: Page) -> Response:
+    with page.state.sessions() as s:
+        row = notify_admin.get_channel(s, page.path_int("channel_id"), page.org_id)
+        secret = _secret_fields(page, row.type)
+    body, errors = notify_forms.channel_update_input(page.form, secret)
+    if body is None:
+        return notifications(page, status=422, edit=_channel_edit(page, errors))
+    try:
+        with page.state.sessions.begin() as s:
+            row = notify_admin.get_channel(s, page.path_int("channel_id"), page.org_id)
+            changed = notify_admin.update_channel(
+                s, page.state.plugins, page.state.settings.secret_key, row, _cache(page),
+                name=body.name, settings=body.settings, enabled=body.enabled,
+                rate_limit_per_minute=body.rate_limit_per_minute, actor=_actor(page),
+            )  # fmt: skip
+            name = row.name
+    except admin.AdminError as exc:
+        errors = notify_forms.admin_error(exc, notify_forms.CHANNEL_FIELDS)
+        return notifications(page, status=422, edit=_channel_edit(page, errors))
+    page.flash(f"Channel {name} updated." if changed else f"Channel {name} unchanged.")
+    return page.redirect(PATH)
+
+
 def delete_channel(page: Page) -> Response:
     with page.state.sessions.begin() as s:
         row = notify_admin.get_channel(s, page.path_int("channel_id"), page.org_id)
@@ -130,6 +193,26 @@ def test_channel(page: Page) -> Response:
     return page.redirect(PATH)
 
 
+def _escalation(
+    s: Session, page: Page, escalation: EscalationIn | None
+) -> tuple[NotificationChannel, EscalationIn] | None:
+    """The escalation channel and timing of a rule form.
+
+    :raises FieldError: The escalation channel is not found (said next to its field)."""
+    if escalation is None:
+        return None
+    try:
+        return notify_admin.get_channel(s, escalation.channel_id, page.org_id), escalation
+    except admin.NotFound as exc:
+        raise FieldError("escalation_channel_id", exc.message) from None
+
+
+class FieldError(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.errors: Errors = {name: message}
+
+
 def create_rule(page: Page) -> Response:
     body, errors = notify_forms.rule_input(page.form)
     if body is None:
@@ -139,22 +222,53 @@ def create_rule(page: Page) -> Response:
             sid, org_id = body.service_id, page.org_id
             service = admin.get_service(s, sid, org_id) if sid else None
             channel = notify_admin.get_channel(s, body.channel_id, org_id)
-            escalation = None
-            if body.escalation is not None:
-                try:
-                    target = notify_admin.get_channel(s, body.escalation.channel_id, org_id)
-                except admin.NotFound as exc:
-                    errors = {"escalation_channel_id": exc.message}
-                    return notifications(page, status=422, rule_errors=errors)
-                escalation = (target, body.escalation)
             notify_admin.create_rule(
                 s, org_id, service, channel, body.events, body.min_severity, _cache(page),
-                escalation, actor=_actor(page),
+                _escalation(s, page, body.escalation), actor=_actor(page),
             )  # fmt: skip
+    except FieldError as exc:
+        return notifications(page, status=422, rule_errors=exc.errors)
     except admin.AdminError as exc:
         errors = notify_forms.admin_error(exc, notify_forms.RULE_FIELDS)
         return notifications(page, status=422, rule_errors=errors)
     page.flash("Rule created.")
+    return page.redirect(PATH)
+
+
+def _rule_edit(page: Page, errors: Errors | None = None) -> Edit:
+    """The rule edit form: the stored values, or (refused) what was typed."""
+    rule_id = page.path_int("rule_id")
+    with page.state.sessions() as s:
+        notify_admin.get_rule(s, rule_id, page.org_id)  # 404 if not the org's
+        out = next(r for r in notify_admin.list_rules(s, page.org_id) if r.id == rule_id)
+    values = page.form if errors else notify_forms.rule_values(out)
+    return Edit("rule", out.id, out.service or "organization default", values, errors or {})
+
+
+def edit_rule_form(page: Page) -> Response:
+    return notifications(page, edit=_rule_edit(page))
+
+
+def edit_rule(page: Page) -> Response:
+    body, errors = notify_forms.rule_update_input(page.form)
+    if body is None:
+        return notifications(page, status=422, edit=_rule_edit(page, errors))
+    try:
+        with page.state.sessions.begin() as s:
+            rule = notify_admin.get_rule(s, page.path_int("rule_id"), page.org_id)
+            channel_id = body.channel_id
+            channel = notify_admin.get_channel(s, channel_id, page.org_id) if channel_id else None
+            notify_admin.update_rule(
+                s, rule, _cache(page), channel=channel, events=body.events,
+                min_severity=body.min_severity, escalation=_escalation(s, page, body.escalation),
+                actor=_actor(page),
+            )  # fmt: skip
+    except FieldError as exc:
+        return notifications(page, status=422, edit=_rule_edit(page, exc.errors))
+    except admin.AdminError as exc:
+        errors = notify_forms.admin_error(exc, notify_forms.RULE_FIELDS)
+        return notifications(page, status=422, edit=_rule_edit(page, errors))
+    page.flash(f"Rule {page.path_int('rule_id')} updated.")
     return page.redirect(PATH)
 
 

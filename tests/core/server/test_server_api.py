@@ -78,6 +78,8 @@ def test_every_route_refuses_a_request_without_a_valid_token(live: Live) -> None
         "runIntegrationAction": {"action": "retry_confirmation"},
         "createChannel": {**hook, "name": "h2"},
         "createRule": {"channel_id": ids["channel_id"]},
+        "updateChannel": {"enabled": False},
+        "updateRule": {"min_severity": "warning"},
         "createSilence": {"ends_at": ends},
         "addIncidentNote": {"text": "looking"},
         "acknowledgeIncidents": {"ids": [ids["incident_id"]]},

@@ -157,3 +157,45 @@ def test_notifications_page_is_accessible_and_fits(
     assert a11y_problems(page) == []
     assert fits_width(page)
     ctx.close()
+
+
+def test_edit_a_channel_and_a_rule(browser: Any, notify_ui: tuple[UiServer, str]) -> None:
+    """The Edit forms: filled with what is stored (a secret field blank, to keep), an error
+    next to its field, then saved."""
+    server, token = notify_ui
+    with server.sessions().begin() as s:
+        chat = notify_admin.find_channel(s, "chat", None)
+        notify_admin.create_rule(s, chat.organization_id, None, chat, None, "info", actor="test")
+    ctx, page = _sign_in(browser, server, token, viewport={"width": 1280, "height": 900})
+    page.goto(server.base_url + "/notifications")
+    page.get_by_role("link", name="Edit channel chat").click()
+    form = page.get_by_role("region", name="Edit channel chat")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("chat")
+    expect(form.get_by_label("Settings (JSON)")).to_have_value(
+        json.dumps({"url": URL, "secret": ""}, indent=2)
+    )
+    expect(form).to_contain_text("leave blank to keep the stored value")
+    form.get_by_label("Name", exact=True).fill("chat-ops")
+    form.get_by_label("Rate limit (messages a minute)").fill("-1")
+    form.get_by_role("button", name="Save channel").click()
+    _invalid(page, "edit-channel-rate-limit", "greater than or equal to 0")
+    expect(page.get_by_label("Name", exact=True).first).to_have_value("chat-ops")
+    assert a11y_problems(page) == []
+    page.locator("#edit-channel-rate-limit").fill("3")
+    page.get_by_label("Enabled").uncheck()
+    page.get_by_role("button", name="Save channel").click()
+    expect(page.get_by_text("Channel chat-ops updated.")).to_be_visible()
+    row = page.locator("#channels-heading + table tbody tr", has_text="chat-ops")
+    expect(row).to_contain_text("3 a minute")
+    expect(row).to_contain_text("disabled")
+
+    page.get_by_role("link", name="Edit rule").click()
+    rule_form = page.get_by_role("region", name="Edit rule")
+    expect(rule_form.get_by_label("Channel", exact=True)).to_have_value(str(chat.id))
+    rule_form.get_by_label("Minimum severity").select_option("critical")
+    rule_form.get_by_label("Channel", exact=True).select_option(label="pager")
+    rule_form.get_by_role("button", name="Save rule").click()
+    rule = page.locator("#rules-heading + table tbody tr")
+    expect(rule).to_contain_text("critical")
+    expect(rule).to_contain_text("pager")
+    ctx.close()

@@ -5,44 +5,42 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from alertgate.notify.types import ROUTABLE_EVENTS, NotifyEvent
-from alertgate.server.schemas import Name, ObjectId, _integral
+from alertgate.server.schemas import Name, ObjectId, RequestBody, integral_number
 
 EventName = Literal["opened", "acknowledged", "resolved", "renotified"]
 SeverityName = Literal["critical", "error", "warning", "info"]
 DEFAULT_EVENTS: list[EventName] = [e.value for e in ROUTABLE_EVENTS]  # type: ignore[misc]
-ChannelRateLimit = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_integral)]
-"""For the strict update bodies: ``5.0`` is an integer in JSON Schema, ``"5"`` is not."""
+ChannelRateLimit = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(integral_number)]
+"""``5.0`` is an integer in JSON Schema, ``"5"`` is not (the bodies are strict)."""
+Minutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), BeforeValidator(integral_number)]
+Times = Annotated[int, Field(ge=1, le=100), BeforeValidator(integral_number)]
+Weekday = Annotated[int, Field(ge=0, le=6), BeforeValidator(integral_number)]
+JsonTime = Annotated[datetime, Strict(False)]
+"""A time in a strict body: JSON has no datetime type, so an ISO 8601 string is the value."""
 RULE_EVENTS: list[EventName] = [*DEFAULT_EVENTS, NotifyEvent.RENOTIFIED.value]
 """What a rule may choose: ``renotified`` also sends the rule's escalation re-notifications
 to its own channel, so it needs an escalation (its timing); it is not a default."""
 
 
-class ChannelCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChannelCreate(RequestBody):
     type: str = Field(min_length=1, max_length=100, description="Channel type slug.")
     name: Name
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Settings of the type; secret fields are write-only (stored encrypted).",
     )
-    rate_limit_per_minute: int = Field(
+    rate_limit_per_minute: ChannelRateLimit = Field(
         20,
-        ge=0,
-        le=10_000,
         description="Messages per rate window; beyond it notifications are folded into one "
         "digest (0: no limit).",
     )
 
 
-class ChannelUpdate(BaseModel):
-    """What to change; an omitted (or null) field is unchanged. Strict, as the API's
-    newer bodies are: ``{"enabled": 0}`` is refused, not taken as false."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
+class ChannelUpdate(RequestBody):
+    """What to change; an omitted (or null) field is unchanged."""
 
     name: Name | None = None
     enabled: bool | None = Field(None, description="A disabled channel is sent nothing.")
@@ -78,28 +76,22 @@ class TestResult(BaseModel):
     idempotency_key: str
 
 
-class EscalationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    channel_id: int = Field(ge=1, le=2**62, description="Where re-notifications go.")
-    after_minutes: int = Field(
-        ge=1, le=7 * 24 * 60, description="First one this long after opening."
-    )
-    every_minutes: int = Field(ge=1, le=7 * 24 * 60, description="Then this often.")
-    times: int = Field(1, ge=1, le=100, description="At most this many.")
+class EscalationIn(RequestBody):
+    channel_id: ObjectId = Field(description="Where re-notifications go.")
+    after_minutes: Minutes = Field(description="First one this long after opening.")
+    every_minutes: Minutes = Field(description="Then this often.")
+    times: Times = Field(1, description="At most this many.")
 
 
 class EscalationOut(EscalationIn):
     channel: str
 
 
-class RuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    service_id: int | None = Field(
-        None, ge=1, le=2**62, description="The service; omit for the organization default."
+class RuleCreate(RequestBody):
+    service_id: ObjectId | None = Field(
+        None, description="The service; omit for the organization default."
     )
-    channel_id: int = Field(ge=1, le=2**62)
+    channel_id: ObjectId
     events: list[EventName] = Field(
         default_factory=lambda: list(DEFAULT_EVENTS),
         max_length=len(RULE_EVENTS),
@@ -113,11 +105,9 @@ class RuleCreate(BaseModel):
     )
 
 
-class RuleUpdate(BaseModel):
+class RuleUpdate(RequestBody):
     """What to change; an omitted (or null) field is unchanged, except ``escalation``:
     null removes it."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     channel_id: ObjectId | None = None
     events: list[EventName] | None = Field(
@@ -147,27 +137,23 @@ class RuleList(BaseModel):
     items: list[RuleOut]
 
 
-class WeeklyWindow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    days: list[int] = Field(min_length=1, max_length=7, description="0 = Monday ... 6 = Sunday")
+class WeeklyWindow(RequestBody):
+    days: list[Weekday] = Field(min_length=1, max_length=7, description="0 = Monday ... 6 = Sunday")
     start: str = Field(pattern=r"^\d{2}:\d{2}$", description="HH:MM, UTC")
     end: str = Field(pattern=r"^\d{2}:\d{2}$", description="HH:MM, UTC (before start: overnight)")
 
 
-class SilenceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    service_id: int | None = Field(
-        None, ge=1, le=2**62, description="Only this service; omit for every service."
+class SilenceCreate(RequestBody):
+    service_id: ObjectId | None = Field(
+        None, description="Only this service; omit for every service."
     )
     matchers: dict[str, str] = Field(
         default_factory=dict,
         description="title, fingerprint, severity, integration, service or attributes.NAME "
         "to a glob; all must match.",
     )
-    starts_at: datetime | None = Field(None, description="Default: now.")
-    ends_at: datetime
+    starts_at: JsonTime | None = Field(None, description="Default: now.")
+    ends_at: JsonTime
     weekly: WeeklyWindow | None = None
     comment: str = Field("", max_length=2000)
 

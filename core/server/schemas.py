@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _integral(value: object) -> object:
+def integral_number(value: object) -> object:
     """JSON Schema counts ``3.0`` as an integer; strict mode alone would refuse it."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -28,7 +28,7 @@ def _integral(value: object) -> object:
 
 # Integers as JSON Schema defines them: no booleans or strings, integral numbers only.
 # (Constraints before the validator: the other order loses them from the JSON Schema.)
-ObjectId = Annotated[int, Field(ge=1, le=2**62), BeforeValidator(_integral)]
+ObjectId = Annotated[int, Field(ge=1, le=2**62), BeforeValidator(integral_number)]
 """Ids are positive and fit a signed 64-bit column."""
 
 Name = Annotated[
@@ -40,7 +40,7 @@ Name = Annotated[
         description="Leading and trailing ASCII white space is dropped; something must remain.",
     ),
 ]
-RateLimit = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(_integral)]
+RateLimit = Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(integral_number)]
 RATE_LIMIT_DOC = (
     "Deliveries a minute the Integration URL accepts per server worker process before "
     "answering 429 `rate_limited`; 0 is unlimited."

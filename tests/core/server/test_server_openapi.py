@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -183,3 +184,43 @@ def test_bodies_are_validated_strictly_by_the_schema(live: Live) -> None:
         is False
     )
     assert client.post("/api/v1/services", json={"name": " \t "}).status_code == 422
+
+
+def test_notification_bodies_are_strict_too(live: Live) -> None:
+    """Channels, rules and silences: no coercion of what the schema forbids, JSON Schema's
+    integers (5.0) and ISO 8601 times accepted."""
+    client = live.client(new_token(live.engine))
+    sid = client.post("/api/v1/services", json={"name": "strict-notify"}).json()["id"]
+    hook = {"type": "webhook", "settings": {"url": "https://hooks.example.com/x"}}
+    for extra in ({"rate_limit_per_minute": "5"}, {"rate_limit_per_minute": True}):
+        refused = client.post("/api/v1/channels", json={**hook, "name": "c", **extra})
+        assert refused.status_code == 422, (extra, refused.text)
+    made = client.post(
+        "/api/v1/channels", json={**hook, "name": "strict-c", "rate_limit_per_minute": 5.0}
+    )
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    escalation = {"channel_id": cid, "after_minutes": 5, "every_minutes": 5}
+    for body in (
+        {"service_id": sid, "channel_id": str(cid)},
+        {"service_id": True, "channel_id": cid},
+        {"service_id": sid, "channel_id": cid, "escalation": {**escalation, "times": "2"}},
+    ):
+        refused = client.post("/api/v1/rules", json=body)
+        assert refused.status_code == 422, (body, refused.text)
+    rule = client.post(
+        "/api/v1/rules",
+        json={"service_id": float(sid), "channel_id": cid, "escalation": escalation},
+    )
+    assert rule.status_code == 201, rule.text
+    window = {"days": [0], "start": "22:00", "end": "06:00"}
+    ends = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    silence = {"service_id": sid, "ends_at": ends}
+    assert (
+        client.post("/api/v1/silences", json={**silence, "service_id": str(sid)}).status_code == 422
+    )
+    assert (
+        client.post("/api/v1/silences", json={**silence, "weekly": {**window, "days": ["0"]}})
+    ).status_code == 422
+    made_silence = client.post("/api/v1/silences", json={**silence, "weekly": window})
+    assert made_silence.status_code == 201, made_silence.text

@@ -1,4 +1,4 @@
-"""``alertgate integrations``: create, list, show, enable/disable, rotate keys."""
+"""``alertgate integrations``: create, list, show, enable/disable, rotate keys, delete."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from alertgate.cli.context import CLI_ACTOR, admin_errors, open_db
 from alertgate.cli.output import echo_json, echo_table
 from alertgate.engine import IngestEngine
-from alertgate.server import admin, audit
+from alertgate.server import admin, audit, console
 from alertgate.server.keys import integration_url
 from alertgate.server.schemas import IntegrationOut
 from alertgate.server.testalert import send_test_alert
@@ -246,6 +246,31 @@ def disable(integration_id: int) -> None:
 def enable(integration_id: int) -> None:
     """Enable a disabled integration."""
     _set_enabled(integration_id, True)
+
+
+@integrations.command("delete")
+@click.argument("integration_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete(integration_id: int, yes: bool) -> None:
+    """Delete an integration: its URL stops working and its alerts go; its incidents stay.
+
+    Asks first unless --yes is given. The audit log keeps what was done.
+    """
+    db = open_db()
+    with admin_errors(), db.sessions.begin() as session:
+        integration = admin.get_integration(session, integration_id)
+        impact = admin.integration_impact(session, integration)
+        click.echo(
+            f"Deleting integration {integration.id} {integration.name!r} stops its URL and "
+            f"deletes its {impact.alerts} alert(s); its {impact.incidents} incident(s) "
+            f"({impact.open_incidents} open) stay."
+        )
+        if not yes and not click.confirm("Delete it?", default=False):
+            raise click.ClickException("not deleted")
+        name = integration.name
+        org_id = audit.service_org(session, integration)
+        console.delete_integration(session, org_id, CLI_ACTOR, integration)
+    click.echo(f"Integration {name!r} deleted.")
 
 
 @integrations.command("test")

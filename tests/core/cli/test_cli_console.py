@@ -83,3 +83,20 @@ def test_services_update_and_delete(database: str) -> None:
     ]
     assert events[0]["detail"]["incidents_deleted"] == 2
     assert events[1]["detail"] == {"name": "payments", "description_changed": True}
+
+
+def test_integrations_delete_keeps_incidents(database: str) -> None:
+    _incidents(database, 2)
+    refused = run("integrations", "delete", "1", code=1)  # no input: not confirmed
+    assert "deletes its 2 alert(s); its 2 incident(s) (2 open) stay" in refused.output
+    assert "Aborted" in refused.output
+    assert "no integration with id 7" in run("integrations", "delete", "7", "--yes", code=1).output
+    assert "Integration" in run("integrations", "delete", "1", "--yes").output
+    assert json.loads(run("integrations", "list", "--json").output) == []
+    assert len(json.loads(run("incidents", "list", "--json").output)) == 2
+    event = json.loads(run("audit", "list", "--json").output)[0]
+    assert (event["action"], event["object_id"], event["detail"]["alerts_deleted"]) == (
+        "integration.delete",
+        1,
+        2,
+    )

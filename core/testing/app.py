@@ -210,6 +210,9 @@ class TestApp:
         response = self.request(
             "POST", integration.path, content=content, headers=dict(headers or {})
         )
+        # Lifecycle hooks run after the commit, off the request path: wait for them, so
+        # what they do (or raise) belongs to this delivery, not to the next one.
+        self.app.state.alertgate.engine.flush_notifications()
         result = DeliveryResult(response.status_code, response.content)
         doc = result.json
         rows = doc.get("outcomes", []) if isinstance(doc, dict) else []

@@ -116,7 +116,8 @@ class ParseResult:
     alerts: list[Alert] = field(default_factory=list)
     state_updates: dict[str, Any] = field(default_factory=dict)
     """Keys to merge into the integration's state after commit (e.g. subscription
-    confirmed, pinned topic)."""
+    confirmed, pinned topic). Keys starting with ``_`` (at any depth) are private to the
+    plugin: kept, but never shown in the API or the CLI (e.g. a confirmation token)."""
     response: HandshakeResponse | None = None
     note: str = ""
     """One line for the delivery log, e.g. "subscription confirmed"."""

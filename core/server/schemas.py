@@ -49,6 +49,19 @@ RATE_LIMIT_DOC = (
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
 
+PRIVATE_STATE_PREFIX = "_"
+
+
+def public_state(state: dict[str, Any]) -> dict[str, Any]:
+    """An integration's state without its plugin's private keys (``_``-prefixed, at any
+    depth): what the API and the CLI show."""
+    return {
+        key: public_state(value) if isinstance(value, dict) else value
+        for key, value in state.items()
+        if not key.startswith(PRIVATE_STATE_PREFIX)
+    }
+
+
 class ErrorBody(BaseModel):
     """Every error response: a stable machine-readable code and a human message."""
 
@@ -152,7 +165,10 @@ class IntegrationOut(BaseModel):
     rate_limit_per_minute: int | None = Field(
         description=RATE_LIMIT_DOC + " null: the server's default."
     )
-    state: dict[str, Any] = Field(description="Recorded by deliveries (e.g. SNS subscription).")
+    state: dict[str, Any] = Field(
+        description="Recorded by deliveries (e.g. SNS subscription); a plugin's private keys "
+        "(starting with `_`) are left out."
+    )
     state_items: list[StateItemOut] = Field(
         description="The recorded state as its plugin describes it (the web UI shows the same)."
     )
@@ -176,7 +192,7 @@ class IntegrationOut(BaseModel):
             enabled=row.enabled,
             settings=dict(row.settings or {}),
             rate_limit_per_minute=row.rate_limit_per_minute,
-            state=state,
+            state=public_state(state),
             state_items=[StateItemOut.model_validate(asdict(item)) for item in items],
             actions=[
                 ActionOut.model_validate(asdict(a))

@@ -19,7 +19,7 @@ from alertgate.models import ActionResult, IntegrationAction
 from alertgate.plugins.aws_sns.confirm import confirm_subscription
 from alertgate.plugins.aws_sns.models import SnsSettings
 from alertgate.plugins.aws_sns.runtime import runtime_in
-from alertgate.plugins.aws_sns.state import sns_state, subscription_state
+from alertgate.plugins.aws_sns.state import PRIVATE_SUBSCRIBE_URL, sns_state, subscription_state
 from alertgate.plugins.aws_sns.urls import check_subscribe_url
 
 RETRY_CONFIRMATION = IntegrationAction(
@@ -32,7 +32,7 @@ RETRY_CONFIRMATION = IntegrationAction(
 def sns_actions(state: Mapping[str, Any]) -> list[IntegrationAction]:
     """What can be done about the recorded subscription now."""
     sns = sns_state(state)
-    if sns.get("status") == "pending" and isinstance(sns.get("subscribe_url"), str):
+    if sns.get("status") == "pending" and isinstance(sns.get(PRIVATE_SUBSCRIBE_URL), str):
         return [RETRY_CONFIRMATION]
     return []
 
@@ -49,7 +49,7 @@ def retry_confirmation(
     previous = sns_state(state)
     topic = str(previous.get("topic_arn") or "")
     try:
-        url = check_subscribe_url(previous.get("subscribe_url"), topic)
+        url = check_subscribe_url(previous.get(PRIVATE_SUBSCRIBE_URL), topic)
     except ForbiddenDelivery as exc:
         return ActionResult(False, f"The stored confirmation URL is not usable: {exc.message}")
     runtime = runtime_in(context)

@@ -15,6 +15,9 @@ from alertgate.models import StateItem, StateStatus
 from alertgate.plugins.aws_sns.health import LAST_DELIVERY, LAST_HEARTBEAT, MISSING_SINCE
 
 STATE_KEY = "sns"
+PRIVATE_SUBSCRIBE_URL = "_subscribe_url"
+"""Where a pending subscription's SubscribeURL is kept: it holds SNS's confirmation token,
+so the ``_`` keeps it out of the API and the CLI (alertgate's rule for private state)."""
 
 SUBSCRIPTION_STATUSES: dict[str, tuple[str, StateStatus]] = {
     "pending": ("Subscription pending", "pending"),
@@ -82,8 +85,9 @@ def subscription_state(
 ) -> dict[str, Any]:
     """The full new ``sns`` state (top-level keys are replaced, so carry the rest over).
 
-    ``subscribe_url``: kept while the subscription is pending and its SubscribeURL was
-    verified, so "Retry confirmation" can call it again (alertgate.plugins.aws_sns.actions).
+    ``subscribe_url``: kept (privately) while the subscription is pending and its
+    SubscribeURL was verified, so "Retry confirmation" can call it again
+    (alertgate.plugins.aws_sns.actions).
     """
     pinned = previous.get("pinned_topic_arn") or (topic_arn if pin else None)
     return {
@@ -94,6 +98,6 @@ def subscription_state(
             "updated_at": now.isoformat(),
             "error": error,
             "pinned_topic_arn": pinned,
-            "subscribe_url": subscribe_url if status == "pending" else None,
+            PRIVATE_SUBSCRIBE_URL: subscribe_url if status == "pending" else None,
         }
     }

@@ -254,10 +254,20 @@ def test_retry_confirmation_of_a_pending_sns_subscription(server: UiServer) -> N
     url = integration_url(server.base_url, key)
     assert post_sns(url, confirmation).json()["status"] == "pending"
     assert server.sns.confirm_calls() == []  # automatic confirmation is off
-    client = sign_in(server, server.new_token("acme"))
+    token = server.new_token("acme")
+    # The SubscribeURL holds SNS's confirmation token: kept privately, never in the API.
+    api = httpx.get(
+        f"{server.base_url}/api/v1/integrations/{integration_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert api["state"]["sns"]["status"] == "pending"
+    assert [a["name"] for a in api["actions"]] == ["retry_confirmation"]
+    assert "Token=" not in str(api) and "_subscribe_url" not in str(api)
+    client = sign_in(server, token)
     where = f"/services/{service_id}/integrations/{integration_id}"
     page = client.get(where)
     assert "Subscription pending" in page.text and ">Retry confirmation</button>" in page.text
+    assert "Token=" not in page.text
 
     def retry() -> str:
         done = client.post(
@@ -295,7 +305,7 @@ def test_a_tampered_stored_subscribe_url_is_never_called(server: UiServer) -> No
         integration = s.get(Integration, 1)
         assert integration is not None
         integration.state = {
-            "sns": {"status": "pending", "topic_arn": TOPIC_ARN, "subscribe_url": evil}
+            "sns": {"status": "pending", "topic_arn": TOPIC_ARN, "_subscribe_url": evil}
         }
     client = sign_in(server, server.new_token("acme"))
     where = f"/services/{service_id}/integrations/1"

@@ -84,7 +84,7 @@ def console(ui_server: UiServer) -> Iterator[tuple[UiServer, str]]:
         keyed = admin.create_integration(s, load_plugins(), service, "aws_cloudwatch", "alarms")
         # A pending subscription, so its page shows the plugin's "Retry confirmation".
         keyed.integration.state = {"sns": {"status": "pending", "topic_arn": TOPIC_ARN,
-                                           "subscribe_url": SUBSCRIBE_URL}}  # fmt: skip
+                                           "_subscribe_url": SUBSCRIBE_URL}}  # fmt: skip
     _ingest(ui_server, [(n, "big", "CPU high") for n in range(60)])
     _ingest(ui_server, [(100 + n, f"f{n}", f"{LONG_TITLE}{n}") for n in range(5)])
     yield ui_server, ui_server.new_token("acme")

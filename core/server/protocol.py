@@ -37,6 +37,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from alertgate.server.errors import error_body
 from alertgate.settings import get_settings
 
 MAX_HELD_BYTES = 64 * 1024
@@ -166,6 +167,21 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     deadline: float | None = None
     """Loop time by which the headers (or the body) must be complete; ``None``: none."""
     _reading_headers = False
+
+    def send_400_response(self, msg: str) -> None:
+        """A request HTTP itself refuses (a malformed header, say), answered like every
+        other error of alertgate's: JSON with a ``code``, not uvicorn's plain text."""
+        body = error_body("invalid_http_request", msg)
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        head.extend(
+            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
+        )
+        head.append(
+            b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+            % len(body)
+        )
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from typing import Any
 
@@ -167,3 +168,25 @@ def test_a_bad_request_is_answered_then_closed(server: Any) -> None:
         while chunk := sock.recv(65536):
             received += chunk
     assert received.startswith(b"HTTP/1.1 400")
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n",  # what schemathesis sent
+    ],
+)
+def test_a_request_http_refuses_gets_a_json_error(server: Any, request_bytes: bytes) -> None:
+    """Like every other error alertgate answers: JSON with a code (the API's clients and
+    the OpenAPI document expect no text/plain), then the connection closes."""
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/json" in head.lower()
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["code"] == "invalid_http_request"

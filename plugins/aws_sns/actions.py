@@ -3,7 +3,7 @@
 Offered while the recorded subscription is ``pending`` with a SubscribeURL that verified
 when it arrived (automatic confirmation off, or its GET failed). The stored URL is checked
 again by the same allow-list before the same one GET as automatic confirmation
-(:func:`~alertgate.plugins.aws_sns.confirm.confirm_subscription`), so a value changed in
+(:func:`~alertgate.plugins.aws_sns.confirm.confirm_and_record`), so a value changed in
 the database can never make alertgate call another host.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 from alertgate.context import PluginContext
 from alertgate.errors import ForbiddenDelivery
 from alertgate.models import ActionResult, IntegrationAction
-from alertgate.plugins.aws_sns.confirm import confirm_subscription
+from alertgate.plugins.aws_sns.confirm import confirm_and_record
 from alertgate.plugins.aws_sns.models import SnsSettings
 from alertgate.plugins.aws_sns.runtime import runtime_in
-from alertgate.plugins.aws_sns.state import PRIVATE_SUBSCRIBE_URL, sns_state, subscription_state
+from alertgate.plugins.aws_sns.state import PRIVATE_SUBSCRIBE_URL, sns_state
 from alertgate.plugins.aws_sns.urls import check_subscribe_url
 
 RETRY_CONFIRMATION = IntegrationAction(
@@ -53,24 +53,15 @@ def retry_confirmation(
     except ForbiddenDelivery as exc:
         return ActionResult(False, f"The stored confirmation URL is not usable: {exc.message}")
     runtime = runtime_in(context)
-    outcome = confirm_subscription(url, runtime.client, runtime.endpoint_url)
-    if not outcome.ok:
-        pending = subscription_state(
-            previous,
-            now,
-            status="pending",
-            topic_arn=topic,
-            error=outcome.error,
-            subscribe_url=url.url,
-        )
-        return ActionResult(False, f"Not confirmed: {outcome.error}.", pending)
-    confirmed = subscription_state(
+    outcome, new_state = confirm_and_record(
+        url,
+        topic,
         previous,
-        now,
-        status="confirmed",
-        topic_arn=topic,
-        error=None,
-        subscription_arn=outcome.subscription_arn,
+        client=runtime.client,
+        endpoint_url=runtime.endpoint_url,
         pin=settings.pin_first_topic,
+        now=now,
     )
-    return ActionResult(True, f"Subscription to {topic} confirmed.", confirmed)
+    if not outcome.ok:
+        return ActionResult(False, f"Not confirmed: {outcome.error}.", new_state)
+    return ActionResult(True, f"Subscription to {topic} confirmed.", new_state)

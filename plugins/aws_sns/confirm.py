@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import httpx
 
 from alertgate.blocking import before_blocking_io
+from alertgate.plugins.aws_sns.state import subscription_state
 from alertgate.plugins.aws_sns.urls import SnsUrl
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -51,3 +55,39 @@ def confirm_subscription(
     match = _SUBSCRIPTION_ARN.search(bytes(data))
     arn = html.unescape(match.group(1).decode("utf-8", "replace")) if match else None
     return ConfirmOutcome(True, subscription_arn=arn)
+
+
+def confirm_and_record(
+    url: SnsUrl,
+    topic_arn: str,
+    previous: Mapping[str, Any],
+    *,
+    client: httpx.Client,
+    endpoint_url: str | None,
+    pin: bool,
+    now: datetime,
+) -> tuple[ConfirmOutcome, dict[str, Any]]:
+    """Confirm, and the new ``sns`` state that records how it went: ``confirmed`` (the
+    topic pinned when ``pin``), or still ``pending`` with the error and the URL kept for a
+    retry. One rule for automatic confirmation and for "Retry confirmation"."""
+    outcome = confirm_subscription(url, client, endpoint_url)
+    if outcome.ok:
+        state = subscription_state(
+            previous,
+            now,
+            status="confirmed",
+            topic_arn=topic_arn,
+            error=None,
+            subscription_arn=outcome.subscription_arn,
+            pin=pin,
+        )
+    else:
+        state = subscription_state(
+            previous,
+            now,
+            status="pending",
+            topic_arn=topic_arn,
+            error=outcome.error,
+            subscribe_url=url.url,
+        )
+    return outcome, state

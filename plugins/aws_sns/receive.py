@@ -9,7 +9,7 @@ from typing import Any
 from alertgate import jsonfast
 from alertgate.errors import ForbiddenDelivery, MalformedDelivery
 from alertgate.models import HandshakeResponse, InboundRequest, ParseContext, ParseResult
-from alertgate.plugins.aws_sns.confirm import confirm_subscription
+from alertgate.plugins.aws_sns.confirm import confirm_and_record
 from alertgate.plugins.aws_sns.envelope import (
     MAX_BODY_BYTES,
     NOTIFICATION,
@@ -166,31 +166,22 @@ def _confirm(
             response=HandshakeResponse(200, {"status": "pending", "message": reason}),
             note=f"SNS subscription to {topic} pending: {reason}",
         )
-    outcome = confirm_subscription(subscribe_url, runtime.client, runtime.endpoint_url)
+    outcome, state = confirm_and_record(
+        subscribe_url,
+        topic,
+        previous,
+        client=runtime.client,
+        endpoint_url=runtime.endpoint_url,
+        pin=settings.pin_first_topic,
+        now=now,
+    )
     if not outcome.ok:
         log.warning("SNS subscription to %s not confirmed: %s", topic, outcome.error)
-        state = subscription_state(
-            previous,
-            now,
-            status="pending",
-            topic_arn=topic,
-            error=outcome.error,
-            subscribe_url=subscribe_url.url,
-        )
         return ParseResult(
             state_updates=state,
             response=HandshakeResponse(200, {"status": "pending", "message": outcome.error}),
             note=f"SNS subscription to {topic} could not be confirmed: {outcome.error}",
         )
-    state = subscription_state(
-        previous,
-        now,
-        status="confirmed",
-        topic_arn=topic,
-        error=None,
-        subscription_arn=outcome.subscription_arn,
-        pin=settings.pin_first_topic,
-    )
     restored = previous.get("status") == "unsubscribed"
     return ParseResult(
         alerts=[subscription_alert(topic, now, removed=False)] if restored else [],

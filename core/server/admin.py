@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, delete, func, select
@@ -30,8 +30,11 @@ from alertgate.storage.schema import (
     ApiToken,
     Incident,
     Integration,
+    NotificationChannel,
+    NotificationRule,
     Organization,
     Service,
+    Silence,
     WebSession,
 )
 
@@ -214,11 +217,22 @@ def count_services(session: Session, org_id: int | None = None) -> int:
     return session.scalar(query) or 0
 
 
+OwnedRow = TypeVar("OwnedRow", Service, NotificationChannel, NotificationRule, Silence)
+
+
+def get_owned(
+    session: Session, model: type[OwnedRow], row_id: int, org_id: int | None, what: str
+) -> OwnedRow:
+    """Row ``row_id`` of a table with an ``organization_id``; another organization's row
+    is ``NotFound`` exactly like a missing one (``{what}_not_found``)."""
+    row = session.get(model, row_id)
+    if row is None or (org_id is not None and row.organization_id != org_id):
+        raise NotFound(f"{what}_not_found", f"no {what} with id {row_id}")
+    return row
+
+
 def get_service(session: Session, service_id: int, org_id: int | None = None) -> Service:
-    service = session.get(Service, service_id)
-    if service is None or (org_id is not None and service.organization_id != org_id):
-        raise NotFound("service_not_found", f"no service with id {service_id}")
-    return service
+    return get_owned(session, Service, service_id, org_id, "service")
 
 
 def find_service(session: Session, ref: str, org_id: int | None = None) -> Service:

@@ -27,7 +27,7 @@ from alertgate.notify.silences import SilenceRule, Weekly, check_matchers
 from alertgate.notify.sqlexec import ConnExec
 from alertgate.notify.types import NotifyEvent
 from alertgate.registry import Plugins, UnknownIntegrationType
-from alertgate.server import audit
+from alertgate.server import admin, audit
 from alertgate.server.admin import Conflict, InvalidInput, NotFound, _check_name
 from alertgate.server.notify_schemas import (
     DEFAULT_EVENTS,
@@ -229,10 +229,7 @@ def list_channels(session: Session, org_id: int | None) -> Sequence[Notification
 
 
 def get_channel(session: Session, channel_id: int, org_id: int | None) -> NotificationChannel:
-    channel = session.get(NotificationChannel, channel_id)
-    if channel is None or (org_id is not None and channel.organization_id != org_id):
-        raise NotFound("channel_not_found", f"no channel with id {channel_id}")
-    return channel
+    return admin.get_owned(session, NotificationChannel, channel_id, org_id, "channel")
 
 
 def find_channel(session: Session, name: str, org_id: int | None) -> NotificationChannel:
@@ -399,10 +396,7 @@ def _rule_detail(rule: NotificationRule) -> dict[str, Any]:
 
 
 def get_rule(session: Session, rule_id: int, org_id: int | None) -> NotificationRule:
-    rule = session.get(NotificationRule, rule_id)
-    if rule is None or (org_id is not None and rule.organization_id != org_id):
-        raise NotFound("rule_not_found", f"no rule with id {rule_id}")
-    return rule
+    return admin.get_owned(session, NotificationRule, rule_id, org_id, "rule")
 
 
 def delete_rule(
@@ -525,10 +519,7 @@ def expire_silence(
 
 
 def get_silence(session: Session, silence_id: int, org_id: int | None) -> Silence:
-    silence = session.get(Silence, silence_id)
-    if silence is None or (org_id is not None and silence.organization_id != org_id):
-        raise NotFound("silence_not_found", f"no silence with id {silence_id}")
-    return silence
+    return admin.get_owned(session, Silence, silence_id, org_id, "silence")
 
 
 def list_silences(
